@@ -1,0 +1,54 @@
+-- scripts/demo.sql -- a short tour of tenantcore on a throwaway cluster.
+\set ECHO queries
+CREATE EXTENSION IF NOT EXISTS tenantcore CASCADE;
+
+-- An owner role for the schema (NOLOGIN) and an application role that logs in.
+CREATE ROLE demo_owner NOLOGIN;
+CREATE ROLE demo_app LOGIN;
+CREATE SCHEMA demo AUTHORIZATION demo_owner;
+SELECT tenantcore.grant_app_role('demo_app');
+SELECT tenantcore.grant_app_role('demo_owner');   -- lets the owner call the installers
+
+SET ROLE demo_owner;
+CREATE TABLE demo.invoices (
+    organization_id uuid NOT NULL,
+    id              bigint GENERATED ALWAYS AS IDENTITY,
+    customer        text NOT NULL,
+    amount          numeric(12,2) NOT NULL CHECK (amount >= 0),
+    PRIMARY KEY (organization_id, id)
+);
+SELECT tenantcore.isolate('demo.invoices');
+GRANT USAGE ON SCHEMA demo TO demo_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON demo.invoices TO demo_app;
+RESET ROLE;
+
+-- The application, as tenant A and then tenant B (one transaction each,
+-- as behind PgBouncer in transaction pooling mode).
+SET ROLE demo_app;
+BEGIN;
+SELECT tenantcore.set_tenant('00000000-0000-0000-0000-00000000000a');
+INSERT INTO demo.invoices (customer, amount) VALUES ('Acme', 100), ('Apex', 250);
+COMMIT;
+BEGIN;
+SELECT tenantcore.set_tenant('00000000-0000-0000-0000-00000000000b');
+INSERT INTO demo.invoices (customer, amount) VALUES ('Bolt', 75);
+SELECT organization_id, customer, amount FROM demo.invoices;   -- only B's row
+-- writing a row for another tenant is refused by the policy
+\set ON_ERROR_STOP 0
+INSERT INTO demo.invoices (organization_id, customer, amount)
+VALUES ('00000000-0000-0000-0000-00000000000a', 'Sneaky', 1);
+\set ON_ERROR_STOP 1
+ROLLBACK;
+
+BEGIN;
+SELECT tenantcore.set_tenant('00000000-0000-0000-0000-00000000000a');
+SELECT organization_id, customer, amount FROM demo.invoices;   -- only A's rows
+COMMIT;
+
+-- After the transaction no tenant is set: nothing is visible.
+SELECT tenantcore.current_tenant() AS tenant_after_commit, count(*) AS visible_rows FROM demo.invoices;
+RESET ROLE;
+
+-- The lint lists what is left unprotected.
+CREATE TABLE public.forgotten (organization_id uuid, note text);
+SELECT severity, object, problem FROM tenantcore.lint();

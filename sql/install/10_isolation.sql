@@ -1,0 +1,359 @@
+
+-- tenantcore: row level security installers
+
+-- Which tables are isolated, and on which column.  Owners register their own
+-- tables (the policy below); tenantcore.lint() checks that the catalog agrees.
+CREATE TABLE @extschema@.isolated_tables (
+    rel           regclass    PRIMARY KEY,
+    tenant_column name        NOT NULL,
+    source        text        NOT NULL CHECK (source IN ('isolate', 'schema', 'partition')),
+    isolated_at   timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.isolated_tables IS 'tables under tenant isolation (tenantcore.isolate)';
+
+CREATE TABLE @extschema@.isolated_schemas (
+    schema_name   regnamespace PRIMARY KEY,
+    tenant_column name         NOT NULL,
+    isolated_at   timestamptz  NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.isolated_schemas IS 'schemas whose new tables are isolated automatically (tenantcore.isolate_schema)';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.isolated_tables', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.isolated_schemas', '');
+
+ALTER TABLE @extschema@.isolated_tables ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.isolated_schemas ENABLE ROW LEVEL SECURITY;
+CREATE POLICY owner_registers ON @extschema@.isolated_tables
+    USING (true)
+    WITH CHECK (pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+CREATE POLICY owner_unregisters ON @extschema@.isolated_tables AS RESTRICTIVE FOR DELETE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = rel)
+           OR pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+CREATE POLICY owner_registers ON @extschema@.isolated_schemas
+    USING (true)
+    WITH CHECK (pg_catalog.pg_has_role(current_user,
+                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name), 'USAGE'));
+CREATE POLICY owner_unregisters ON @extschema@.isolated_schemas AS RESTRICTIVE FOR DELETE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name)
+           OR pg_catalog.pg_has_role(current_user,
+                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name), 'USAGE'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.isolated_tables, @extschema@.isolated_schemas TO PUBLIC;
+
+-- _check_isolatable raises the error that explains why rel cannot be isolated
+-- on tenant_column by the current user, if it cannot.
+CREATE FUNCTION @extschema@._check_isolatable(rel regclass, tenant_column name, func text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c   pg_class;
+    typ oid;
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION '%: table must not be null', func USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF tenant_column IS NULL THEN
+        RAISE EXCEPTION '%: tenant column must not be null', func USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO c FROM pg_class WHERE oid = rel;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', rel::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF c.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', rel
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Only ordinary and partitioned tables can be tenant-isolated.';
+    END IF;
+    IF c.relpersistence = 't' THEN
+        RAISE EXCEPTION 'cannot isolate temporary table "%"', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A temporary table is private to one session and needs no tenant policy.';
+    END IF;
+    IF c.relnamespace IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace,
+                          '@extschema@'::regnamespace) THEN
+        RAISE EXCEPTION 'cannot isolate "%": it belongs to a system or extension schema', rel
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT pg_has_role(current_user, c.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Run tenantcore.' || func || '() as the owner of the table or a superuser.';
+    END IF;
+    SELECT a.atttypid INTO typ FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attname = tenant_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', tenant_column, rel
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Pass the tenant column as the second argument, e.g. tenantcore.' || func || '(''t'', ''tenant_id'').';
+    END IF;
+    IF typ <> 'uuid'::regtype THEN
+        RAISE EXCEPTION 'tenant column "%" of relation "%" is of type %, not uuid', tenant_column, rel, typ::regtype
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+END
+$$;
+
+-- _policy_expr is the expression of the tenant policy for a column.
+CREATE FUNCTION @extschema@._policy_expr(tenant_column name) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN pg_catalog.format('(%I = @extschema@.current_tenant())', tenant_column);
+
+-- _partition_tree is rel followed by all partitions below it, top down (for a
+-- table that is not partitioned, just rel).
+CREATE FUNCTION @extschema@._partition_tree(rel regclass) RETURNS regclass[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce((SELECT array_agg(p.relid ORDER BY p.level, p.relid) FROM pg_catalog.pg_partition_tree(rel) p),
+                ARRAY[rel]);
+
+-- _apply_policy puts one table (not its partitions) under the tenant policy.
+CREATE FUNCTION @extschema@._apply_policy(rel regclass, tenant_column name) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY, '
+                   'ALTER COLUMN %I SET DEFAULT @extschema@.current_tenant()', rel, tenant_column);
+    IF EXISTS (SELECT FROM pg_policy WHERE polrelid = rel AND polname = 'tenantcore_isolation') THEN
+        EXECUTE format('ALTER POLICY tenantcore_isolation ON %s TO PUBLIC USING %s WITH CHECK %s',
+                       rel, @extschema@._policy_expr(tenant_column), @extschema@._policy_expr(tenant_column));
+    ELSE
+        EXECUTE format('CREATE POLICY tenantcore_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC USING %s WITH CHECK %s',
+                       rel, @extschema@._policy_expr(tenant_column), @extschema@._policy_expr(tenant_column));
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                    WHERE i.indrelid = rel AND a.attname = tenant_column AND i.indpred IS NULL) THEN
+        EXECUTE format('CREATE INDEX ON %s (%I)', rel, tenant_column);
+    END IF;
+END
+$$;
+
+CREATE FUNCTION @extschema@.isolate(rel regclass, tenant_column name DEFAULT 'organization_id')
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN @extschema@._isolate(rel, tenant_column, 'isolate');
+END
+$$;
+COMMENT ON FUNCTION @extschema@.isolate(regclass, name) IS
+    'put a table (and all its partitions) under the tenant isolation policy';
+
+-- _isolate isolates rel and every partition below it.  All tables are
+-- registered before any DDL runs, so the event trigger that the DDL fires
+-- finds them isolated and does nothing.
+CREATE FUNCTION @extschema@._isolate(rel regclass, tenant_column name, source text)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    existing name;
+    part     regclass;
+    parts    regclass[];
+BEGIN
+    PERFORM @extschema@._check_isolatable(rel, tenant_column, 'isolate');
+    SELECT t.tenant_column INTO existing FROM @extschema@.isolated_tables t WHERE t.rel = _isolate.rel;
+    IF existing IS NOT NULL AND existing <> tenant_column THEN
+        RAISE EXCEPTION 'table % is already isolated on column "%"', rel, existing
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Call tenantcore.unisolate() first to change the tenant column.';
+    END IF;
+
+    parts := @extschema@._partition_tree(rel);
+    FOREACH part IN ARRAY parts LOOP
+        PERFORM @extschema@._check_isolatable(part, tenant_column, 'isolate');
+    END LOOP;
+
+    FOREACH part IN ARRAY parts LOOP
+        INSERT INTO @extschema@.isolated_tables AS t (rel, tenant_column, source)
+        VALUES (part, tenant_column, CASE WHEN part = rel THEN source ELSE 'partition' END)
+        ON CONFLICT ON CONSTRAINT isolated_tables_pkey DO NOTHING;
+    END LOOP;
+    FOREACH part IN ARRAY parts LOOP
+        PERFORM @extschema@._apply_policy(part, tenant_column);
+    END LOOP;
+    RETURN rel;
+END
+$$;
+
+CREATE FUNCTION @extschema@.unisolate(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col   name;
+    part  regclass;
+    def   text;
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'unisolate: table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT t.tenant_column INTO col FROM @extschema@.isolated_tables t WHERE t.rel = unisolate.rel;
+    IF col IS NULL THEN
+        RAISE NOTICE 'table % is not isolated, skipping', rel;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT FROM pg_partition_ancestors(rel) a JOIN @extschema@.isolated_tables t ON t.rel = a.relid
+                WHERE a.relid <> unisolate.rel) THEN
+        RAISE EXCEPTION 'table % is a partition of an isolated table', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Unisolate the partitioned table instead; a partition reached directly must stay isolated.';
+    END IF;
+    PERFORM @extschema@._check_isolatable(rel, col, 'unisolate');
+
+    FOREACH part IN ARRAY @extschema@._partition_tree(rel) LOOP
+        IF EXISTS (SELECT FROM pg_policy WHERE polrelid = part AND polname = 'tenantcore_isolation') THEN
+            EXECUTE format('DROP POLICY tenantcore_isolation ON %s', part);
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_policy WHERE polrelid = part) THEN
+            EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', part);
+        END IF;
+        SELECT pg_get_expr(d.adbin, d.adrelid) INTO def
+          FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+         WHERE d.adrelid = part AND a.attname = col;
+        IF def = '@extschema@.current_tenant()' THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', part, col);
+        END IF;
+        DELETE FROM @extschema@.isolated_tables t WHERE t.rel = part;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.unisolate(regclass) IS
+    'remove the tenant isolation policy from a table and its partitions';
+
+CREATE FUNCTION @extschema@.isolate_schema(schema_name regnamespace, tenant_column name DEFAULT 'organization_id')
+RETURNS SETOF regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    IF schema_name IS NULL OR tenant_column IS NULL THEN
+        RAISE EXCEPTION 'isolate_schema: schema and tenant column must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF schema_name IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, '@extschema@'::regnamespace)
+       OR (SELECT nspname FROM pg_namespace WHERE oid = schema_name) LIKE 'pg\_%' THEN
+        RAISE EXCEPTION 'cannot isolate system or extension schema %', schema_name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT pg_has_role(current_user, (SELECT nspowner FROM pg_namespace WHERE oid = schema_name), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of schema %', schema_name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+
+    INSERT INTO @extschema@.isolated_schemas AS s (schema_name, tenant_column)
+    VALUES (isolate_schema.schema_name, isolate_schema.tenant_column)
+    ON CONFLICT ON CONSTRAINT isolated_schemas_pkey DO UPDATE SET tenant_column = EXCLUDED.tenant_column;
+
+    FOR rel IN
+        SELECT c.oid FROM pg_class c
+         WHERE c.relnamespace = isolate_schema.schema_name AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+           AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = isolate_schema.tenant_column
+                          AND a.attnum > 0 AND NOT a.attisdropped)
+         ORDER BY c.oid
+    LOOP
+        RETURN NEXT @extschema@._isolate(rel, tenant_column, 'schema');
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.isolate_schema(regnamespace, name) IS
+    'isolate every table of a schema that has the tenant column, now and when created later';
+
+CREATE FUNCTION @extschema@.unisolate_schema(schema_name regnamespace) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    IF schema_name IS NULL THEN
+        RAISE EXCEPTION 'unisolate_schema: schema must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    DELETE FROM @extschema@.isolated_schemas s WHERE s.schema_name = unisolate_schema.schema_name;
+    IF NOT FOUND THEN
+        RAISE NOTICE 'schema % is not isolated, skipping', schema_name;
+        RETURN;
+    END IF;
+    FOR rel IN SELECT t.rel FROM @extschema@.isolated_tables t JOIN pg_class c ON c.oid = t.rel
+                WHERE c.relnamespace = unisolate_schema.schema_name AND t.source = 'schema'
+    LOOP
+        PERFORM @extschema@.unisolate(rel);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.unisolate_schema(regnamespace) IS
+    'stop isolating a schema and unisolate the tables isolate_schema() isolated';
+
+-- Event trigger: isolate tables created in an isolated schema, and partitions
+-- created in or attached to an isolated partitioned table.  It runs as the
+-- extension owner because the user running the DDL may not even have usage on
+-- this schema; it only carries out what the owner of the schema or of the
+-- partitioned table asked for.
+CREATE FUNCTION @extschema@._on_ddl_command_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cmd  record;
+    col  name;
+BEGIN
+    FOR cmd IN SELECT DISTINCT d.objid FROM pg_event_trigger_ddl_commands() d
+                WHERE d.object_type = 'table' AND d.classid = 'pg_class'::regclass
+    LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = cmd.objid
+                                     AND c.relkind IN ('r', 'p') AND c.relpersistence <> 't');
+        -- an isolated table: isolate partitions created or attached below it
+        SELECT t.tenant_column INTO col FROM @extschema@.isolated_tables t WHERE t.rel = cmd.objid;
+        IF col IS NOT NULL THEN
+            IF EXISTS (SELECT FROM unnest(@extschema@._partition_tree(cmd.objid)) p(relid)
+                        WHERE p.relid NOT IN (SELECT t.rel FROM @extschema@.isolated_tables t)) THEN
+                PERFORM @extschema@._isolate(cmd.objid::regclass, col, 'isolate');
+            END IF;
+            CONTINUE;
+        END IF;
+        -- a new partition of an isolated table
+        SELECT t.tenant_column INTO col
+          FROM pg_partition_ancestors(cmd.objid) WITH ORDINALITY a(relid, depth)
+          JOIN @extschema@.isolated_tables t ON t.rel = a.relid
+         ORDER BY a.depth
+         LIMIT 1;
+        IF col IS NOT NULL THEN
+            PERFORM @extschema@._isolate(cmd.objid::regclass, col, 'partition');
+            CONTINUE;
+        END IF;
+        -- a new table in an isolated schema
+        SELECT s.tenant_column INTO col FROM @extschema@.isolated_schemas s JOIN pg_class c ON c.relnamespace = s.schema_name
+         WHERE c.oid = cmd.objid AND NOT c.relispartition;
+        IF col IS NOT NULL AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = cmd.objid AND a.attname = col
+                                          AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            PERFORM @extschema@._isolate(cmd.objid::regclass, col, 'schema');
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Event trigger: forget dropped tables and schemas.
+CREATE FUNCTION @extschema@._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM @extschema@.isolated_tables t
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = t.rel::oid AND d.objsubid = 0;
+    DELETE FROM @extschema@.isolated_schemas s
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_namespace'::regclass AND d.objid = s.schema_name::oid;
+END
+$$;
+
+CREATE EVENT TRIGGER tenantcore_isolate_new_tables ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    EXECUTE FUNCTION @extschema@._on_ddl_command_end();
+CREATE EVENT TRIGGER tenantcore_forget_dropped ON sql_drop
+    EXECUTE FUNCTION @extschema@._on_sql_drop();

@@ -1,0 +1,447 @@
+/*-------------------------------------------------------------------------
+ *
+ * context.c
+ *		The tenant and actor context of a transaction.
+ *
+ * The current tenant lives in the setting tenantcore.tenant_id and the
+ * current actor (the application user) in tenantcore.actor_id.  Both are
+ * parsed once, in the GUC check hook, and the assign hook keeps a pointer to
+ * the parsed uuid, so current_tenant() costs no parsing per call and can be
+ * used by the planner as an index condition in row level security policies.
+ *
+ * When no tenant is set, tenantcore.missing_tenant decides: "deny" makes
+ * current_tenant() return NULL, so a policy "col = current_tenant()" matches
+ * no row; "error" raises an error instead.  Optionally a claim of PostgREST's
+ * request.jwt.claims provides the tenant or actor when none is set.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/uuid.h"
+
+#include "tenantcore.h"
+
+typedef enum MissingTenantMode
+{
+	MISSING_TENANT_DENY,
+	MISSING_TENANT_ERROR
+}			MissingTenantMode;
+
+static const struct config_enum_entry missing_tenant_options[] = {
+	{"deny", MISSING_TENANT_DENY, false},
+	{"error", MISSING_TENANT_ERROR, false},
+	{NULL, 0, false}
+};
+
+/* raw setting values, owned by the GUC machinery */
+static char *tenant_id_string = NULL;
+static char *actor_id_string = NULL;
+static char *jwt_tenant_claim = NULL;
+static char *jwt_actor_claim = NULL;
+static int	missing_tenant_mode = MISSING_TENANT_DENY;
+
+/* parsed values: point into the GUC "extra" of the active setting, or NULL */
+static const pg_uuid_t *tenant_value = NULL;
+static const pg_uuid_t *actor_value = NULL;
+
+/*
+ * A claim read from request.jwt.claims, cached by the claims text and the
+ * claim name, so a statement that calls current_tenant() for every row parses
+ * the JSON once.
+ */
+typedef struct JwtClaimCache
+{
+	char	   *claims;			/* claims text the value was read from */
+	char	   *claim;			/* claim name */
+	bool		found;			/* claim present and a valid uuid */
+	pg_uuid_t	value;
+}			JwtClaimCache;
+
+static JwtClaimCache tenant_claim_cache;
+static JwtClaimCache actor_claim_cache;
+
+PG_FUNCTION_INFO_V1(tenantcore_current_tenant);
+PG_FUNCTION_INFO_V1(tenantcore_current_actor);
+PG_FUNCTION_INFO_V1(tenantcore_set_tenant);
+PG_FUNCTION_INFO_V1(tenantcore_set_actor);
+PG_FUNCTION_INFO_V1(tenantcore_clear_tenant);
+
+/*
+ * HexValue returns the value of a hexadecimal digit, or -1.
+ */
+static int
+HexValue(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * ParseUuid parses a uuid in any of the forms the uuid type accepts (32 hex
+ * digits, optionally in braces, with a hyphen allowed after any group of four
+ * digits) without raising an error.  Returns false if str is not a uuid.
+ */
+bool
+ParseUuid(const char *str, pg_uuid_t *uuid)
+{
+	const char *p = str;
+	bool		braces = false;
+	int			i;
+
+	if (*p == '{')
+	{
+		braces = true;
+		p++;
+	}
+
+	for (i = 0; i < UUID_LEN; i++)
+	{
+		int			hi = HexValue(p[0]);
+		int			lo = (hi < 0) ? -1 : HexValue(p[1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		uuid->data[i] = (unsigned char) (hi * 16 + lo);
+		p += 2;
+		if (*p == '-' && i % 2 == 1 && i < UUID_LEN - 1)
+			p++;
+	}
+
+	if (braces)
+	{
+		if (*p != '}')
+			return false;
+		p++;
+	}
+	return *p == '\0';
+}
+
+/*
+ * CheckUuidSetting is the check hook of tenant_id and actor_id: the value
+ * must be empty or a uuid; the parsed uuid is handed to the assign hook.
+ */
+static bool
+CheckUuidSetting(char **newval, void **extra, GucSource source)
+{
+	pg_uuid_t	parsed;
+	pg_uuid_t  *copy;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+
+	if (!ParseUuid(*newval, &parsed))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_TEXT_REPRESENTATION);
+		GUC_check_errdetail("The value must be a uuid or an empty string.");
+		return false;
+	}
+
+	copy = (pg_uuid_t *) TcGucMalloc(sizeof(pg_uuid_t));
+	if (copy == NULL)
+		return false;
+	*copy = parsed;
+	*extra = copy;
+	return true;
+}
+
+static void
+AssignTenantId(const char *newval, void *extra)
+{
+	tenant_value = (const pg_uuid_t *) extra;
+}
+
+static void
+AssignActorId(const char *newval, void *extra)
+{
+	actor_value = (const pg_uuid_t *) extra;
+}
+
+/*
+ * ContextInit defines the settings of the tenant context.
+ */
+void
+ContextInit(void)
+{
+	DefineCustomStringVariable("tenantcore.tenant_id",
+							   gettext_noop("Current tenant (organization) id, a uuid or empty."),
+							   gettext_noop("Set it per transaction with tenantcore.set_tenant()."),
+							   &tenant_id_string,
+							   "",
+							   PGC_USERSET,
+							   GUC_NOT_IN_SAMPLE,
+							   CheckUuidSetting, AssignTenantId, NULL);
+
+	DefineCustomStringVariable("tenantcore.actor_id",
+							   gettext_noop("Current actor (application user) id, a uuid or empty."),
+							   gettext_noop("Recorded in the audit trail; set it with tenantcore.set_actor()."),
+							   &actor_id_string,
+							   "",
+							   PGC_USERSET,
+							   GUC_NOT_IN_SAMPLE,
+							   CheckUuidSetting, AssignActorId, NULL);
+
+	DefineCustomEnumVariable("tenantcore.missing_tenant",
+							 gettext_noop("What tenant policies do when no tenant is set."),
+							 gettext_noop("deny: policies match no row; error: raise an error."),
+							 &missing_tenant_mode,
+							 MISSING_TENANT_DENY,
+							 missing_tenant_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("tenantcore.jwt_tenant_claim",
+							   gettext_noop("Claim of request.jwt.claims that names the tenant when tenantcore.tenant_id is empty."),
+							   gettext_noop("Empty disables the fallback."),
+							   &jwt_tenant_claim,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("tenantcore.jwt_actor_claim",
+							   gettext_noop("Claim of request.jwt.claims that names the actor when tenantcore.actor_id is empty."),
+							   gettext_noop("Empty disables the fallback."),
+							   &jwt_actor_claim,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("tenantcore");
+}
+
+/*
+ * JsonFieldText returns the text of a top-level field of a JSON object, or
+ * NULL if the field is missing, null or the JSON is not an object.
+ */
+static char *
+JsonFieldText(const char *json, const char *field)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 2, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = CStringGetTextDatum(json);
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = CStringGetTextDatum(field);
+	fcinfo->args[1].isnull = false;
+
+	result = json_object_field_text(fcinfo);
+	if (fcinfo->isnull)
+		return NULL;
+	return TextDatumGetCString(result);
+}
+
+/*
+ * ClaimFromJwt returns the uuid held by the claim of request.jwt.claims, or
+ * NULL when there are no claims or the claim is absent.  A claim that is not
+ * a uuid is an error: it means the token was issued for something else.
+ */
+static const pg_uuid_t *
+ClaimFromJwt(const char *claim, JwtClaimCache *cache)
+{
+	const char *claims;
+	char	   *text;
+
+	if (claim == NULL || claim[0] == '\0')
+		return NULL;
+
+	claims = GetConfigOption("request.jwt.claims", true, false);
+	if (claims == NULL || claims[0] == '\0')
+		return NULL;
+
+	if (cache->claims != NULL &&
+		strcmp(cache->claims, claims) == 0 &&
+		strcmp(cache->claim, claim) == 0)
+		return cache->found ? &cache->value : NULL;
+
+	/* forget the old entry before parsing, in case parsing fails */
+	if (cache->claims != NULL)
+	{
+		pfree(cache->claims);
+		pfree(cache->claim);
+		cache->claims = NULL;
+		cache->claim = NULL;
+	}
+
+	text = JsonFieldText(claims, claim);
+	cache->found = false;
+	if (text != NULL)
+	{
+		if (!ParseUuid(text, &cache->value))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("claim \"%s\" of request.jwt.claims is not a uuid", claim),
+					 errhint("Issue tokens whose \"%s\" claim is a uuid, or change tenantcore.jwt_tenant_claim and tenantcore.jwt_actor_claim.",
+							 claim)));
+		cache->found = true;
+	}
+
+	cache->claims = MemoryContextStrdup(TopMemoryContext, claims);
+	cache->claim = MemoryContextStrdup(TopMemoryContext, claim);
+	return cache->found ? &cache->value : NULL;
+}
+
+/*
+ * CurrentTenant returns the current tenant, or NULL when none is set.
+ */
+const pg_uuid_t *
+CurrentTenant(void)
+{
+	if (tenant_value != NULL)
+		return tenant_value;
+	return ClaimFromJwt(jwt_tenant_claim, &tenant_claim_cache);
+}
+
+/*
+ * CurrentActor returns the current actor, or NULL when none is set.
+ */
+const pg_uuid_t *
+CurrentActor(void)
+{
+	if (actor_value != NULL)
+		return actor_value;
+	return ClaimFromJwt(jwt_actor_claim, &actor_claim_cache);
+}
+
+/*
+ * UuidCopy returns a palloc'd copy of a uuid as a Datum.
+ */
+static Datum
+UuidCopy(const pg_uuid_t *uuid)
+{
+	pg_uuid_t  *copy = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+
+	*copy = *uuid;
+	return UUIDPGetDatum(copy);
+}
+
+/*
+ * SetUuidSetting sets a uuid setting for the transaction (is_local) or for
+ * the session.  Outside a transaction block a transaction-scoped value would
+ * vanish at the end of the statement, so say so.
+ */
+static void
+SetUuidSetting(const char *name, const char *function, pg_uuid_t *uuid, bool is_local)
+{
+	char	   *value = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(uuid)));
+
+	if (is_local && !IsTransactionBlock())
+		ereport(WARNING,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s() outside a transaction block only lasts until the end of the statement", function),
+				 errhint("Call it after BEGIN, or pass is_local => false to set it for the session.")));
+
+	(void) set_config_option(name, value,
+							 PGC_USERSET, PGC_S_SESSION,
+							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
+							 true, 0, false);
+}
+
+/*
+ * CheckSetArguments rejects NULL arguments of set_tenant() and set_actor().
+ */
+static void
+CheckSetArguments(FunctionCallInfo fcinfo, const char *function, const char *clear_hint)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s() requires a non-null id", function),
+				 errhint("%s", clear_hint)));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("is_local must not be null")));
+}
+
+/*
+ * tenantcore_current_tenant returns the current tenant, NULL if none is set
+ * (missing_tenant = deny), or raises an error (missing_tenant = error).
+ */
+Datum
+tenantcore_current_tenant(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant = CurrentTenant();
+
+	if (tenant != NULL)
+		PG_RETURN_DATUM(UuidCopy(tenant));
+
+	if (missing_tenant_mode == MISSING_TENANT_ERROR)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("no tenant is set"),
+				 errdetail("tenantcore.missing_tenant is \"error\", so tenant-isolated tables cannot be used without a tenant."),
+				 errhint("Call tenantcore.set_tenant() at the start of the transaction.")));
+	PG_RETURN_NULL();
+}
+
+/*
+ * tenantcore_current_actor returns the current actor or NULL.
+ */
+Datum
+tenantcore_current_actor(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *actor = CurrentActor();
+
+	if (actor == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(UuidCopy(actor));
+}
+
+/*
+ * tenantcore_set_tenant(tenant uuid, is_local boolean) sets the tenant for
+ * the transaction (default) or the session and returns it.
+ */
+Datum
+tenantcore_set_tenant(PG_FUNCTION_ARGS)
+{
+	CheckSetArguments(fcinfo, "set_tenant",
+					  "Use tenantcore.clear_tenant() to remove the tenant.");
+	SetUuidSetting("tenantcore.tenant_id", "set_tenant",
+				   PG_GETARG_UUID_P(0), PG_GETARG_BOOL(1));
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+}
+
+/*
+ * tenantcore_set_actor(actor uuid, is_local boolean) sets the actor for the
+ * transaction (default) or the session and returns it.
+ */
+Datum
+tenantcore_set_actor(PG_FUNCTION_ARGS)
+{
+	CheckSetArguments(fcinfo, "set_actor",
+					  "Use tenantcore.clear_tenant() to remove the tenant and the actor.");
+	SetUuidSetting("tenantcore.actor_id", "set_actor",
+				   PG_GETARG_UUID_P(0), PG_GETARG_BOOL(1));
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+}
+
+/*
+ * tenantcore_clear_tenant removes the tenant and the actor for the rest of
+ * the session (like RESET, undone if the transaction rolls back).
+ */
+Datum
+tenantcore_clear_tenant(PG_FUNCTION_ARGS)
+{
+	(void) set_config_option("tenantcore.tenant_id", "",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET,
+							 true, 0, false);
+	(void) set_config_option("tenantcore.actor_id", "",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET,
+							 true, 0, false);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,26 @@
+/*-------------------------------------------------------------------------
+ *
+ * tenantcore.c
+ *		Module entry point: each part of the extension registers itself here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "tenantcore.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * _PG_init registers the settings of every part.  It runs when the library
+ * is loaded, either from shared_preload_libraries or on first use.
+ */
+void
+_PG_init(void)
+{
+	ContextInit();
+}

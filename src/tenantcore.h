@@ -1,0 +1,33 @@
+/*-------------------------------------------------------------------------
+ *
+ * tenantcore.h
+ *		Declarations shared by the parts of the tenantcore extension.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TENANTCORE_H
+#define TENANTCORE_H
+
+#include "postgres.h"
+
+#include "utils/uuid.h"
+
+/* MarkGUCPrefixReserved() appeared in PostgreSQL 15 */
+#if PG_VERSION_NUM < 150000
+#define MarkGUCPrefixReserved(x) EmitWarningsOnPlaceholders(x)
+#endif
+
+/* GUC "extra" data must come from guc_malloc() since PostgreSQL 16 */
+#if PG_VERSION_NUM >= 160000
+#define TcGucMalloc(size) guc_malloc(LOG, (size))
+#else
+#define TcGucMalloc(size) malloc(size)
+#endif
+
+/* context.c */
+extern void ContextInit(void);
+extern bool ParseUuid(const char *str, pg_uuid_t *uuid);
+extern const pg_uuid_t *CurrentTenant(void);
+extern const pg_uuid_t *CurrentActor(void);
+
+#endif							/* TENANTCORE_H */
