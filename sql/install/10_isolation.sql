@@ -39,6 +39,16 @@ CREATE POLICY owner_unregisters ON @extschema@.isolated_schemas AS RESTRICTIVE F
     USING (NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name)
            OR pg_catalog.pg_has_role(current_user,
                     (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name), 'USAGE'));
+-- UPDATE needs the owner's rights on the old row too, or a non-owner could
+-- unregister another owner's table by pointing its row at a table of their own.
+CREATE POLICY owner_updates ON @extschema@.isolated_tables AS RESTRICTIVE FOR UPDATE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = rel)
+           OR pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+CREATE POLICY owner_updates ON @extschema@.isolated_schemas AS RESTRICTIVE FOR UPDATE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name)
+           OR pg_catalog.pg_has_role(current_user,
+                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name), 'USAGE'));
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.isolated_tables, @extschema@.isolated_schemas TO PUBLIC;
 
 -- _check_isolatable raises the error that explains why rel cannot be isolated
@@ -273,6 +283,9 @@ DECLARE
 BEGIN
     IF schema_name IS NULL THEN
         RAISE EXCEPTION 'unisolate_schema: schema must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT pg_has_role(current_user, (SELECT nspowner FROM pg_namespace WHERE oid = schema_name), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of schema %', schema_name USING ERRCODE = 'insufficient_privilege';
     END IF;
     DELETE FROM @extschema@.isolated_schemas s WHERE s.schema_name = unisolate_schema.schema_name;
     IF NOT FOUND THEN

@@ -118,7 +118,7 @@ BEGIN
         RAISE EXCEPTION 'role % bypasses row level security', role
             USING ERRCODE = 'invalid_grant_operation',
                   DETAIL = 'Tenant isolation does not apply to superusers and roles with BYPASSRLS.',
-                  HINT = format('Use a role with NOSUPERUSER NOBYPASSRLS for the application, or ALTER ROLE %I NOBYPASSRLS.', r.rolname);
+                  HINT = format('Use a role with NOSUPERUSER NOBYPASSRLS for the application, or ALTER ROLE %I NOSUPERUSER NOBYPASSRLS.', r.rolname);
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %I', r.rolname);
     EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.current_tenant(), @extschema@.current_actor(), '
