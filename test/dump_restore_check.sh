@@ -70,7 +70,7 @@ SELECT format('%s rls=%s force=%s policy=%s %s %s using=%s check=%s default=%s',
 SQL
     psql -X -At -v ON_ERROR_STOP=1 -d "$db" -c \
         "SELECT format('%s | %s | %s', severity, object, problem) FROM tenantcore.lint() ORDER BY 1" > "$out.lint"
-    psql -X -At -v ON_ERROR_STOP=1 -d "$db" -f "$here/describe_extension.sql" > "$out.extension"
+    psql -X -At -v ON_ERROR_STOP=1 -d "$db" -f "$here/helpers/describe_extension.sql" > "$out.extension"
     # the application role's view of tenant A
     psql -X -At -v ON_ERROR_STOP=1 -d "$db" > "$out.tenant_a" <<SQL
 BEGIN;

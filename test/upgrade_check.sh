@@ -4,14 +4,14 @@
 # Installs the oldest available version of tenantcore, upgrades it step by
 # step through every version up to the default one (and, in a second
 # database, in one ALTER EXTENSION ... UPDATE), and compares a canonical
-# description of every object of the extension (test/describe_extension.sql)
+# description of every object of the extension (test/helpers/describe_extension.sql)
 # with a fresh CREATE EXTENSION.  Exits non-zero and prints the diff on any
 # difference.  Needs PGHOST/PGPORT/PGUSER of a running cluster with
 # tenantcore installed (scripts/test.sh provides them).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-describe="$here/describe_extension.sql"
+describe="$here/helpers/describe_extension.sql"
 work=$(mktemp -d /tmp/tenantcore-upgrade.XXXXXX)
 suffix=$$
 db_fresh="tc_upgrade_fresh_$suffix"

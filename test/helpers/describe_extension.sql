@@ -1,4 +1,4 @@
--- describe_extension.sql: a canonical, OID-free description of every object
+-- test/helpers/describe_extension.sql: a canonical, OID-free description of every object
 -- of the extension tenantcore, one line per fact, for comparing two
 -- installations (test/upgrade_check.sh, test/dump_restore_check.sh).
 WITH ext AS (
