@@ -174,6 +174,14 @@ SELECT * FROM pg_temp.registry();
 SELECT count(*) AS policies_left FROM pg_policy WHERE polrelid::regclass::text LIKE 'iso.events%';
 SELECT tenantcore.isolate('iso.events');
 
+-- renaming the tenant column: the registry follows, partitions can still be created
+ALTER TABLE iso.events RENAME COLUMN organization_id TO org;
+CREATE TABLE iso.events_2030 PARTITION OF iso.events FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');
+SELECT * FROM pg_temp.registry();
+SELECT * FROM pg_temp.state('iso.events_2030');
+SELECT severity, object, problem FROM tenantcore.lint() WHERE object LIKE 'iso.events%' ORDER BY 1, 2, 3;
+ALTER TABLE iso.events RENAME COLUMN org TO organization_id;
+
 -- dropped tables are forgotten
 DROP TABLE iso.events_2027;
 SELECT * FROM pg_temp.registry();
@@ -194,7 +202,8 @@ SET ROLE tc_iso_owner;
 CREATE TABLE app.customers (id int, organization_id uuid);
 CREATE TABLE app.settings (key text, value text);
 CREATE TABLE app."Weird ""name""" (organization_id uuid);
-CREATE TABLE app.explicit (tenant uuid);
+-- isolated on another column before: isolate_schema leaves it alone
+CREATE TABLE app.explicit (tenant uuid, organization_id uuid);
 SELECT tenantcore.isolate('app.explicit', 'tenant');
 SELECT * FROM tenantcore.isolate_schema('app') ORDER BY 1;
 -- idempotent
@@ -224,7 +233,8 @@ SELECT tenantcore.unisolate('app.customers');
 RESET ROLE;
 SELECT tenantcore.unisolate_schema(NULL);
 SELECT tenantcore.unisolate_schema('public');
--- another tenant column for the schema cannot re-isolate tables isolated on the first
+-- another tenant column for the schema: tables isolated on the first are left alone,
+-- a table whose column of that name is not a uuid fails the whole call
 SELECT * FROM tenantcore.isolate_schema('app', 'id');
 SELECT schema_name, tenant_column FROM tenantcore.isolated_schemas;
 -- unisolate_schema releases what isolate_schema isolated, and forgets the schema

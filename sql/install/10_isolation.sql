@@ -265,6 +265,9 @@ BEGIN
          WHERE c.relnamespace = isolate_schema.schema_name AND c.relkind IN ('r', 'p') AND NOT c.relispartition
            AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = isolate_schema.tenant_column
                           AND a.attnum > 0 AND NOT a.attisdropped)
+           -- a table isolated on another column already is protected: leave it
+           AND NOT EXISTS (SELECT FROM @extschema@.isolated_tables t
+                            WHERE t.rel = c.oid AND t.tenant_column <> isolate_schema.tenant_column)
          ORDER BY c.oid
     LOOP
         RETURN NEXT @extschema@._isolate(rel, tenant_column, 'schema');
@@ -312,17 +315,35 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    cmd  record;
-    col  name;
+    cmd    record;
+    col    name;
+    newcol name;
 BEGIN
     FOR cmd IN SELECT DISTINCT d.objid FROM pg_event_trigger_ddl_commands() d
-                WHERE d.object_type = 'table' AND d.classid = 'pg_class'::regclass
+                WHERE d.object_type IN ('table', 'table column') AND d.classid = 'pg_class'::regclass
     LOOP
         CONTINUE WHEN NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = cmd.objid
                                      AND c.relkind IN ('r', 'p') AND c.relpersistence <> 't');
         -- an isolated table: isolate partitions created or attached below it
         SELECT t.tenant_column INTO col FROM @extschema@.isolated_tables t WHERE t.rel = cmd.objid;
         IF col IS NOT NULL THEN
+            -- the tenant column was renamed: the policy and the default follow
+            -- it by number, the registry follows it here
+            IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = cmd.objid AND a.attname = col
+                              AND a.attnum > 0 AND NOT a.attisdropped) THEN
+                SELECT a.attname INTO newcol
+                  FROM pg_policy p
+                  JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid
+                   AND d.refclassid = 'pg_class'::regclass AND d.refobjid = p.polrelid AND d.refobjsubid > 0
+                  JOIN pg_attribute a ON a.attrelid = p.polrelid AND a.attnum = d.refobjsubid
+                 WHERE p.polrelid = cmd.objid AND p.polname = 'tenantcore_isolation'
+                 LIMIT 1;
+                IF newcol IS NOT NULL THEN
+                    UPDATE @extschema@.isolated_tables t SET tenant_column = newcol
+                     WHERE t.rel = ANY (@extschema@._partition_tree(cmd.objid::regclass)) AND t.tenant_column = col;
+                    col := newcol;
+                END IF;
+            END IF;
             IF EXISTS (SELECT FROM unnest(@extschema@._partition_tree(cmd.objid)) p(relid)
                         WHERE p.relid NOT IN (SELECT t.rel FROM @extschema@.isolated_tables t)) THEN
                 PERFORM @extschema@._isolate(cmd.objid::regclass, col, 'isolate');
