@@ -48,6 +48,11 @@ CREATE POLICY only_positive ON lnt.restrictive_ok AS RESTRICTIVE USING (id > 0);
 CREATE VIEW lnt.v_owner AS SELECT * FROM lnt.good;
 CREATE VIEW lnt.v_invoker WITH (security_invoker = true) AS SELECT * FROM lnt.good;
 CREATE VIEW lnt.v_other AS SELECT * FROM lnt.plain;
+CREATE VIEW lnt.v_invoker_1 WITH (security_invoker = 1, check_option = local) AS SELECT * FROM lnt.good;
+CREATE VIEW lnt.v_invoker_yes WITH (check_option = cascaded, security_invoker = yes) AS SELECT * FROM lnt.good;
+CREATE VIEW lnt.v_invoker_off WITH (security_invoker = off) AS SELECT * FROM lnt.good;
+-- a materialized view stores rows: row level security never applies to it
+CREATE MATERIALIZED VIEW lnt.mv AS SELECT * FROM lnt.good;
 -- SECURITY DEFINER functions with and without a pinned search_path
 CREATE FUNCTION lnt.definer_unpinned() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';
 CREATE FUNCTION lnt.definer_pinned() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS 'SELECT 1';
@@ -85,6 +90,8 @@ ALTER TABLE lnt.login_owned OWNER TO tc_lint_owner;
 ALTER VIEW lnt.v_owner SET (security_invoker = true);
 ALTER VIEW lnt.v_super SET (security_invoker = on);
 ALTER VIEW lnt.v_other SET (security_invoker = true);
+ALTER VIEW lnt.v_invoker_off SET (security_invoker = on);
+DROP MATERIALIZED VIEW lnt.mv;
 ALTER FUNCTION lnt.definer_unpinned() SET search_path = pg_catalog, pg_temp;
 ALTER ROLE tc_lint_bypass NOBYPASSRLS;
 SELECT * FROM pg_temp.my_lint;

@@ -76,21 +76,34 @@ BEGIN ATOMIC
            format('ALTER ROLE %I NOBYPASSRLS;', r.rolname)
       FROM pg_roles r WHERE r.rolbypassrls AND NOT r.rolsuper AND r.rolname NOT LIKE 'pg\_%'
     UNION ALL
-    -- views run with their owner's rights unless security_invoker is set
+    -- views run with their owner's rights unless security_invoker is set;
+    -- materialized views store rows and row level security never applies to them
     SELECT CASE WHEN EXISTS (SELECT FROM bypass_roles b WHERE b.oid = v.relowner) THEN 'high' ELSE 'medium' END,
            v.oid::regclass::text,
-           format('view reads isolated table %s without security_invoker%s', i.rel,
-                  CASE WHEN EXISTS (SELECT FROM bypass_roles b WHERE b.oid = v.relowner)
-                       THEN ' and its owner bypasses row level security, so it shows every tenant''s rows'
-                       ELSE ', so privileges are checked as the view owner' END),
-           format('ALTER VIEW %s SET (security_invoker = true);', v.oid::regclass)
+           CASE WHEN v.relkind = 'm'
+                THEN format('materialized view stores rows of isolated table %s and row level security does not apply to it%s', i.rel,
+                            CASE WHEN EXISTS (SELECT FROM bypass_roles b WHERE b.oid = v.relowner)
+                                 THEN ', and its owner bypasses row level security, so it holds every tenant''s rows'
+                                 ELSE '' END)
+                ELSE format('view reads isolated table %s without security_invoker%s', i.rel,
+                            CASE WHEN EXISTS (SELECT FROM bypass_roles b WHERE b.oid = v.relowner)
+                                 THEN ' and its owner bypasses row level security, so it shows every tenant''s rows'
+                                 ELSE ', so privileges are checked as the view owner' END)
+           END,
+           CASE WHEN v.relkind = 'm'
+                THEN format('REVOKE ALL ON %s FROM PUBLIC; -- use a security_invoker view or an isolated table instead', v.oid::regclass)
+                ELSE format('ALTER VIEW %s SET (security_invoker = true);', v.oid::regclass)
+           END
       FROM pg_class v
       JOIN pg_rewrite rw ON rw.ev_class = v.oid
       JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_class'::regclass
       JOIN isolated i ON i.rel = d.refobjid
      WHERE v.relkind IN ('v', 'm') AND d.refobjid <> v.oid
-       AND NOT coalesce(v.reloptions @> '{security_invoker=true}' OR v.reloptions @> '{security_invoker=on}', false)
-     GROUP BY v.oid, v.relowner, i.rel
+       -- security_invoker takes any spelling of a boolean (true, on, 1, yes, ...)
+       AND (v.relkind = 'm'
+            OR NOT EXISTS (SELECT FROM unnest(v.reloptions) o
+                            WHERE CASE WHEN o LIKE 'security\_invoker=%' THEN substr(o, 18)::boolean ELSE false END))
+     GROUP BY v.oid, v.relkind, v.relowner, i.rel
     UNION ALL
     SELECT 'medium', p.oid::regprocedure::text, 'SECURITY DEFINER function without a pinned search_path',
            format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp;', p.oid::regprocedure)
