@@ -226,6 +226,13 @@ ALTER TABLE app.grows ADD COLUMN organization_id uuid;
 RESET ROLE;
 SELECT * FROM pg_temp.registry();
 SELECT * FROM pg_temp.state('app.by_app');
+-- a renamed schema stays isolated
+ALTER SCHEMA app RENAME TO app_renamed;
+SELECT schema_name, tenant_column FROM tenantcore.isolated_schemas;
+CREATE TABLE app_renamed.after_rename (organization_id uuid);
+SELECT * FROM pg_temp.state('app_renamed.after_rename');
+ALTER SCHEMA app_renamed RENAME TO app;
+SELECT schema_name, tenant_column FROM tenantcore.isolated_schemas;
 -- a non-owner cannot stop it
 SET ROLE tc_iso_app;
 SELECT tenantcore.unisolate_schema('app');

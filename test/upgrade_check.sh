@@ -81,6 +81,25 @@ if [ "$objects" -eq 0 ]; then
 fi
 
 rc=0
+# pg_upgrade refuses clusters whose tables hold reg* types other than
+# regclass, regrole and regtype (their OIDs are not preserved)
+bad_reg=$(psql -X -At -d "$db_fresh" -c "
+    SELECT format('%s.%s %s', c.oid::regclass, quote_ident(a.attname), a.atttypid::regtype)
+      FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'tenantcore'
+      JOIN pg_class c ON c.oid = d.objid AND d.classid = 'pg_class'::regclass
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' AND c.relkind IN ('r', 'p', 'm')
+       AND a.atttypid IN ('regproc'::regtype, 'regprocedure'::regtype, 'regoper'::regtype, 'regoperator'::regtype,
+                          'regconfig'::regtype, 'regdictionary'::regtype, 'regnamespace'::regtype,
+                          'regcollation'::regtype)
+     ORDER BY 1")
+if [ -n "$bad_reg" ]; then
+    echo "upgrade_check: extension tables use reg* types that pg_upgrade refuses:" >&2
+    echo "$bad_reg" >&2
+    rc=1
+else
+    echo "no reg* column that pg_upgrade refuses"
+fi
 for upgraded in steps direct; do
     if ! diff -u --label "fresh $default_version" --label "upgraded ($upgraded) from $oldest" \
             "$work/fresh.txt" "$work/$upgraded.txt"; then

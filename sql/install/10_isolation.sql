@@ -11,8 +11,10 @@ CREATE TABLE @extschema@.isolated_tables (
 );
 COMMENT ON TABLE @extschema@.isolated_tables IS 'tables under tenant isolation (tenantcore.isolate)';
 
+-- Schemas are kept by name: namespace OIDs change in pg_upgrade, and a
+-- regnamespace column makes pg_upgrade refuse the cluster.
 CREATE TABLE @extschema@.isolated_schemas (
-    schema_name   regnamespace PRIMARY KEY,
+    schema_name   name         PRIMARY KEY,
     tenant_column name         NOT NULL,
     isolated_at   timestamptz  NOT NULL DEFAULT now()
 );
@@ -34,11 +36,11 @@ CREATE POLICY owner_unregisters ON @extschema@.isolated_tables AS RESTRICTIVE FO
 CREATE POLICY owner_registers ON @extschema@.isolated_schemas
     USING (true)
     WITH CHECK (pg_catalog.pg_has_role(current_user,
-                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name), 'USAGE'));
+                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name), 'USAGE'));
 CREATE POLICY owner_unregisters ON @extschema@.isolated_schemas AS RESTRICTIVE FOR DELETE
-    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name)
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name)
            OR pg_catalog.pg_has_role(current_user,
-                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name), 'USAGE'));
+                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name), 'USAGE'));
 -- UPDATE needs the owner's rights on the old row too, or a non-owner could
 -- unregister another owner's table by pointing its row at a table of their own.
 CREATE POLICY owner_updates ON @extschema@.isolated_tables AS RESTRICTIVE FOR UPDATE
@@ -46,9 +48,9 @@ CREATE POLICY owner_updates ON @extschema@.isolated_tables AS RESTRICTIVE FOR UP
            OR pg_catalog.pg_has_role(current_user,
                     (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
 CREATE POLICY owner_updates ON @extschema@.isolated_schemas AS RESTRICTIVE FOR UPDATE
-    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name)
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name)
            OR pg_catalog.pg_has_role(current_user,
-                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.oid = schema_name), 'USAGE'));
+                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name), 'USAGE'));
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.isolated_tables, @extschema@.isolated_schemas TO PUBLIC;
 
 -- _check_isolatable raises the error that explains why rel cannot be isolated
@@ -257,7 +259,7 @@ BEGIN
     END IF;
 
     INSERT INTO @extschema@.isolated_schemas AS s (schema_name, tenant_column)
-    VALUES (isolate_schema.schema_name, isolate_schema.tenant_column)
+    VALUES ((SELECT n.nspname FROM pg_namespace n WHERE n.oid = isolate_schema.schema_name), isolate_schema.tenant_column)
     ON CONFLICT ON CONSTRAINT isolated_schemas_pkey DO UPDATE SET tenant_column = EXCLUDED.tenant_column;
 
     FOR rel IN
@@ -290,7 +292,8 @@ BEGIN
     IF NOT pg_has_role(current_user, (SELECT nspowner FROM pg_namespace WHERE oid = schema_name), 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of schema %', schema_name USING ERRCODE = 'insufficient_privilege';
     END IF;
-    DELETE FROM @extschema@.isolated_schemas s WHERE s.schema_name = unisolate_schema.schema_name;
+    DELETE FROM @extschema@.isolated_schemas s
+     WHERE s.schema_name = (SELECT n.nspname FROM pg_namespace n WHERE n.oid = unisolate_schema.schema_name);
     IF NOT FOUND THEN
         RAISE NOTICE 'schema % is not isolated, skipping', schema_name;
         RETURN;
@@ -319,6 +322,18 @@ DECLARE
     col    name;
     newcol name;
 BEGIN
+    -- a renamed schema: follow it (ALTER SCHEMA renames one schema at most,
+    -- so the one registered name that no longer exists is its old name)
+    IF tg_tag = 'ALTER SCHEMA' THEN
+        IF (SELECT count(*) FROM @extschema@.isolated_schemas s
+             WHERE NOT EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = s.schema_name)) = 1 THEN
+            UPDATE @extschema@.isolated_schemas s SET schema_name = n.nspname
+              FROM pg_event_trigger_ddl_commands() d JOIN pg_namespace n ON n.oid = d.objid
+             WHERE d.object_type = 'schema'
+               AND NOT EXISTS (SELECT FROM pg_namespace x WHERE x.nspname = s.schema_name);
+        END IF;
+        RETURN;
+    END IF;
     FOR cmd IN SELECT DISTINCT d.objid FROM pg_event_trigger_ddl_commands() d
                 WHERE d.object_type IN ('table', 'table column') AND d.classid = 'pg_class'::regclass
     LOOP
@@ -361,7 +376,8 @@ BEGIN
             CONTINUE;
         END IF;
         -- a new table in an isolated schema
-        SELECT s.tenant_column INTO col FROM @extschema@.isolated_schemas s JOIN pg_class c ON c.relnamespace = s.schema_name
+        SELECT s.tenant_column INTO col FROM @extschema@.isolated_schemas s
+          JOIN pg_namespace n ON n.nspname = s.schema_name JOIN pg_class c ON c.relnamespace = n.oid
          WHERE c.oid = cmd.objid AND NOT c.relispartition;
         IF col IS NOT NULL AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = cmd.objid AND a.attname = col
                                           AND a.attnum > 0 AND NOT a.attisdropped) THEN
@@ -382,12 +398,12 @@ BEGIN
      WHERE d.classid = 'pg_class'::regclass AND d.objid = t.rel::oid AND d.objsubid = 0;
     DELETE FROM @extschema@.isolated_schemas s
      USING pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_namespace'::regclass AND d.objid = s.schema_name::oid;
+     WHERE d.classid = 'pg_namespace'::regclass AND d.object_name = s.schema_name;
 END
 $$;
 
 CREATE EVENT TRIGGER tenantcore_isolate_new_tables ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'ALTER SCHEMA')
     EXECUTE FUNCTION @extschema@._on_ddl_command_end();
 CREATE EVENT TRIGGER tenantcore_forget_dropped ON sql_drop
     EXECUTE FUNCTION @extschema@._on_sql_drop();
