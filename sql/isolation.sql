@@ -252,9 +252,13 @@ CREATE TABLE app.after (organization_id uuid);
 SELECT * FROM pg_temp.state('app.after');
 -- dropping an isolated schema forgets it
 SELECT count(*) FROM tenantcore.isolate_schema('app');
+SET client_min_messages = warning;
 DROP SCHEMA app CASCADE;
+RESET client_min_messages;
 SELECT count(*) AS schemas, (SELECT count(*) FROM tenantcore.isolated_tables) AS tables FROM tenantcore.isolated_schemas;
 
+SET client_min_messages = warning;
 DROP SCHEMA iso CASCADE;
+RESET client_min_messages;
 DROP OWNED BY tc_iso_owner, tc_iso_other, tc_iso_app;
 DROP ROLE tc_iso_owner, tc_iso_other, tc_iso_app;

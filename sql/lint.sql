@@ -123,6 +123,8 @@ SELECT p.oid::regprocedure AS function, has_function_privilege('tc_lint_app', p.
  ORDER BY 1::text;
 SELECT count(*) AS tables_owned FROM pg_class WHERE relowner = 'tc_lint_app'::regrole;
 
+SET client_min_messages = warning;
 DROP SCHEMA lnt CASCADE;
+RESET client_min_messages;
 DROP OWNED BY tc_lint_owner, tc_lint_login, tc_lint_bypass, tc_lint_super, tc_lint_app;
 DROP ROLE tc_lint_owner, tc_lint_login, tc_lint_bypass, tc_lint_super, tc_lint_app;

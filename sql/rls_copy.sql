@@ -75,6 +75,8 @@ RESET ROLE;
 SELECT id, organization_id, name FROM cp.items ORDER BY id;
 SELECT id, organization_id FROM cp.parted ORDER BY id;
 
+SET client_min_messages = warning;
 DROP SCHEMA cp CASCADE;
+RESET client_min_messages;
 DROP OWNED BY tc_copy_owner, tc_copy_app;
 DROP ROLE tc_copy_owner, tc_copy_app;
