@@ -1,7 +1,7 @@
 -- tenantcore pgTAP: views, partitioned tables, schema-wide isolation and the
 -- plan of a query under the tenant policy, as a non-owner application role.
 BEGIN;
-SELECT plan(28);
+SELECT plan(30);
 
 CREATE ROLE tc_tap_owner NOLOGIN;
 CREATE ROLE tc_tap_app LOGIN NOSUPERUSER NOBYPASSRLS;
@@ -26,6 +26,10 @@ SELECT tenantcore.isolate('tap.notes');
 -- a view owned by the (NOLOGIN, non-superuser) table owner, without security_invoker
 CREATE VIEW tap.notes_owner_v AS SELECT id, body FROM tap.notes;
 CREATE VIEW tap.notes_invoker_v WITH (security_invoker = true) AS SELECT id, body FROM tap.notes;
+-- functions reading the table: as the invoker, and as the (NOLOGIN) owner
+CREATE FUNCTION tap.notes_invoker() RETURNS SETOF int LANGUAGE sql STABLE AS 'SELECT id FROM tap.notes ORDER BY id';
+CREATE FUNCTION tap.notes_definer() RETURNS SETOF int LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS 'SELECT id FROM tap.notes ORDER BY id';
 RESET ROLE;
 -- views owned by a superuser: with and without security_invoker
 CREATE VIEW tap.notes_super_v AS SELECT id, body FROM tap.notes;
@@ -44,6 +48,9 @@ SELECT results_eq('SELECT id FROM tap.notes_super_invoker_v', 'VALUES (1)',
                   'superuser-owned view with security_invoker: own rows only');
 SELECT is((SELECT count(*) FROM tap.notes_super_v), 3::bigint,
           'superuser-owned view without security_invoker bypasses RLS (the hole lint reports)');
+SELECT results_eq('SELECT * FROM tap.notes_invoker()', 'VALUES (1)', 'a SECURITY INVOKER function: own rows only');
+SELECT results_eq('SELECT * FROM tap.notes_definer()', 'VALUES (1)',
+                  'a SECURITY DEFINER function of the table owner: own rows only (RLS is forced)');
 SELECT is(tap.affected($$UPDATE tap.notes_owner_v SET body = 'x' WHERE id IN (1, 2)$$), 1::bigint,
           'an update through the owner''s view changes only own rows');
 RESET ROLE;
