@@ -9,18 +9,23 @@
 #   tenantcore  tenantcore.isolate(), tenant set by tenantcore.set_tenant()
 #   seed        seed 004's policy through a plpgsql SECURITY DEFINER function
 #   bare        no RLS, WHERE organization_id = ..., one autocommit statement
-# explicit and tenantcore are measured in alternating order over several
-# rounds; ratios are time ratios (tps of the faster variant / tps of the other).
+# explicit, tenantcore and bare run in the same pgbench run (-f a@1 -f b@1 -f
+# c@1: each transaction picks one of the scripts at random), so load from other
+# processes on the machine hits all three alike; the run is repeated and each
+# figure is the median over the rounds.  Ratios are ratios of the average
+# transaction times (latency) pgbench reports per script; "tps" below is
+# 1000 / latency in ms, the rate of one client running only that script.
+# The seed-style variant is thousands of times slower and runs on its own.
 #
 # Started by bench/run.sh (PGHOST, PGPORT, PGDATABASE, PGBENCH exported).
-# Settings: BENCH_SECONDS per run (default 5), BENCH_ROUNDS (default 3),
+# Settings: BENCH_SECONDS per run (default 6), BENCH_ROUNDS (default 5),
 # SEED_SECONDS per seed-style run (default 10).
 set -euo pipefail
 
 DIR=$(cd "$(dirname "$0")" && pwd)
 PGBENCH=${PGBENCH:-pgbench}
-SECONDS_PER_RUN=${BENCH_SECONDS:-5}
-ROUNDS=${BENCH_ROUNDS:-3}
+SECONDS_PER_RUN=${BENCH_SECONDS:-6}
+ROUNDS=${BENCH_ROUNDS:-5}
 SEED_SECONDS=${SEED_SECONDS:-10}
 APP=bench_app
 
@@ -50,57 +55,77 @@ for q in count page; do
 done
 [ "$bad" -eq 0 ] || exit 1
 
-# run_pgbench SCRIPT SECONDS prints the tps of one pgbench run.
+# run_pgbench SECONDS SCRIPT... runs the scripts mixed in one pgbench run and
+# prints, for each script, "script latency_ms" (the whole transaction) and
+# "script:query latency_ms" (the statement that reads bench.*; pgbench -r).
 run_pgbench() {
-    local out
-    if ! out=$("$PGBENCH" -n -M prepared -c 1 -j 1 -T "$2" -U "$APP" -f "$DIR/scripts/$1.pgbench" 2>&1); then
+    local seconds=$1 out args=(); shift
+    for f in "$@"; do args+=(-f "$DIR/scripts/$f.pgbench@1"); done
+    if ! out=$("$PGBENCH" -n -r -M prepared -c 1 -j 1 -T "$seconds" -U "$APP" "${args[@]}" 2>&1); then
         printf '%s\n' "$out" >&2; return 1
     fi
-    awk '/^tps = /{print $3; exit}' <<<"$out"
+    # with one script pgbench prints no "SQL script" sections
+    awk -v single="$([ $# -eq 1 ] && echo "$1")" '
+        BEGIN { n = single }
+        /^SQL script [0-9]+:/ { n = $NF; sub(/.*\//, "", n); sub(/\.pgbench$/, "", n) }
+        /latency average = / && (single != "" || /^ - /) {
+            x = $0; sub(/.*latency average = /, "", x); sub(/ ms.*/, "", x); print n, x }
+        /^ +[0-9.]+ +[0-9]+ +SELECT .*FROM bench\./ { print n ":query", $1 }' <<<"$out"
 }
 
-declare -A sum runs
-record() { sum[$1]=$(awk -v a="${sum[$1]:-0}" -v b="$2" 'BEGIN{printf "%.6f", a + b}'); runs[$1]="${runs[$1]:-} $2"; }
-mean() { awk -v s="${sum[$1]}" -v n="$ROUNDS" 'BEGIN{printf "%.1f", s / n}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}'; }
+declare -A runs
+# record reads "script latency_ms" lines and appends each latency to runs[script].
+record() { local n l; while read -r n l; do runs[$n]="${runs[$n]:-} $l"; done; }
+# median prints the median of its arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# ratios A B prints the per-round ratios latency(A) / latency(B).
+ratios() { paste -d' ' <(tr ' ' '\n' <<<"${runs[$1]# }") <(tr ' ' '\n' <<<"${runs[$2]# }") | awk '{printf "%.3f\n", $1 / $2}'; }
+# tps prints 1000 / the median latency of a script.
+tps() { awk -v l="$(median ${runs[$1]})" 'BEGIN{printf "%.1f", 1000 / l}'; }
 
 say ""
 say "warming up ..."
-for q in count page; do
-    for v in explicit tenantcore bare; do run_pgbench "${q}_$v" 2 >/dev/null; done
-done
+for q in count page; do run_pgbench 2 "${q}_explicit" "${q}_tenantcore" "${q}_bare" >/dev/null; done
 
-say "measuring: pgbench -n -M prepared -c 1, $ROUNDS rounds x ${SECONDS_PER_RUN} s per variant (seed-style: 1 x ${SEED_SECONDS} s)"
+say "measuring: pgbench -n -r -M prepared -c 1, $ROUNDS rounds x ${SECONDS_PER_RUN} s per query (seed-style: ${SEED_SECONDS} s per query)"
 for r in $(seq 1 "$ROUNDS"); do
-    if [ $((r % 2)) -eq 1 ]; then order="explicit tenantcore bare"; else order="bare tenantcore explicit"; fi
     for q in count page; do
-        for v in $order; do
-            record "${q}_$v" "$(run_pgbench "${q}_$v" "$SECONDS_PER_RUN")"
-        done
+        record < <(run_pgbench "$SECONDS_PER_RUN" "${q}_explicit" "${q}_tenantcore" "${q}_bare")
     done
     say "  round $r of $ROUNDS done"
 done
-declare -A seed
 for q in count page; do
-    seed[$q]=$(awk -v x="$(run_pgbench "${q}_seed" "$SEED_SECONDS")" 'BEGIN{printf "%.2f", x}')
+    record < <(run_pgbench "$SEED_SECONDS" "${q}_seed")
 done
 
 say ""
-say "results (transactions per second, mean of $ROUNDS rounds; one tenant = 1,000 of 1,000,000 rows):"
-printf '  %-6s %14s %14s %14s %14s\n' query explicit tenantcore seed-style bare
+say "results (transactions per second of one client = 1000 / median latency in ms; one tenant = 1,000 of 1,000,000 rows):"
+printf '  %-6s %12s %12s %12s %12s\n' query explicit tenantcore seed-style bare
 for q in count page; do
-    printf '  %-6s %14s %14s %14s %14s\n' "$q" "$(mean "${q}_explicit")" "$(mean "${q}_tenantcore")" \
-        "${seed[$q]}" "$(mean "${q}_bare")"
+    printf '  %-6s %12s %12s %12s %12s\n' "$q" "$(tps "${q}_explicit")" "$(tps "${q}_tenantcore")" \
+        "$(tps "${q}_seed")" "$(tps "${q}_bare")"
 done
 say ""
-say "ratios (time per transaction; lower is better for tenantcore):"
+say "latency of the query statement alone (ms, median; pgbench -r):"
 for q in count page; do
-    e=$(mean "${q}_explicit"); t=$(mean "${q}_tenantcore"); b=$(mean "${q}_bare")
-    per_round=$(paste -d' ' <(tr ' ' '\n' <<<"${runs[${q}_explicit]# }") <(tr ' ' '\n' <<<"${runs[${q}_tenantcore]# }") |
-                awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2}')
-    r=$(ratio "$e" "$t")
-    verdict=$(awk -v r="$r" 'BEGIN{print (r <= 1.10 ? "meets target <= 1.10" : "ABOVE target 1.10")}')
-    say "  $q: tenantcore / explicit WHERE = $r ($verdict; per round: $per_round)"
-    say "  $q: seed-style / tenantcore     = $(ratio "$t" "${seed[$q]}")"
-    say "  $q: tenantcore / bare statement = $(ratio "$b" "$t") (includes BEGIN, set_tenant and COMMIT round trips)"
+    # shellcheck disable=SC2086
+    printf '  %-6s %12.4f %12.4f %12.1f %12.4f\n' "$q" "$(median ${runs[${q}_explicit:query]})" \
+        "$(median ${runs[${q}_tenantcore:query]})" "$(median ${runs[${q}_seed:query]})" "$(median ${runs[${q}_bare:query]})"
+done
+say ""
+say "ratios (time; median over the rounds; target: tenantcore / explicit WHERE <= 1.10):"
+for q in count page; do
+    per_round=$(ratios "${q}_tenantcore" "${q}_explicit" | paste -sd' ')
+    # shellcheck disable=SC2086
+    r=$(median $per_round | awk '{printf "%.2f", $1}')
+    per_round_q=$(ratios "${q}_tenantcore:query" "${q}_explicit:query" | paste -sd' ')
+    # shellcheck disable=SC2086
+    rq=$(median $per_round_q | awk '{printf "%.2f", $1}')
+    verdict=$(awk -v r="$r" 'BEGIN{print (r <= 1.10 ? "meets target" : "ABOVE TARGET")}')
+    say "  $q: tenantcore / explicit WHERE, transaction = $r ($verdict; rounds: $per_round)"
+    say "  $q: tenantcore / explicit WHERE, query alone = $rq (rounds: $per_round_q)"
+    # shellcheck disable=SC2046
+    say "  $q: seed-style / tenantcore, transaction     = $(awk -v a="$(median ${runs[${q}_seed]})" -v b="$(median ${runs[${q}_tenantcore]})" 'BEGIN{printf "%.0f", a / b}')"
+    # shellcheck disable=SC2046
+    say "  $q: tenantcore / bare statement              = $(median $(ratios "${q}_tenantcore" "${q}_bare") | awk '{printf "%.2f", $1}') (BEGIN, set_tenant, query, COMMIT vs. one autocommit statement)"
 done
