@@ -16,10 +16,14 @@
 # transaction times (latency) pgbench reports per script; "tps" below is
 # 1000 / latency in ms, the rate of one client running only that script.
 # The seed-style variant is thousands of times slower and runs on its own.
+# Finally bench.time_queries() (server_side.sql) times the explicit and the
+# tenantcore queries back to back inside the server, without any client
+# round trip: the cost of the policy itself.
 #
 # Started by bench/run.sh (PGHOST, PGPORT, PGDATABASE, PGBENCH exported).
 # Settings: BENCH_SECONDS per run (default 6), BENCH_ROUNDS (default 5),
-# SEED_SECONDS per seed-style run (default 10).
+# SEED_SECONDS per seed-style run (default 10), SERVER_LOOPS iterations of the
+# in-server timing per round (default 4000).
 set -euo pipefail
 
 DIR=$(cd "$(dirname "$0")" && pwd)
@@ -27,13 +31,16 @@ PGBENCH=${PGBENCH:-pgbench}
 SECONDS_PER_RUN=${BENCH_SECONDS:-6}
 ROUNDS=${BENCH_ROUNDS:-5}
 SEED_SECONDS=${SEED_SECONDS:-10}
+SERVER_LOOPS=${SERVER_LOOPS:-4000}
 APP=bench_app
+tmp=$(mktemp); trap 'rm -f "$tmp"' EXIT
 
 say() { printf '%s\n' "$*"; }
 
 say "isolation: loading 3 x 1,000,000 rows (1,000 tenants) ..."
 start=$(date +%s)
 psql -X -q -v ON_ERROR_STOP=1 -f "$DIR/setup.sql" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -f "$DIR/server_side.sql" >/dev/null
 say "isolation: loaded in $(( $(date +%s) - start )) s"
 
 psql -X -q -U "$APP" -v ON_ERROR_STOP=1 -f "$DIR/check.sql"
@@ -97,6 +104,13 @@ done
 for q in count page; do
     record < <(run_pgbench "$SEED_SECONDS" "${q}_seed")
 done
+say "measuring inside the server: bench.time_queries(${SERVER_LOOPS}), $ROUNDS rounds"
+for r in $(seq 1 "$ROUNDS"); do
+    psql -X -q -A -t -F' ' -U "$APP" -v ON_ERROR_STOP=1 \
+        -c 'BEGIN' -c "SELECT query, explicit_us, tenantcore_us FROM bench.time_queries($SERVER_LOOPS)" -c 'COMMIT' |
+        while read -r q e t; do echo "${q}_explicit:server $e"; echo "${q}_tenantcore:server $t"; done > "$tmp"
+    record < "$tmp"
+done
 
 say ""
 say "results (transactions per second of one client = 1000 / median latency in ms; one tenant = 1,000 of 1,000,000 rows):"
@@ -113,6 +127,13 @@ for q in count page; do
         "$(median ${runs[${q}_tenantcore:query]})" "$(median ${runs[${q}_seed:query]})" "$(median ${runs[${q}_bare:query]})"
 done
 say ""
+say "inside the server (plpgsql loop, random tenant per iteration; microseconds per query, median):"
+for q in count page; do
+    # shellcheck disable=SC2086
+    printf '  %-6s explicit %8.1f   tenantcore %8.1f\n' "$q" "$(median ${runs[${q}_explicit:server]})" \
+        "$(median ${runs[${q}_tenantcore:server]})"
+done
+say ""
 say "ratios (time; median over the rounds; target: tenantcore / explicit WHERE <= 1.10):"
 for q in count page; do
     per_round=$(ratios "${q}_tenantcore" "${q}_explicit" | paste -sd' ')
@@ -124,6 +145,9 @@ for q in count page; do
     verdict=$(awk -v r="$r" 'BEGIN{print (r <= 1.10 ? "meets target" : "ABOVE TARGET")}')
     say "  $q: tenantcore / explicit WHERE, transaction = $r ($verdict; rounds: $per_round)"
     say "  $q: tenantcore / explicit WHERE, query alone = $rq (rounds: $per_round_q)"
+    per_round_s=$(ratios "${q}_tenantcore:server" "${q}_explicit:server" | paste -sd' ')
+    # shellcheck disable=SC2086
+    say "  $q: tenantcore / explicit WHERE, in server   = $(median $per_round_s | awk '{printf "%.2f", $1}') (rounds: $per_round_s)"
     # shellcheck disable=SC2046
     say "  $q: seed-style / tenantcore, transaction     = $(awk -v a="$(median ${runs[${q}_seed]})" -v b="$(median ${runs[${q}_tenantcore]})" 'BEGIN{printf "%.0f", a / b}')"
     # shellcheck disable=SC2046
