@@ -47,7 +47,7 @@ failed=0
 for name in "${names[@]}"; do
     log "benchmark: $name"
     export PGDATABASE="bench_$name"
-    PGDATABASE=postgres createdb "$PGDATABASE"
+    createdb --maintenance-db=postgres "$PGDATABASE"
     bash "$BENCH_DIR/$name/run.sh" || { echo "benchmark $name failed" >&2; failed=$((failed + 1)); }
 done
 [ "$failed" -eq 0 ]

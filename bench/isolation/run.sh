@@ -88,6 +88,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {printf "%.4f", 
 # ratios A B prints the per-round ratios latency(A) / latency(B).
 ratios() { paste -d' ' <(tr ' ' '\n' <<<"${runs[$1]# }") <(tr ' ' '\n' <<<"${runs[$2]# }") | awk '{printf "%.3f\n", $1 / $2}'; }
 # tps prints 1000 / the median latency of a script.
+# shellcheck disable=SC2086
 tps() { awk -v l="$(median ${runs[$1]})" 'BEGIN{printf "%.1f", 1000 / l}'; }
 
 say ""
@@ -148,7 +149,7 @@ for q in count page; do
     per_round_s=$(ratios "${q}_tenantcore:server" "${q}_explicit:server" | paste -sd' ')
     # shellcheck disable=SC2086
     say "  $q: tenantcore / explicit WHERE, in server   = $(median $per_round_s | awk '{printf "%.2f", $1}') (rounds: $per_round_s)"
-    # shellcheck disable=SC2046
+    # shellcheck disable=SC2086
     say "  $q: seed-style / tenantcore, transaction     = $(awk -v a="$(median ${runs[${q}_seed]})" -v b="$(median ${runs[${q}_tenantcore]})" 'BEGIN{printf "%.0f", a / b}')"
     # shellcheck disable=SC2046
     say "  $q: tenantcore / bare statement              = $(median $(ratios "${q}_tenantcore" "${q}_bare") | awk '{printf "%.2f", $1}') (BEGIN, set_tenant, query, COMMIT vs. one autocommit statement)"
