@@ -46,8 +46,10 @@ export PGBENCH TC_ROOT
 failed=0
 for name in "${names[@]}"; do
     log "benchmark: $name"
+    started=$(date +%s)
     export PGDATABASE="bench_$name"
     createdb --maintenance-db=postgres "$PGDATABASE"
     bash "$BENCH_DIR/$name/run.sh" || { echo "benchmark $name failed" >&2; failed=$((failed + 1)); }
+    log "benchmark $name took $(( $(date +%s) - started )) s"
 done
 [ "$failed" -eq 0 ]
