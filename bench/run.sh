@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# bench/run.sh -- run tenantcore's benchmarks on a throwaway cluster set up for
+# measuring (large shared_buffers, no JIT).  Each benchmark lives in
+# bench/<name>/run.sh, gets its own database and prints figures measured in
+# this run only (ratios between variants, never against stored numbers).
+#
+# Usage: bash bench/run.sh [name...]      (default: every benchmark)
+#        sudo bash bench/run.sh isolation
+#
+# A benchmark's run.sh is started with PGHOST, PGPORT, PGUSER=postgres and
+# PGDATABASE=bench_<name> exported, TC_ROOT set to the repository and PGBENCH
+# set to the pgbench binary.  It exits non-zero when it could not measure.
+. "$(dirname "$0")/../scripts/lib.sh"
+
+BENCH_DIR=$TC_ROOT/bench
+
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+    for f in "$BENCH_DIR"/*/run.sh; do
+        [ -e "$f" ] && names+=("$(basename "$(dirname "$f")")")
+    done
+fi
+for name in "${names[@]}"; do
+    if [ ! -f "$BENCH_DIR/$name/run.sh" ]; then
+        echo "unknown benchmark \"$name\"; available:" \
+            "$(cd "$BENCH_DIR" && ls -d -- */ 2>/dev/null | tr -d / | tr '\n' ' ')" >&2
+        exit 2
+    fi
+done
+
+tc_install_packages
+tc_build_install
+tc_cluster_start \
+    "shared_buffers = 1GB" \
+    "work_mem = 64MB" \
+    "maintenance_work_mem = 512MB" \
+    "max_wal_size = 8GB" \
+    "checkpoint_timeout = 30min" \
+    "jit = off" \
+    "autovacuum = off"
+
+PGBENCH=$(tc_bindir)/pgbench
+[ -x "$PGBENCH" ] || PGBENCH=/usr/lib/postgresql/$PG_MAJOR/bin/pgbench
+export PGBENCH TC_ROOT
+
+failed=0
+for name in "${names[@]}"; do
+    log "benchmark: $name"
+    started=$(date +%s)
+    export PGDATABASE="bench_$name"
+    createdb --maintenance-db=postgres "$PGDATABASE"
+    bash "$BENCH_DIR/$name/run.sh" || { echo "benchmark $name failed" >&2; failed=$((failed + 1)); }
+    log "benchmark $name took $(( $(date +%s) - started )) s"
+done
+[ "$failed" -eq 0 ]
