@@ -46,6 +46,39 @@ CREATE TABLE @extschema@.protected_columns (
 COMMENT ON TABLE @extschema@.protected_columns IS
     'columns converted by tenantcore.protect(): plaintext never stored, ciphertext and blind index columns';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.protected_columns', '');
+-- owners register and unregister their own tables (protect() runs with the
+-- caller's rights); everyone may read the registry
+ALTER TABLE @extschema@.protected_columns ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readable ON @extschema@.protected_columns FOR SELECT USING (true);
+CREATE POLICY owner_registers ON @extschema@.protected_columns FOR INSERT
+    WITH CHECK (pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+CREATE POLICY owner_unregisters ON @extschema@.protected_columns FOR DELETE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = rel)
+           OR pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+GRANT SELECT, INSERT, DELETE ON @extschema@.protected_columns TO PUBLIC;
+
+-- Forget the protected columns of dropped tables.
+CREATE FUNCTION @extschema@._crypto_on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM @extschema@.protected_columns p
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND p.rel = d.objid;
+    -- a dropped column of a protected table
+    DELETE FROM @extschema@.protected_columns p
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.object_type = 'table column' AND d.objid = p.rel
+       AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = p.rel AND a.attname = p.encrypted_column
+                          AND NOT a.attisdropped);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._crypto_on_sql_drop() FROM PUBLIC;
+CREATE EVENT TRIGGER tenantcore_crypto_sql_drop ON sql_drop
+    EXECUTE FUNCTION @extschema@._crypto_on_sql_drop();
 
 -- Encryption and decryption for the current tenant.
 CREATE FUNCTION @extschema@.encrypt_pii(plaintext text) RETURNS bytea
@@ -138,7 +171,7 @@ DECLARE
 BEGIN
     SELECT n.nspname, c.relname INTO nsp, tbl
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = rel AND pg_has_role(c.relowner, 'USAGE');
+     WHERE c.oid = _protected_view.rel AND pg_has_role(c.relowner, 'USAGE');
     IF NOT FOUND THEN
         RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -149,15 +182,17 @@ BEGIN
       INTO cols
       FROM pg_attribute a
       LEFT JOIN @extschema@.protected_columns p ON p.rel = a.attrelid AND p.column_name = a.attname
-     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE a.attrelid = _protected_view.rel AND a.attnum > 0 AND NOT a.attisdropped
        AND NOT EXISTS (SELECT FROM @extschema@.protected_columns q
                         WHERE q.rel = a.attrelid AND a.attname IN (q.encrypted_column, q.blind_index_column));
-    EXECUTE format('DROP VIEW IF EXISTS %I.%I', nsp, vname);
+    IF to_regclass(format('%I.%I', nsp, vname)) IS NOT NULL THEN
+        EXECUTE format('DROP VIEW %I.%I', nsp, vname);
+    END IF;
     EXECUTE format('CREATE VIEW %I.%I WITH (security_invoker = true) AS SELECT %s FROM %s t', nsp, vname, cols, rel);
     EXECUTE format('COMMENT ON VIEW %I.%I IS %L', nsp, vname,
                    format('decrypted view of %s, made by tenantcore.protect()', rel));
     FOR g IN SELECT DISTINCT a.grantee FROM pg_class c, aclexplode(c.relacl) a
-              WHERE c.oid = rel AND a.privilege_type = 'SELECT' AND a.grantee <> c.relowner LOOP
+              WHERE c.oid = _protected_view.rel AND a.privilege_type = 'SELECT' AND a.grantee <> c.relowner LOOP
         IF g.grantee = 0 THEN
             EXECUTE format('GRANT SELECT ON %I.%I TO PUBLIC', nsp, vname);
         ELSE
@@ -245,6 +280,13 @@ BEGIN
             USING ERRCODE = 'duplicate_column';
     END IF;
 
+    -- the view of columns protected earlier depends on the columns; recreated below
+    vname := left(c.relname, 53) || '_decrypted';
+    IF EXISTS (SELECT FROM @extschema@.protected_columns p WHERE p.rel = protect.rel)
+       AND to_regclass(format('%I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), vname)) IS NOT NULL THEN
+        EXECUTE format('DROP VIEW %I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), vname);
+    END IF;
+
     EXECUTE format('ALTER TABLE %s ADD COLUMN %I bytea', rel, enc_col);
     IF searchable THEN
         EXECUTE format('ALTER TABLE %s ADD COLUMN %I bytea', rel, bidx_col);
@@ -267,7 +309,6 @@ BEGIN
                    'EXECUTE FUNCTION @extschema@.protect_trigger(%L, %L, %L, %L, %L)',
                    trg, rel, "column", enc_col, coalesce(bidx_col, ''), tenant_col, purpose);
 
-    vname := left(c.relname, 53) || '_decrypted';
     INSERT INTO @extschema@.protected_columns (rel, column_name, encrypted_column, blind_index_column,
                                                blind_index_purpose, tenant_column, view_name)
     VALUES (rel, "column", enc_col, bidx_col, CASE WHEN searchable THEN purpose END, tenant_col, vname);
