@@ -342,7 +342,9 @@ BEGIN
             HINT = 'Use tenantcore.protect() first.';
     END IF;
     FOR p IN SELECT * FROM @extschema@.protected_columns pc WHERE pc.rel = reencrypt.rel ORDER BY column_name LOOP
-        FOR leaf IN SELECT relid FROM pg_catalog.pg_partition_tree(rel) WHERE isleaf LOOP
+        FOR leaf IN SELECT rel WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(rel))
+                    UNION ALL
+                    SELECT t.relid FROM pg_catalog.pg_partition_tree(rel) t WHERE t.isleaf LOOP
             LOOP
                 EXECUTE format('UPDATE %s SET %I = @extschema@._reencrypt_value(%L, %I, %I) '
                                'WHERE ctid = ANY (ARRAY(SELECT ctid FROM %s '
