@@ -88,9 +88,11 @@
 static char *master_key_file = NULL;
 static char *master_key_command = NULL;
 
-/* the master key, once loaded */
+/* the master key, once loaded, and the settings it was loaded with */
 static bool master_key_loaded = false;
 static uint8 master_key[KEY_LEN];
+static char loaded_file[MAXPGPATH];
+static char loaded_command[MAXPGPATH];
 
 /* pgcrypto functions, looked up by OID once per backend */
 typedef struct PgcryptoFuncs
@@ -364,6 +366,8 @@ LoadMasterKey(int elevel)
 		return false;
 	}
 	explicit_bzero(buf, sizeof(buf));
+	strlcpy(loaded_file, have_file ? master_key_file : "", sizeof(loaded_file));
+	strlcpy(loaded_command, have_command ? master_key_command : "", sizeof(loaded_command));
 	master_key_loaded = true;
 	return true;
 }
@@ -488,14 +492,35 @@ KeyCacheSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
- * AssignMasterKeySetting forgets the loaded master key and every cached data
- * key when the key file or command setting changes.
+ * ForgetIfChanged forgets the loaded master key and every cached data key
+ * when a key setting no longer has the value the key was loaded with (a
+ * reload that changes nothing keeps the key, so a key command is not run
+ * again by every new backend).
  */
 static void
-AssignMasterKeySetting(const char *newval, void *extra)
+ForgetIfChanged(const char *newval, const char *loaded_with)
 {
-	WipeMasterKey();
-	WipeKeyCache();
+	if (!master_key_loaded)
+		return;
+	if (strcmp(newval ? newval : "", loaded_with) != 0)
+	{
+		WipeMasterKey();
+		WipeKeyCache();
+	}
+}
+
+/* AssignMasterKeyFile is the assign hook of tenantcore.master_key_file */
+static void
+AssignMasterKeyFile(const char *newval, void *extra)
+{
+	ForgetIfChanged(newval, loaded_file);
+}
+
+/* AssignMasterKeyCommand is the assign hook of tenantcore.master_key_command */
+static void
+AssignMasterKeyCommand(const char *newval, void *extra)
+{
+	ForgetIfChanged(newval, loaded_command);
 }
 
 /*
@@ -513,7 +538,7 @@ CryptoInit(void)
 							   "",
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
-							   NULL, AssignMasterKeySetting, NULL);
+							   NULL, AssignMasterKeyFile, NULL);
 
 	DefineCustomStringVariable("tenantcore.master_key_command",
 							   gettext_noop("Shell command that prints the tenantcore master key (64 hexadecimal digits)."),
@@ -522,7 +547,7 @@ CryptoInit(void)
 							   "",
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
-							   NULL, AssignMasterKeySetting, NULL);
+							   NULL, AssignMasterKeyCommand, NULL);
 
 	CacheRegisterRelcacheCallback(KeyCacheRelcacheCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, PgcryptoSyscacheCallback, (Datum) 0);
