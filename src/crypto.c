@@ -74,6 +74,13 @@
 
 #include "tenantcore.h"
 
+/* pg_class_ownercheck() became object_ownercheck() in PostgreSQL 16 */
+#if PG_VERSION_NUM >= 160000
+#define TcRelOwnerCheck(relid, roleid) object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define TcRelOwnerCheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
+#endif
+
 #define KEY_LEN			32		/* data and master keys: 256 bits */
 #define KEY_HEX_LEN		(2 * KEY_LEN)
 #define HEADER_LEN		(3 + 4 + UUID_LEN)
@@ -1570,7 +1577,7 @@ CheckProtectCaller(FunctionCallInfo fcinfo, const char *function)
 	relid = PG_GETARG_OID(0);
 	if (fcinfo->flinfo->fn_extra != (void *) (uintptr_t) relid)
 	{
-		if (!pg_class_ownercheck(relid, GetUserId()))
+		if (!TcRelOwnerCheck(relid, GetUserId()))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("must be owner of table %s", get_rel_name(relid)),
