@@ -1297,6 +1297,20 @@ BlindKey(const pg_uuid_t *tenant, const char *purpose)
 }
 
 /*
+ * IsAscii tells whether len bytes are all ASCII.
+ */
+static bool
+IsAscii(const char *s, size_t len)
+{
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		if (IS_HIGHBIT_SET(s[i]))
+			return false;
+	return true;
+}
+
+/*
  * NormalizeForIndex returns NFC(value) (UTF8 databases), trimmed of
  * leading and trailing white space, in lower case (default collation).
  */
@@ -1308,7 +1322,9 @@ NormalizeForIndex(text *value)
 	size_t		len;
 	size_t		start = 0;
 
-	if (GetDatabaseEncoding() == PG_UTF8)
+	/* ASCII is NFC already: skip the (costly) normalization for it */
+	if (GetDatabaseEncoding() == PG_UTF8 &&
+		!IsAscii(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value)))
 		d = DirectFunctionCall2(unicode_normalize_func, d, CStringGetTextDatum("NFC"));
 	s = VARDATA_ANY(DatumGetTextPP(d));
 	len = VARSIZE_ANY_EXHDR(DatumGetTextPP(d));

@@ -10,12 +10,12 @@
 #     PGHOST=... PGPORT=... PGUSER=postgres bash bench/crypto/run.sh
 # Environment: ROWS (default 100000) e-mail addresses for tenantcore,
 # SEED_ROWS (default ROWS) for the seed's functions (slow: ~0.3-0.9 ms each),
-# LOOKUP_SECONDS (default 10) per pgbench run.
+# LOOKUP_SECONDS (default 5) per pgbench run (3 runs per variant).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROWS=${ROWS:-100000}
 SEED_ROWS=${SEED_ROWS:-$ROWS}
-LOOKUP_SECONDS=${LOOKUP_SECONDS:-10}
+LOOKUP_SECONDS=${LOOKUP_SECONDS:-5}
 export PGDATABASE=${PGDATABASE:-bench_crypto}
 PGBENCH=${PGBENCH:-$(command -v pgbench || echo /usr/lib/postgresql/15/bin/pgbench)}
 TENANT=00000000-0000-4000-8000-0000000000b1
@@ -73,14 +73,19 @@ printf '%-34s %11sx %11sx   (target >= 25x)\n' "tenantcore speed-up" "$(ratio "$
 echo "ciphertext: tenantcore $(val ct_len) bytes (bytea), seed $(val seed_len) bytes (base64 text)"
 
 echo
-echo "== equality lookup on $ROWS rows, pgbench 1 client, ${LOOKUP_SECONDS}s each, prepared =="
+echo "== equality lookup on $ROWS rows, pgbench 1 client, prepared, best of 3 x ${LOOKUP_SECONDS}s each =="
 tps() {
     PGOPTIONS="-c tenantcore.tenant_id=$TENANT" "$PGBENCH" -n -M prepared -c 1 -T "$LOOKUP_SECONDS" \
         -D rows="$ROWS" -f "$1" 2>/dev/null | awk '/^tps/ {print $3; exit}'
 }
+best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
 tps "$HERE/lookup_plain.sql" >/dev/null  # warm-up
-plain_tps=$(tps "$HERE/lookup_plain.sql")
-bidx_tps=$(tps "$HERE/lookup_bidx.sql")
+# alternate the two, best of three each, so load from elsewhere hits both alike
+plain_tps=0; bidx_tps=0
+for _ in 1 2 3; do
+    plain_tps=$(best "$plain_tps" "$(tps "$HERE/lookup_plain.sql")")
+    bidx_tps=$(best "$bidx_tps" "$(tps "$HERE/lookup_bidx.sql")")
+done
 printf '%-34s %12s tps\n' "plaintext index (email = ...)" "$plain_tps"
 printf '%-34s %12s tps\n' "blind index (email_bidx = ...)" "$bidx_tps"
 printf '%-34s %11sx   (target <= 1.5x)\n' "blind index time / plaintext time" "$(ratio "$plain_tps" "$bidx_tps")"
