@@ -10,6 +10,7 @@
 #     PGHOST=... PGPORT=... PGUSER=postgres bash bench/crypto/run.sh
 # Environment: ROWS (default 100000) e-mail addresses for tenantcore,
 # SEED_ROWS (default ROWS) for the seed's functions (slow: ~0.3-0.9 ms each),
+# ROUNDS (default 10) interleaved rounds,
 # LOOKUP_SECONDS (default 5) per pgbench run (3 runs per variant).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -26,51 +27,77 @@ PGDATABASE=postgres psql -Xqtc "SELECT 1 FROM pg_database WHERE datname = '$PGDA
 echo "setting up $ROWS e-mail addresses"
 psql -Xq -v ON_ERROR_STOP=1 -v rows="$ROWS" -f "$HERE/setup.sql" >/dev/null
 
-# best of two runs of each statement, in milliseconds, in one session
+# Interleaved rounds: each round encrypts (INSERT ... SELECT f(email)) and
+# decrypts (SELECT count(f(c))) a slice with tenantcore, then a slice with the
+# seed's functions, so load from elsewhere on the machine hits both alike.
+# Wall time and the backend's own CPU time (/proc/self/stat) are summed.
+ROUNDS=${ROUNDS:-10}
+CLK=$(getconf CLK_TCK)
+n=$((ROWS / ROUNDS)); s=$((SEED_ROWS / ROUNDS))
 times=$(psql -Xqt -v ON_ERROR_STOP=1 <<SQL
 SET app.encryption_key = '$(head -c24 /dev/urandom | base64)';
 SELECT tenantcore.set_tenant('$TENANT', false);
-CREATE FUNCTION pg_temp.ms(q text) RETURNS numeric LANGUAGE plpgsql AS \$\$
-DECLARE t0 timestamptz; best numeric := NULL; i int;
+CREATE FUNCTION pg_temp.cpu_ms() RETURNS numeric LANGUAGE sql AS \$\$
+    SELECT (f[12]::numeric + f[13]::numeric) * 1000 / $CLK
+      FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') AS f) s
+\$\$;
+CREATE TEMP TABLE m (what text, wall numeric, cpu numeric);
+CREATE FUNCTION pg_temp.run(what text, q text) RETURNS void LANGUAGE plpgsql AS \$\$
+DECLARE t0 timestamptz; c0 numeric;
 BEGIN
-    FOR i IN 1..2 LOOP
-        t0 := clock_timestamp();
-        EXECUTE q;
-        best := least(best, extract(epoch FROM clock_timestamp() - t0) * 1000);
-    END LOOP;
-    RETURN round(best, 1);
+    c0 := pg_temp.cpu_ms();
+    t0 := clock_timestamp();
+    EXECUTE q;
+    INSERT INTO m VALUES (what, extract(epoch FROM clock_timestamp() - t0) * 1000, pg_temp.cpu_ms() - c0);
 END
 \$\$;
--- warm up the key cache and the table
-SELECT count(tenantcore.encrypt_pii(email)) FROM emails WHERE id <= 10;
-CREATE TEMP TABLE tc_ct AS SELECT id, tenantcore.encrypt_pii(email) AS c FROM emails;
-CREATE TEMP TABLE seed_ct AS SELECT id, seed.encrypt_pii(email) AS c FROM emails WHERE id <= $SEED_ROWS;
-SELECT 'tc_enc', pg_temp.ms('SELECT count(tenantcore.encrypt_pii(email)) FROM emails');
-SELECT 'tc_dec', pg_temp.ms('SELECT count(tenantcore.decrypt_pii(c)) FROM tc_ct');
-SELECT 'seed_enc', pg_temp.ms('SELECT count(seed.encrypt_pii(email)) FROM emails WHERE id <= $SEED_ROWS');
-SELECT 'seed_dec', pg_temp.ms('SELECT count(seed.decrypt_pii(c)) FROM seed_ct');
-SELECT 'none', pg_temp.ms('SELECT count(email) FROM emails');
-SELECT 'check', count(*) FROM tc_ct JOIN emails USING (id) WHERE tenantcore.decrypt_pii(c) = email;
-SELECT 'ct_len', round(avg(octet_length(c)), 1) FROM tc_ct;
-SELECT 'seed_len', round(avg(octet_length(c)), 1) FROM seed_ct;
+CREATE TEMP TABLE tc_ct (id int, c bytea);
+CREATE TEMP TABLE seed_ct (id int, c text);
+-- warm-up: key cache, pgcrypto loaded, plans
+SELECT count(tenantcore.decrypt_pii(tenantcore.encrypt_pii(email))) FROM emails WHERE id <= 10;
+SELECT count(seed.decrypt_pii(seed.encrypt_pii(email))) FROM emails WHERE id <= 2;
+DO \$\$
+BEGIN
+    FOR r IN 0..$ROUNDS - 1 LOOP
+        PERFORM pg_temp.run('tc_enc', format('INSERT INTO tc_ct SELECT id, tenantcore.encrypt_pii(email) FROM emails WHERE id > %s AND id <= %s', r * $n, (r + 1) * $n));
+        PERFORM pg_temp.run('seed_enc', format('INSERT INTO seed_ct SELECT id, seed.encrypt_pii(email) FROM emails WHERE id > %s AND id <= %s', r * $s, (r + 1) * $s));
+        PERFORM pg_temp.run('tc_dec', format('SELECT count(tenantcore.decrypt_pii(c)) FROM tc_ct WHERE id > %s AND id <= %s', r * $n, (r + 1) * $n));
+        PERFORM pg_temp.run('seed_dec', format('SELECT count(seed.decrypt_pii(c)) FROM seed_ct WHERE id > %s AND id <= %s', r * $s, (r + 1) * $s));
+    END LOOP;
+END
+\$\$;
+SELECT what, round(sum(wall), 1), round(sum(cpu), 1) FROM m GROUP BY what;
+SELECT 'check', count(*), 0 FROM tc_ct JOIN emails USING (id) WHERE tenantcore.decrypt_pii(c) = email;
+SELECT 'seed_check', count(*), 0 FROM seed_ct JOIN emails USING (id) WHERE seed.decrypt_pii(c) = email AND id <= 100;
+SELECT 'ct_len', round(avg(octet_length(c)), 1), 0 FROM tc_ct;
+SELECT 'seed_len', round(avg(octet_length(c)), 1), 0 FROM seed_ct;
 SQL
 )
-val() { echo "$times" | awk -F'|' -v k="$1" '{gsub(/ /,"",$1); gsub(/ /,"",$2)} $1==k {print $2}'; }
-tc_enc=$(val tc_enc); tc_dec=$(val tc_dec); seed_enc=$(val seed_enc); seed_dec=$(val seed_dec)
-[ "$(val check)" = "$ROWS" ] || { echo "tenantcore round trip failed" >&2; exit 1; }
+val() { echo "$times" | awk -F'|' -v k="$1" -v col="$2" '{for (i = 1; i <= NF; i++) gsub(/ /, "", $i)} $1==k {print $col}'; }
+[ "$(val check 2)" = "$((n * ROUNDS))" ] || { echo "tenantcore round trip failed" >&2; exit 1; }
+[ "$(val seed_check 2)" = "100" ] || { echo "seed round trip failed" >&2; exit 1; }
 
 per_us() { awk -v ms="$1" -v n="$2" 'BEGIN { printf "%.1f", ms * 1000 / n }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
-tc_enc_us=$(per_us "$tc_enc" "$ROWS"); tc_dec_us=$(per_us "$tc_dec" "$ROWS")
-seed_enc_us=$(per_us "$seed_enc" "$SEED_ROWS"); seed_dec_us=$(per_us "$seed_dec" "$SEED_ROWS")
+tcn=$((n * ROUNDS)); sn=$((s * ROUNDS))
 
 echo
-echo "== encryption of $ROWS e-mail addresses (seed functions on $SEED_ROWS), best of 2 =="
-printf '%-34s %12s %12s\n' "" "encrypt" "decrypt"
-printf '%-34s %9s us %9s us\n' "seed plpgsql (passphrase GUC, S2K)" "$seed_enc_us" "$seed_dec_us"
-printf '%-34s %9s us %9s us\n' "tenantcore (C, per-tenant key)" "$tc_enc_us" "$tc_dec_us"
-printf '%-34s %11sx %11sx   (target >= 25x)\n' "tenantcore speed-up" "$(ratio "$seed_enc_us" "$tc_enc_us")" "$(ratio "$seed_dec_us" "$tc_dec_us")"
-echo "ciphertext: tenantcore $(val ct_len) bytes (bytea), seed $(val seed_len) bytes (base64 text)"
+echo "== encryption of $tcn e-mail addresses with tenantcore and $sn with the seed's functions, $ROUNDS interleaved rounds =="
+printf '%-36s %14s %14s %14s %14s\n' "per value" "encrypt wall" "encrypt CPU" "decrypt wall" "decrypt CPU"
+for who in seed tc; do
+    label="seed plpgsql (passphrase GUC, S2K)"; cnt=$sn
+    [ "$who" = tc ] && { label="tenantcore (C, per-tenant key)"; cnt=$tcn; }
+    printf '%-36s %11s us %11s us %11s us %11s us\n' "$label" \
+        "$(per_us "$(val ${who}_enc 2)" $cnt)" "$(per_us "$(val ${who}_enc 3)" $cnt)" \
+        "$(per_us "$(val ${who}_dec 2)" $cnt)" "$(per_us "$(val ${who}_dec 3)" $cnt)"
+done
+for col in 2 3; do
+    kind=wall; [ $col = 3 ] && kind=CPU
+    printf '%-36s %13sx %28sx   (target >= 25x)\n' "tenantcore speed-up ($kind)" \
+        "$(ratio "$(per_us "$(val seed_enc $col)" $sn)" "$(per_us "$(val tc_enc $col)" $tcn)")" \
+        "$(ratio "$(per_us "$(val seed_dec $col)" $sn)" "$(per_us "$(val tc_dec $col)" $tcn)")"
+done
+echo "ciphertext: tenantcore $(val ct_len 2) bytes (bytea), seed $(val seed_len 2) bytes (base64 text)"
 
 echo
 echo "== equality lookup on $ROWS rows, pgbench 1 client, prepared, best of 3 x ${LOOKUP_SECONDS}s each =="

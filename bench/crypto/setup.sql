@@ -8,7 +8,8 @@ DROP SCHEMA IF EXISTS seed CASCADE;
 DROP TABLE IF EXISTS emails, plain_people, enc_people CASCADE;
 DELETE FROM tenantcore.tenant_keys WHERE organization_id = '00000000-0000-4000-8000-0000000000b1';
 
-CREATE TABLE emails AS
+CREATE TABLE emails (id int PRIMARY KEY, email text NOT NULL);
+INSERT INTO emails
 SELECT g AS id, 'user' || g || '.' || substr(md5(g::text), 1, 6) || '@example.com' AS email
   FROM generate_series(1, :rows) g;
 
