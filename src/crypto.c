@@ -968,11 +968,13 @@ InsertDataKey(const pg_uuid_t *tenant, int32 version, uint8 *key)
 }
 
 /*
- * FetchKey returns the cached key of a tenant: its active version when
- * version is 0 (created on first use when create is set), else that version.
+ * FetchKeyExtended returns the cached key of a tenant: its active version
+ * when version is 0 (created on first use when create is set), else that
+ * version.  With missing_ok, a tenant without keys or with destroyed keys
+ * gives NULL instead of an error.
  */
 static KeyEntry *
-FetchKey(const pg_uuid_t *tenant, int32 version, bool create)
+FetchKeyExtended(const pg_uuid_t *tenant, int32 version, bool create, bool missing_ok)
 {
 	KeyEntry   *entry = LookupCachedKey(tenant, version);
 	KeyTableAccess access;
@@ -1009,6 +1011,8 @@ FetchKey(const pg_uuid_t *tenant, int32 version, bool create)
 						(errcode(ERRCODE_UNDEFINED_OBJECT),
 						 errmsg("key version %d of tenant %s does not exist", version, TenantText(tenant)),
 						 errdetail("The ciphertext was made in another database or its key row was deleted.")));
+			if (missing_ok)
+				break;
 			if (!create)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -1030,7 +1034,11 @@ FetchKey(const pg_uuid_t *tenant, int32 version, bool create)
 		status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 		if (strcmp(status, "destroyed") == 0 || isnull)
+		{
+			if (missing_ok)
+				break;
 			ReportShredded(tenant, version);
+		}
 		if (version == 0 && strcmp(status, "active") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1043,11 +1051,20 @@ FetchKey(const pg_uuid_t *tenant, int32 version, bool create)
 		explicit_bzero(key, KEY_LEN);
 		break;
 	}
-	if (entry == NULL)
+	if (entry == NULL && !missing_ok)
 		elog(ERROR, "could not create or read the data key of tenant %s", TenantText(tenant));
 
 	EndKeyTableAccess(&access);
 	return entry;
+}
+
+/*
+ * FetchKey is FetchKeyExtended() for keys that must exist.
+ */
+static KeyEntry *
+FetchKey(const pg_uuid_t *tenant, int32 version, bool create)
+{
+	return FetchKeyExtended(tenant, version, create, false);
 }
 
 /* ------------------------------------------------------------------------
@@ -1636,7 +1653,8 @@ tenantcore_protect_blind_index(PG_FUNCTION_ARGS)
 
 /*
  * tenantcore_needs_reencrypt(rel, tenant, ciphertext) tells whether the
- * ciphertext was made with an older key than the tenant's active one.
+ * ciphertext was made with an older key than the tenant's active one (never
+ * for a shredded tenant).
  */
 Datum
 tenantcore_needs_reencrypt(PG_FUNCTION_ARGS)
@@ -1646,7 +1664,10 @@ tenantcore_needs_reencrypt(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(2))
 		PG_RETURN_BOOL(false);
 	CheckProtectCaller(fcinfo, "_needs_reencrypt");
-	entry = FetchKey(PG_GETARG_UUID_P(1), 0, false);
+	/* rows of shredded tenants cannot be re-encrypted: skip them */
+	entry = FetchKeyExtended(PG_GETARG_UUID_P(1), 0, false, true);
+	if (entry == NULL)
+		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(ParseHeader(PG_GETARG_BYTEA_PP(2), NULL) < entry->version);
 }
 

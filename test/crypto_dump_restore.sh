@@ -10,10 +10,10 @@ src=tc_crypto_dump_src
 dst=tc_crypto_dump_dst
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"; dropdb --if-exists "$src" 2>/dev/null; dropdb --if-exists "$dst" 2>/dev/null' EXIT
-dropdb --if-exists "$src"; dropdb --if-exists "$dst"
+dropdb --if-exists "$src" 2>/dev/null; dropdb --if-exists "$dst" 2>/dev/null
 createdb "$src"; createdb "$dst"
 
-psql -Xq -v ON_ERROR_STOP=1 -d "$src" <<'SQL'
+psql -Xq -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION tenantcore CASCADE;
 CREATE TABLE public.clients (id int, organization_id uuid NOT NULL, email text, tax_id varchar(20),

@@ -22,7 +22,7 @@ SELECT tenantcore.protect('tc_reenc.plain', 'email', true);
 SELECT tenantcore.protect('tc_reenc.parted', 'email', true);
 RESET client_min_messages;
 
-SELECT plan(12);
+SELECT plan(15);
 
 SELECT is((SELECT count(*) FROM tc_reenc.parted_d WHERE email IS NULL AND email_encrypted IS NOT NULL), 125::bigint,
           'protect() on a partitioned table encrypts every partition');
@@ -64,6 +64,16 @@ COMMIT;
 SET client_min_messages = warning;
 SELECT lives_ok($$CALL tenantcore.reencrypt('tc_reenc.plain', 10)$$, 'a second run succeeds (nothing to re-encrypt)');
 RESET client_min_messages;
+
+-- rows of a shredded tenant are skipped, not an error
+SELECT is(tenantcore.shred_tenant('e0000000-0000-4000-8000-000000000002'), 1, 'tenant E shredded');
+SELECT is(tenantcore.rotate_tenant_key('d0000000-0000-4000-8000-000000000001'), 3, 'tenant D rotated to version 3');
+SET client_min_messages = warning;
+CALL tenantcore.reencrypt('tc_reenc.plain', 50);
+RESET client_min_messages;
+SELECT results_eq($$SELECT organization_id::text, tenantcore.key_version(email_encrypted), count(*) FROM tc_reenc.plain GROUP BY 1, 2 ORDER BY 1, 2$$,
+                  $$VALUES ('d0000000-0000-4000-8000-000000000001', 3, 125::bigint), ('e0000000-0000-4000-8000-000000000002', 1, 125::bigint)$$,
+                  'with a shredded tenant in the table, the other tenants are still re-encrypted');
 
 SELECT * FROM finish();
 
