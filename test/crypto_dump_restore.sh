@@ -10,7 +10,7 @@ src=tc_crypto_dump_src
 dst=tc_crypto_dump_dst
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"; dropdb --if-exists "$src" 2>/dev/null; dropdb --if-exists "$dst" 2>/dev/null' EXIT
-dropdb --if-exists "$src" 2>/dev/null; dropdb --if-exists "$dst" 2>/dev/null
+dropdb --if-exists "$src" 2>/dev/null || true; dropdb --if-exists "$dst" 2>/dev/null || true
 createdb "$src"; createdb "$dst"
 
 psql -Xq -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
