@@ -284,7 +284,7 @@ SELECT tenantcore.rotate_tenant_key(:tb);
 SELECT tenantcore.shred_tenant(:tb) AS destroyed_again;
 
 -- master key configuration errors (reloaded with ALTER SYSTEM)
-CREATE FUNCTION pg_temp.reload() RETURNS void LANGUAGE sql AS $$ SELECT pg_reload_conf(); SELECT pg_sleep(0.3) $$;
+CREATE FUNCTION pg_temp.reload() RETURNS void LANGUAGE sql AS $$ SELECT pg_reload_conf(); SELECT pg_sleep(0.5) $$;
 ALTER SYSTEM SET tenantcore.master_key_file = '';
 SELECT pg_temp.reload();
 SELECT tenantcore.encrypt_pii('x', :ta);
