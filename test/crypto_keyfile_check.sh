@@ -12,7 +12,7 @@ chown postgres: "$dir" 2>/dev/null || true
 key=$dir/master.key
 secret=$(head -c32 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
 
-reload() { psql -XAtq -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.3; }
+reload() { psql -XAtq -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.5; }
 cleanup() {
     psql -XAtq -c "ALTER SYSTEM RESET tenantcore.master_key_file" \
          -c "DELETE FROM tenantcore.tenant_keys WHERE organization_id = '$T'" >/dev/null 2>&1 || true
