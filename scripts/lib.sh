@@ -96,6 +96,8 @@ tc_cluster_start() {
     chmod 755 "$TC_CLUSTER"
     local run=(); [ "$(id -un)" = postgres ] || run=(as_root runuser -u postgres --)
     "${run[@]}" "$bindir/initdb" -D "$TC_CLUSTER/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+    # a random master key for PII encryption, readable only by the server user
+    "${run[@]}" sh -c "umask 077; head -c32 /dev/urandom | od -An -v -tx1 | tr -d ' \n' > '$TC_CLUSTER/master.key'"
     {
         echo "port = $PGPORT"
         echo "listen_addresses = ''"
@@ -106,6 +108,7 @@ tc_cluster_start() {
         echo "max_worker_processes = 16"
         echo "fsync = off"
         echo "log_min_messages = warning"
+        echo "tenantcore.master_key_file = '$TC_CLUSTER/master.key'"
         for line in "$@"; do echo "$line"; done
     } | "${run[@]}" tee -a "$TC_CLUSTER/data/postgresql.conf" >/dev/null
     "${run[@]}" "$bindir/pg_ctl" -D "$TC_CLUSTER/data" -l "$TC_CLUSTER/server.log" -w start >/dev/null

@@ -30,6 +30,11 @@ if compgen -G "$TC_ROOT/test/procedures/*.sql" >/dev/null; then
     record $rc
 fi
 
+log "crypto: master key file and dump/restore checks"
+rc=0
+{ "$TC_ROOT/test/crypto_keyfile_check.sh" && "$TC_ROOT/test/crypto_dump_restore.sh"; } || rc=$?
+record $rc
+
 log "upgrade path = fresh install"
 rc=0
 "$TC_ROOT/test/upgrade_check.sh" || rc=$?

@@ -219,8 +219,6 @@ ContextInit(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
-
-	MarkGUCPrefixReserved("tenantcore");
 }
 
 /*

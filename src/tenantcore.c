@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/guc.h"
 
 #include "tenantcore.h"
 
@@ -23,4 +24,8 @@ void
 _PG_init(void)
 {
 	ContextInit();
+	CryptoInit();
+
+	/* after every part defined its settings, so none is taken for a typo */
+	MarkGUCPrefixReserved("tenantcore");
 }

@@ -1,0 +1,1693 @@
+/*-------------------------------------------------------------------------
+ *
+ * crypto.c
+ *		PII encryption: master key, per-tenant data keys, OpenPGP ciphertext,
+ *		blind indexes, rotation and crypto-shredding.
+ *
+ * Key hierarchy
+ *   - The master key (256 bits) comes from server configuration that only
+ *     superusers control: the file named by tenantcore.master_key_file (64
+ *     hexadecimal digits, owned by the server user, mode 0600 or stricter) or
+ *     the standard output of tenantcore.master_key_command.  It is read when
+ *     first needed (in the postmaster already when the library is preloaded),
+ *     kept in static memory and never printed.
+ *   - Every tenant has random 256-bit data keys, numbered by version, stored
+ *     in tenantcore.tenant_keys wrapped by the master key (an OpenPGP message
+ *     whose passphrase is the master key in hexadecimal).  The first key is
+ *     created on first use.  Application roles have no access to the table:
+ *     it is read through SPI as the extension owner with a pinned search_path.
+ *   - Unwrapped keys are cached per backend in a child of TopMemoryContext
+ *     and wiped when the cache is dropped: after any UPDATE, DELETE or
+ *     TRUNCATE of tenant_keys (a statement trigger sends a relcache
+ *     invalidation), after a (sub)transaction that created a key aborts, and
+ *     when the master key settings change.
+ *
+ * Ciphertext = header || OpenPGP message from pgcrypto's pgp_sym_encrypt()
+ * (aes256, passphrase = data key in hexadecimal, salted S2K).  The header is
+ * "TC" 0x01, the key version (4 bytes, big endian) and the tenant (16 bytes),
+ * so old ciphertext still decrypts after rotation and ciphertext of another
+ * tenant is recognised before any decryption is attempted.
+ *
+ * pgcrypto's functions are resolved by OID in the schema of the pgcrypto
+ * extension, never through the caller's search_path.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "common/cryptohash.h"
+#include "common/hmac.h"
+#include "common/sha2.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "port.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/uuid.h"
+
+#include "tenantcore.h"
+
+/* pg_class_ownercheck() became object_ownercheck() in PostgreSQL 16 */
+#if PG_VERSION_NUM >= 160000
+#define TcRelOwnerCheck(relid, roleid) object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define TcRelOwnerCheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
+#endif
+
+#define KEY_LEN			32		/* data and master keys: 256 bits */
+#define KEY_HEX_LEN		(2 * KEY_LEN)
+#define HEADER_LEN		(3 + 4 + UUID_LEN)
+#define WRAP_MAGIC		"tcdk"
+#define WRAP_LEN		(4 + UUID_LEN + 4 + KEY_LEN)
+
+/* options of every pgp_sym_encrypt() call: the keys are random, no stretching */
+#define DATA_PGP_OPTIONS	"cipher-algo=aes256, compress-algo=0, s2k-mode=1"
+#define WRAP_PGP_OPTIONS	"cipher-algo=aes256, compress-algo=0, s2k-mode=1"
+
+/* settings */
+static char *master_key_file = NULL;
+static char *master_key_command = NULL;
+
+/* the master key, once loaded, and the settings it was loaded with */
+static bool master_key_loaded = false;
+static uint8 master_key[KEY_LEN];
+static char loaded_file[MAXPGPATH];
+static char loaded_command[MAXPGPATH];
+
+/* pgcrypto functions, looked up by OID once per backend */
+typedef struct PgcryptoFuncs
+{
+	bool		valid;
+	FmgrInfo	encrypt;		/* pgp_sym_encrypt(text, text, text) */
+	FmgrInfo	decrypt;		/* pgp_sym_decrypt(bytea, text) */
+	FmgrInfo	encrypt_bytea;	/* pgp_sym_encrypt_bytea(bytea, text, text) */
+	FmgrInfo	decrypt_bytea;	/* pgp_sym_decrypt_bytea(bytea, text) */
+}			PgcryptoFuncs;
+
+static PgcryptoFuncs pgcrypto;
+static MemoryContext PgcryptoContext = NULL;
+
+/* catalog facts about tenantcore, resolved once per backend */
+static Oid	tenant_keys_relid = InvalidOid;
+static Oid	extension_owner = InvalidOid;
+
+/* cached unwrapped keys */
+typedef struct KeyTag
+{
+	pg_uuid_t	tenant;
+	int32		version;		/* 0: the entry of the active version */
+}			KeyTag;
+
+typedef struct KeyEntry
+{
+	KeyTag		tag;			/* hash key, must be first */
+	int32		version;		/* the real version (for tag.version 0) */
+	uint8		key[KEY_LEN];
+	text	   *passphrase;		/* key in hexadecimal, as a text datum */
+}			KeyEntry;
+
+static MemoryContext KeyCacheContext = NULL;
+static HTAB *key_cache = NULL;
+static bool key_created_in_xact = false;
+
+/* blind index key of the last (tenant, purpose) used */
+static bool blind_valid = false;
+static pg_uuid_t blind_tenant;
+static char *blind_purpose = NULL;
+static uint8 blind_key[PG_SHA256_DIGEST_LENGTH];
+
+PG_FUNCTION_INFO_V1(tenantcore_encrypt_pii);
+PG_FUNCTION_INFO_V1(tenantcore_decrypt_pii);
+PG_FUNCTION_INFO_V1(tenantcore_encrypt_pii_for);
+PG_FUNCTION_INFO_V1(tenantcore_decrypt_pii_for);
+PG_FUNCTION_INFO_V1(tenantcore_blind_index);
+PG_FUNCTION_INFO_V1(tenantcore_key_version);
+PG_FUNCTION_INFO_V1(tenantcore_rotate_tenant_key);
+PG_FUNCTION_INFO_V1(tenantcore_shred_tenant);
+PG_FUNCTION_INFO_V1(tenantcore_tenant_keys_changed);
+PG_FUNCTION_INFO_V1(tenantcore_protect_trigger);
+PG_FUNCTION_INFO_V1(tenantcore_protect_encrypt);
+PG_FUNCTION_INFO_V1(tenantcore_protect_blind_index);
+PG_FUNCTION_INFO_V1(tenantcore_reencrypt_value);
+PG_FUNCTION_INFO_V1(tenantcore_needs_reencrypt);
+
+/* ------------------------------------------------------------------------
+ * Master key
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * WipeMasterKey forgets the master key.
+ */
+static void
+WipeMasterKey(void)
+{
+	explicit_bzero(master_key, sizeof(master_key));
+	master_key_loaded = false;
+}
+
+/*
+ * HexDigit returns the value of a hexadecimal digit, or -1.
+ */
+static int
+HexDigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * ParseMasterKey parses 64 hexadecimal digits, optionally followed by
+ * whitespace, into master_key.  Returns false on any other content.
+ */
+static bool
+ParseMasterKey(const char *buf, size_t len)
+{
+	size_t		i;
+
+	while (len > 0 && isspace((unsigned char) buf[len - 1]))
+		len--;
+	if (len != KEY_HEX_LEN)
+		return false;
+	for (i = 0; i < KEY_LEN; i++)
+	{
+		int			hi = HexDigit(buf[2 * i]);
+		int			lo = HexDigit(buf[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+		{
+			explicit_bzero(master_key, sizeof(master_key));
+			return false;
+		}
+		master_key[i] = (uint8) (hi * 16 + lo);
+	}
+	return true;
+}
+
+/*
+ * ReadMasterKeyFile reads the key file into buf after checking that only the
+ * server user can read it.  Reports problems at elevel and returns -1.
+ */
+static ssize_t
+ReadMasterKeyFile(const char *path, char *buf, size_t size, int elevel)
+{
+	struct stat st;
+	int			fd;
+	ssize_t		n;
+
+	fd = open(path, O_RDONLY | PG_BINARY, 0);
+	if (fd < 0)
+	{
+		ereport(elevel,
+				(errcode_for_file_access(),
+				 errmsg("could not open master key file \"%s\": %m", path),
+				 errhint("Check tenantcore.master_key_file.")));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	{
+		close(fd);
+		ereport(elevel,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("master key file \"%s\" is not a regular file", path)));
+		return -1;
+	}
+	if (st.st_uid != geteuid())
+	{
+		close(fd);
+		ereport(elevel,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("master key file \"%s\" must be owned by the database server user", path),
+				 errhint("Run chown on the file as the user the server runs as.")));
+		return -1;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	{
+		close(fd);
+		ereport(elevel,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("master key file \"%s\" must not be accessible by group or others", path),
+				 errhint("Run chmod 600 on the file.")));
+		return -1;
+	}
+	n = read(fd, buf, size);
+	close(fd);
+	if (n < 0)
+	{
+		ereport(elevel,
+				(errcode_for_file_access(),
+				 errmsg("could not read master key file \"%s\": %m", path)));
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * ReadMasterKeyCommand runs the key command and reads its standard output.
+ * Reports problems at elevel and returns -1.
+ */
+static ssize_t
+ReadMasterKeyCommand(const char *command, char *buf, size_t size, int elevel)
+{
+	FILE	   *pipe;
+	size_t		n;
+	int			rc;
+
+	fflush(NULL);
+	pipe = popen(command, "r");
+	if (pipe == NULL)
+	{
+		ereport(elevel,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not run tenantcore.master_key_command: %m")));
+		return -1;
+	}
+	n = fread(buf, 1, size, pipe);
+	/* drain the rest so the command does not die of SIGPIPE */
+	{
+		char		rest[256];
+
+		while (fread(rest, 1, sizeof(rest), pipe) > 0)
+			n = size;			/* too long: make the parse fail */
+		explicit_bzero(rest, sizeof(rest));
+	}
+	rc = pclose(pipe);
+	if (rc != 0)
+	{
+		explicit_bzero(buf, size);
+		ereport(elevel,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("tenantcore.master_key_command failed: %s", wait_result_to_str(rc))));
+		return -1;
+	}
+	return (ssize_t) n;
+}
+
+/*
+ * LoadMasterKey loads the master key from the configured file or command.
+ * Problems are reported at elevel (ERROR in backends, WARNING in the
+ * postmaster); returns whether a key is loaded.  The key is never printed.
+ */
+static bool
+LoadMasterKey(int elevel)
+{
+	char		buf[KEY_HEX_LEN + 64];
+	ssize_t		n;
+	bool		have_file = master_key_file != NULL && master_key_file[0] != '\0';
+	bool		have_command = master_key_command != NULL && master_key_command[0] != '\0';
+	const char *source;
+
+	if (master_key_loaded)
+		return true;
+
+	if (!have_file && !have_command)
+	{
+		ereport(elevel,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no tenantcore master key is configured"),
+				 errdetail("PII encryption needs a master key that wraps the tenants' data keys."),
+				 errhint("Create a file holding 64 hexadecimal digits (e.g. head -c32 /dev/urandom | od -An -tx1 | tr -d ' \\n'), owned by the server user with mode 600, set tenantcore.master_key_file to its path in postgresql.conf and reload.")));
+		return false;
+	}
+	if (have_file && have_command)
+	{
+		ereport(elevel,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("tenantcore.master_key_file and tenantcore.master_key_command are both set"),
+				 errhint("Set only one of them.")));
+		return false;
+	}
+
+	if (have_file)
+	{
+		source = "tenantcore.master_key_file";
+		n = ReadMasterKeyFile(master_key_file, buf, sizeof(buf), elevel);
+	}
+	else
+	{
+		source = "tenantcore.master_key_command";
+		n = ReadMasterKeyCommand(master_key_command, buf, sizeof(buf), elevel);
+	}
+	if (n < 0)
+		return false;
+
+	if (!ParseMasterKey(buf, (size_t) n))
+	{
+		explicit_bzero(buf, sizeof(buf));
+		ereport(elevel,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("the master key from %s is malformed", source),
+				 errdetail("The key must be exactly 64 hexadecimal digits (256 bits), optionally followed by a newline.")));
+		return false;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	strlcpy(loaded_file, have_file ? master_key_file : "", sizeof(loaded_file));
+	strlcpy(loaded_command, have_command ? master_key_command : "", sizeof(loaded_command));
+	master_key_loaded = true;
+	return true;
+}
+
+/*
+ * MasterPassphrase returns the master key in hexadecimal as a palloc'd text
+ * datum; the caller wipes and frees it with WipeText().
+ */
+static text *
+MasterPassphrase(void)
+{
+	text	   *t = (text *) palloc(VARHDRSZ + KEY_HEX_LEN);
+
+	SET_VARSIZE(t, VARHDRSZ + KEY_HEX_LEN);
+	hex_encode((const char *) master_key, KEY_LEN, VARDATA(t));
+	return t;
+}
+
+/*
+ * WipeText overwrites and frees a text or bytea that held key material.
+ */
+static void
+WipeText(text *t)
+{
+	explicit_bzero(t, VARSIZE(t));
+	pfree(t);
+}
+
+/* ------------------------------------------------------------------------
+ * Key cache
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * WipeKeyCache overwrites every cached key and drops the cache, together with
+ * the catalog facts it was built from.
+ */
+static void
+WipeKeyCache(void)
+{
+	if (key_cache != NULL)
+	{
+		HASH_SEQ_STATUS status;
+		KeyEntry   *entry;
+
+		hash_seq_init(&status, key_cache);
+		while ((entry = (KeyEntry *) hash_seq_search(&status)) != NULL)
+		{
+			explicit_bzero(entry->key, KEY_LEN);
+			if (entry->passphrase != NULL)
+				explicit_bzero(entry->passphrase, VARSIZE(entry->passphrase));
+		}
+		key_cache = NULL;
+	}
+	if (KeyCacheContext != NULL)
+		MemoryContextReset(KeyCacheContext);
+	explicit_bzero(blind_key, sizeof(blind_key));
+	blind_valid = false;
+	blind_purpose = NULL;
+	tenant_keys_relid = InvalidOid;
+	extension_owner = InvalidOid;
+}
+
+/*
+ * KeyCacheRelcacheCallback drops the cache when tenant_keys changes (or all
+ * relcache entries are reset).
+ */
+static void
+KeyCacheRelcacheCallback(Datum arg, Oid relid)
+{
+	if (key_cache == NULL && tenant_keys_relid == InvalidOid)
+		return;
+	if (relid == InvalidOid || relid == tenant_keys_relid)
+		WipeKeyCache();
+}
+
+/*
+ * PgcryptoSyscacheCallback forgets the pgcrypto functions when pg_proc
+ * changes (pgcrypto dropped and created again gets new OIDs).
+ */
+static void
+PgcryptoSyscacheCallback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	pgcrypto.valid = false;
+}
+
+/*
+ * KeyCacheXactCallback drops the cache when a transaction that created a key
+ * aborts (the key row is gone) or is prepared (it may still abort).
+ */
+static void
+KeyCacheXactCallback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			if (key_created_in_xact)
+				WipeKeyCache();
+			key_created_in_xact = false;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			key_created_in_xact = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * KeyCacheSubXactCallback drops the cache when a subtransaction aborts in a
+ * transaction that created a key: the key may have been created inside it.
+ */
+static void
+KeyCacheSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && key_created_in_xact)
+		WipeKeyCache();
+}
+
+/*
+ * ForgetIfChanged forgets the loaded master key and every cached data key
+ * when a key setting no longer has the value the key was loaded with (a
+ * reload that changes nothing keeps the key, so a key command is not run
+ * again by every new backend).
+ */
+static void
+ForgetIfChanged(const char *newval, const char *loaded_with)
+{
+	if (!master_key_loaded)
+		return;
+	if (strcmp(newval ? newval : "", loaded_with) != 0)
+	{
+		WipeMasterKey();
+		WipeKeyCache();
+	}
+}
+
+/* AssignMasterKeyFile is the assign hook of tenantcore.master_key_file */
+static void
+AssignMasterKeyFile(const char *newval, void *extra)
+{
+	ForgetIfChanged(newval, loaded_file);
+}
+
+/* AssignMasterKeyCommand is the assign hook of tenantcore.master_key_command */
+static void
+AssignMasterKeyCommand(const char *newval, void *extra)
+{
+	ForgetIfChanged(newval, loaded_command);
+}
+
+/*
+ * CryptoInit defines the master key settings and registers the cache
+ * callbacks.  When preloaded, the postmaster reads the master key once, so
+ * a key command runs at server start and backends inherit the key.
+ */
+void
+CryptoInit(void)
+{
+	DefineCustomStringVariable("tenantcore.master_key_file",
+							   gettext_noop("File holding the tenantcore master key (64 hexadecimal digits)."),
+							   gettext_noop("Must be owned by the server user and not readable by group or others."),
+							   &master_key_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							   NULL, AssignMasterKeyFile, NULL);
+
+	DefineCustomStringVariable("tenantcore.master_key_command",
+							   gettext_noop("Shell command that prints the tenantcore master key (64 hexadecimal digits)."),
+							   gettext_noop("Run by the server when the key is first needed; used when tenantcore.master_key_file is empty."),
+							   &master_key_command,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							   NULL, AssignMasterKeyCommand, NULL);
+
+	CacheRegisterRelcacheCallback(KeyCacheRelcacheCallback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, PgcryptoSyscacheCallback, (Datum) 0);
+	RegisterXactCallback(KeyCacheXactCallback, NULL);
+	RegisterSubXactCallback(KeyCacheSubXactCallback, NULL);
+
+	if (process_shared_preload_libraries_in_progress &&
+		((master_key_file != NULL && master_key_file[0] != '\0') ||
+		 (master_key_command != NULL && master_key_command[0] != '\0')))
+		(void) LoadMasterKey(WARNING);
+}
+
+/* ------------------------------------------------------------------------
+ * Catalog lookups
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * ExtensionSchemaAndOwner returns the schema and owner of an installed
+ * extension, or false if it is not installed.
+ */
+static bool
+ExtensionSchemaAndOwner(const char *extname, Oid *schema, Oid *owner)
+{
+	Oid			extoid = get_extension_oid(extname, true);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	if (!OidIsValid(extoid))
+		return false;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		Form_pg_extension form = (Form_pg_extension) GETSTRUCT(tuple);
+
+		*schema = form->extnamespace;
+		*owner = form->extowner;
+		found = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * LookupPgcryptoFunc finds schema.name(argtypes) and fills flinfo.
+ */
+static void
+LookupPgcryptoFunc(const char *schema, const char *name, int nargs,
+				   Oid *argtypes, FmgrInfo *flinfo)
+{
+	List	   *qualified = list_make2(makeString(pstrdup(schema)), makeString(pstrdup(name)));
+	Oid			funcoid = LookupFuncName(qualified, nargs, argtypes, true);
+
+	if (!OidIsValid(funcoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("function %s.%s of pgcrypto does not exist", schema, name),
+				 errhint("Reinstall pgcrypto: ALTER EXTENSION pgcrypto UPDATE.")));
+	fmgr_info_cxt(funcoid, flinfo, PgcryptoContext);
+}
+
+/*
+ * ResolvePgcrypto looks up the pgcrypto functions through the schema of the
+ * pgcrypto extension.
+ */
+static void
+ResolvePgcrypto(void)
+{
+	Oid			schema;
+	Oid			owner;
+	char	   *nspname;
+	Oid			enc_args[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Oid			dec_args[2] = {BYTEAOID, TEXTOID};
+	Oid			encb_args[3] = {BYTEAOID, TEXTOID, TEXTOID};
+
+	if (pgcrypto.valid)
+		return;
+
+	if (!ExtensionSchemaAndOwner("pgcrypto", &schema, &owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"pgcrypto\" is not installed"),
+				 errhint("Run CREATE EXTENSION pgcrypto.")));
+	nspname = get_namespace_name(schema);
+
+	if (PgcryptoContext == NULL)
+		PgcryptoContext = AllocSetContextCreate(TopMemoryContext,
+												"tenantcore pgcrypto functions",
+												ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(PgcryptoContext);
+
+	LookupPgcryptoFunc(nspname, "pgp_sym_encrypt", 3, enc_args, &pgcrypto.encrypt);
+	LookupPgcryptoFunc(nspname, "pgp_sym_decrypt", 2, dec_args, &pgcrypto.decrypt);
+	LookupPgcryptoFunc(nspname, "pgp_sym_encrypt_bytea", 3, encb_args, &pgcrypto.encrypt_bytea);
+	LookupPgcryptoFunc(nspname, "pgp_sym_decrypt_bytea", 2, dec_args, &pgcrypto.decrypt_bytea);
+	pgcrypto.valid = true;
+}
+
+/*
+ * ResolveTenantcore finds tenantcore.tenant_keys and the extension owner.
+ */
+static void
+ResolveTenantcore(void)
+{
+	Oid			schema;
+	Oid			owner;
+
+	if (OidIsValid(tenant_keys_relid))
+		return;
+	if (!ExtensionSchemaAndOwner("tenantcore", &schema, &owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"tenantcore\" is not installed in this database")));
+	tenant_keys_relid = get_relname_relid("tenant_keys", schema);
+	if (!OidIsValid(tenant_keys_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table tenantcore.tenant_keys does not exist"),
+				 errhint("Update the extension: ALTER EXTENSION tenantcore UPDATE.")));
+	extension_owner = owner;
+}
+
+/* ------------------------------------------------------------------------
+ * Key table access (SPI, as the extension owner, pinned search_path)
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct KeyTableAccess
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+}			KeyTableAccess;
+
+/*
+ * BeginKeyTableAccess connects SPI and switches to the extension owner with
+ * search_path = pg_catalog, pg_temp, like a SECURITY DEFINER function.
+ */
+static void
+BeginKeyTableAccess(KeyTableAccess *access)
+{
+	ResolveTenantcore();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&access->save_userid, &access->save_sec_context);
+	SetUserIdAndSecContext(extension_owner,
+						   access->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	access->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+}
+
+/*
+ * EndKeyTableAccess undoes BeginKeyTableAccess.
+ */
+static void
+EndKeyTableAccess(KeyTableAccess *access)
+{
+	AtEOXact_GUC(true, access->save_nestlevel);
+	SetUserIdAndSecContext(access->save_userid, access->save_sec_context);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
+
+/*
+ * ExecuteKeyQuery runs a statement on tenant_keys with a tenant (and
+ * optionally a version) as parameters and checks the result code.
+ */
+static void
+ExecuteKeyQuery(const char *sql, const pg_uuid_t *tenant, int32 version,
+				int nargs, int expected)
+{
+	Oid			types[2] = {UUIDOID, INT4OID};
+	Datum		values[2];
+	pg_uuid_t  *tenant_copy = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+	int			rc;
+
+	*tenant_copy = *tenant;
+	values[0] = UUIDPGetDatum(tenant_copy);
+	values[1] = Int32GetDatum(version);
+	rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	if (rc != expected)
+		elog(ERROR, "tenant key query failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * TenantText formats a tenant id for messages.
+ */
+static char *
+TenantText(const pg_uuid_t *tenant)
+{
+	pg_uuid_t  *copy = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+
+	*copy = *tenant;
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(copy)));
+}
+
+/*
+ * CallPgcrypto calls a pgcrypto function and turns its errors (wrong key,
+ * corrupt data) into a clear error of our own that names no key material.
+ */
+static Datum
+CallPgcrypto(FmgrInfo *flinfo, int nargs, Datum a, Datum b, Datum c,
+			 const char *what, const pg_uuid_t *tenant)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	Datum		result = (Datum) 0;
+
+	PG_TRY();
+	{
+		if (nargs == 3)
+			result = FunctionCall3(flinfo, a, b, c);
+		else
+			result = FunctionCall2(flinfo, a, b);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s", what),
+				 tenant ? errdetail("pgcrypto reported \"%s\" for tenant %s.", edata->message, TenantText(tenant))
+				 : errdetail("pgcrypto reported \"%s\".", edata->message)));
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/*
+ * WrapKey encrypts a data key with the master key, binding it to its tenant
+ * and version.
+ */
+static bytea *
+WrapKey(const pg_uuid_t *tenant, int32 version, const uint8 *key)
+{
+	bytea	   *payload = (bytea *) palloc(VARHDRSZ + WRAP_LEN);
+	uint8	   *p = (uint8 *) VARDATA(payload);
+	uint32		be = pg_hton32((uint32) version);
+	text	   *pass;
+	bytea	   *wrapped;
+
+	SET_VARSIZE(payload, VARHDRSZ + WRAP_LEN);
+	memcpy(p, WRAP_MAGIC, 4);
+	memcpy(p + 4, tenant->data, UUID_LEN);
+	memcpy(p + 4 + UUID_LEN, &be, 4);
+	memcpy(p + 8 + UUID_LEN, key, KEY_LEN);
+
+	pass = MasterPassphrase();
+	wrapped = DatumGetByteaPP(CallPgcrypto(&pgcrypto.encrypt_bytea, 3,
+										   PointerGetDatum(payload), PointerGetDatum(pass),
+										   CStringGetTextDatum(WRAP_PGP_OPTIONS),
+										   "could not wrap a tenant data key", tenant));
+	WipeText(pass);
+	WipeText(payload);
+	return wrapped;
+}
+
+/*
+ * UnwrapKey decrypts a wrapped data key with the master key into key[] and
+ * checks that it was wrapped for this tenant and version.
+ */
+static void
+UnwrapKey(const pg_uuid_t *tenant, int32 version, bytea *wrapped, uint8 *key)
+{
+	text	   *pass = MasterPassphrase();
+	bytea	   *payload;
+	uint8	   *p;
+	uint32		be = pg_hton32((uint32) version);
+
+	payload = DatumGetByteaPP(CallPgcrypto(&pgcrypto.decrypt_bytea, 2,
+										   PointerGetDatum(wrapped), PointerGetDatum(pass), (Datum) 0,
+										   "could not unwrap a tenant data key with the configured master key",
+										   tenant));
+	WipeText(pass);
+	p = (uint8 *) VARDATA_ANY(payload);
+	if (VARSIZE_ANY_EXHDR(payload) != WRAP_LEN ||
+		memcmp(p, WRAP_MAGIC, 4) != 0 ||
+		memcmp(p + 4, tenant->data, UUID_LEN) != 0 ||
+		memcmp(p + 4 + UUID_LEN, &be, 4) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("wrapped key version %d of tenant %s does not belong to that tenant and version",
+						version, TenantText(tenant)),
+				 errdetail("The row of tenantcore.tenant_keys was altered or copied from another tenant.")));
+	memcpy(key, p + 8 + UUID_LEN, KEY_LEN);
+	explicit_bzero(payload, VARSIZE_ANY(payload));
+}
+
+/*
+ * CacheKey stores an unwrapped key under (tenant, tag_version).
+ */
+static KeyEntry *
+CacheKey(const pg_uuid_t *tenant, int32 tag_version, int32 version, uint8 *key)
+{
+	KeyTag		tag;
+	KeyEntry   *entry;
+	bool		found;
+
+	if (KeyCacheContext == NULL)
+		KeyCacheContext = AllocSetContextCreate(TopMemoryContext,
+												"tenantcore key cache",
+												ALLOCSET_SMALL_SIZES);
+	if (key_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(KeyTag);
+		ctl.entrysize = sizeof(KeyEntry);
+		ctl.hcxt = KeyCacheContext;
+		key_cache = hash_create("tenantcore keys", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	memset(&tag, 0, sizeof(tag));
+	tag.tenant = *tenant;
+	tag.version = tag_version;
+	entry = (KeyEntry *) hash_search(key_cache, &tag, HASH_ENTER, &found);
+	if (found && entry->passphrase != NULL)
+	{
+		explicit_bzero(entry->passphrase, VARSIZE(entry->passphrase));
+		pfree(entry->passphrase);
+	}
+	entry->version = version;
+	memcpy(entry->key, key, KEY_LEN);
+	entry->passphrase = (text *) MemoryContextAlloc(KeyCacheContext, VARHDRSZ + KEY_HEX_LEN);
+	SET_VARSIZE(entry->passphrase, VARHDRSZ + KEY_HEX_LEN);
+	hex_encode((const char *) entry->key, KEY_LEN, VARDATA(entry->passphrase));
+	return entry;
+}
+
+/*
+ * LookupCachedKey returns the cached entry of (tenant, tag_version) or NULL.
+ */
+static KeyEntry *
+LookupCachedKey(const pg_uuid_t *tenant, int32 tag_version)
+{
+	KeyTag		tag;
+
+	if (key_cache == NULL)
+		return NULL;
+	memset(&tag, 0, sizeof(tag));
+	tag.tenant = *tenant;
+	tag.version = tag_version;
+	return (KeyEntry *) hash_search(key_cache, &tag, HASH_FIND, NULL);
+}
+
+/*
+ * ReportShredded raises the error for a tenant whose keys were destroyed.
+ */
+static void
+ReportShredded(const pg_uuid_t *tenant, int32 version)
+{
+	if (version > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("key version %d of tenant %s was destroyed", version, TenantText(tenant)),
+				 errdetail("The tenant was shredded with tenantcore.shred_tenant(); its encrypted data cannot be recovered.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("tenant %s was shredded", TenantText(tenant)),
+			 errdetail("Its keys were destroyed with tenantcore.shred_tenant(), so nothing can be encrypted or decrypted for it."),
+			 errhint("To give the tenant new keys, a superuser deletes its rows from tenantcore.tenant_keys.")));
+}
+
+/*
+ * InsertDataKey creates a random data key (into key[]) and stores it wrapped
+ * as the given version, unless another session did so first; returns false
+ * if a concurrent insert won.
+ */
+static bool
+InsertDataKey(const pg_uuid_t *tenant, int32 version, uint8 *key)
+{
+	bytea	   *wrapped;
+	Oid			types[3] = {UUIDOID, INT4OID, BYTEAOID};
+	Datum		values[3];
+	pg_uuid_t  *tenant_copy = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+	int			rc;
+
+	if (!pg_strong_random(key, KEY_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random data key")));
+	wrapped = WrapKey(tenant, version, key);
+	*tenant_copy = *tenant;
+	values[0] = UUIDPGetDatum(tenant_copy);
+	values[1] = Int32GetDatum(version);
+	values[2] = PointerGetDatum(wrapped);
+	rc = SPI_execute_with_args("INSERT INTO tenantcore.tenant_keys (organization_id, version, wrapped_key, status) "
+							   "VALUES ($1, $2, $3, 'active') ON CONFLICT DO NOTHING",
+							   3, types, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not store a tenant data key: %s", SPI_result_code_string(rc));
+	key_created_in_xact = true;
+	return SPI_processed == 1;
+}
+
+/*
+ * FetchKeyExtended returns the cached key of a tenant: its active version
+ * when version is 0 (created on first use when create is set), else that
+ * version.  With missing_ok, a tenant without keys or with destroyed keys
+ * gives NULL instead of an error.
+ */
+static KeyEntry *
+FetchKeyExtended(const pg_uuid_t *tenant, int32 version, bool create, bool missing_ok)
+{
+	KeyEntry   *entry = LookupCachedKey(tenant, version);
+	KeyTableAccess access;
+	uint8		key[KEY_LEN];
+	int			attempt;
+
+	if (entry != NULL)
+		return entry;
+
+	ResolvePgcrypto();
+	LoadMasterKey(ERROR);
+	BeginKeyTableAccess(&access);
+
+	for (attempt = 0; attempt < 2; attempt++)
+	{
+		int32		found_version = 0;
+		bool		isnull;
+		Datum		d;
+		char	   *status;
+
+		if (version == 0)
+			ExecuteKeyQuery("SELECT version, status, wrapped_key FROM tenantcore.tenant_keys "
+							"WHERE organization_id = $1 ORDER BY status = 'active' DESC, version DESC LIMIT 1",
+							tenant, 0, 1, SPI_OK_SELECT);
+		else
+			ExecuteKeyQuery("SELECT version, status, wrapped_key FROM tenantcore.tenant_keys "
+							"WHERE organization_id = $1 AND version = $2",
+							tenant, version, 2, SPI_OK_SELECT);
+
+		if (SPI_processed == 0)
+		{
+			if (version != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("key version %d of tenant %s does not exist", version, TenantText(tenant)),
+						 errdetail("The ciphertext was made in another database or its key row was deleted.")));
+			if (missing_ok)
+				break;
+			if (!create)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("tenant %s has no data key", TenantText(tenant)),
+						 errdetail("Nothing was ever encrypted for this tenant in this database.")));
+			if (InsertDataKey(tenant, 1, key))
+			{
+				(void) CacheKey(tenant, 1, 1, key);
+				entry = CacheKey(tenant, 0, 1, key);
+				explicit_bzero(key, KEY_LEN);
+				break;
+			}
+			explicit_bzero(key, KEY_LEN);
+			continue;			/* a concurrent session created it: read it */
+		}
+
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		found_version = DatumGetInt32(d);
+		status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+		if (strcmp(status, "destroyed") == 0 || isnull)
+		{
+			if (missing_ok)
+				break;
+			ReportShredded(tenant, version);
+		}
+		if (version == 0 && strcmp(status, "active") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("tenant %s has no active data key", TenantText(tenant)),
+					 errhint("Run tenantcore.rotate_tenant_key() to create one.")));
+		UnwrapKey(tenant, found_version, DatumGetByteaPP(d), key);
+		if (version == 0)
+			(void) CacheKey(tenant, found_version, found_version, key);
+		entry = CacheKey(tenant, version, found_version, key);
+		explicit_bzero(key, KEY_LEN);
+		break;
+	}
+	if (entry == NULL && !missing_ok)
+		elog(ERROR, "could not create or read the data key of tenant %s", TenantText(tenant));
+
+	EndKeyTableAccess(&access);
+	return entry;
+}
+
+/*
+ * FetchKey is FetchKeyExtended() for keys that must exist.
+ */
+static KeyEntry *
+FetchKey(const pg_uuid_t *tenant, int32 version, bool create)
+{
+	return FetchKeyExtended(tenant, version, create, false);
+}
+
+/* ------------------------------------------------------------------------
+ * Encryption and decryption
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * RequireTenant returns the current tenant or raises an error.
+ */
+static const pg_uuid_t *
+RequireTenant(const char *function)
+{
+	const pg_uuid_t *tenant = CurrentTenant();
+
+	if (tenant == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s() needs a current tenant", function),
+				 errhint("Call tenantcore.set_tenant() first.")));
+	return tenant;
+}
+
+/*
+ * EncryptForTenant encrypts a text with the active key of a tenant and
+ * prepends the header.
+ */
+static bytea *
+EncryptForTenant(const pg_uuid_t *tenant, text *plaintext)
+{
+	KeyEntry   *entry = FetchKey(tenant, 0, true);
+	bytea	   *pgp;
+	bytea	   *result;
+	size_t		pgp_len;
+	uint8	   *p;
+	uint32		be;
+	static text *options = NULL;
+
+	if (options == NULL)
+	{
+		options = (text *) MemoryContextAlloc(TopMemoryContext, VARHDRSZ + strlen(DATA_PGP_OPTIONS));
+		SET_VARSIZE(options, VARHDRSZ + strlen(DATA_PGP_OPTIONS));
+		memcpy(VARDATA(options), DATA_PGP_OPTIONS, strlen(DATA_PGP_OPTIONS));
+	}
+
+	pgp = DatumGetByteaPP(FunctionCall3(&pgcrypto.encrypt, PointerGetDatum(plaintext),
+										PointerGetDatum(entry->passphrase),
+										PointerGetDatum(options)));
+	pgp_len = VARSIZE_ANY_EXHDR(pgp);
+	result = (bytea *) palloc(VARHDRSZ + HEADER_LEN + pgp_len);
+	SET_VARSIZE(result, VARHDRSZ + HEADER_LEN + pgp_len);
+	p = (uint8 *) VARDATA(result);
+	p[0] = 'T';
+	p[1] = 'C';
+	p[2] = 1;
+	be = pg_hton32((uint32) entry->version);
+	memcpy(p + 3, &be, 4);
+	memcpy(p + 7, tenant->data, UUID_LEN);
+	memcpy(p + HEADER_LEN, VARDATA_ANY(pgp), pgp_len);
+	pfree(pgp);
+	return result;
+}
+
+/*
+ * ParseHeader checks the header of a ciphertext and returns its key version
+ * and tenant; a value that is not tenantcore ciphertext is an error.
+ */
+static int32
+ParseHeader(bytea *ciphertext, pg_uuid_t *tenant)
+{
+	const uint8 *p = (const uint8 *) VARDATA_ANY(ciphertext);
+	uint32		be;
+	int32		version;
+
+	if (VARSIZE_ANY_EXHDR(ciphertext) <= HEADER_LEN || p[0] != 'T' || p[1] != 'C' || p[2] != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("value is not tenantcore ciphertext"),
+				 errdetail("Ciphertext starts with a tenantcore header; this value does not.")));
+	memcpy(&be, p + 3, 4);
+	version = (int32) pg_ntoh32(be);
+	if (version <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ciphertext is corrupt"),
+				 errdetail("Its header names key version %d.", version)));
+	if (tenant != NULL)
+		memcpy(tenant->data, p + 7, UUID_LEN);
+	return version;
+}
+
+/*
+ * DecryptForTenant decrypts ciphertext that must belong to the tenant.
+ */
+static text *
+DecryptForTenant(const pg_uuid_t *tenant, bytea *ciphertext)
+{
+	pg_uuid_t	owner;
+	int32		version = ParseHeader(ciphertext, &owner);
+	KeyEntry   *entry;
+	bytea	   *body;
+	size_t		body_len;
+
+	if (memcmp(owner.data, tenant->data, UUID_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("ciphertext belongs to another tenant"),
+				 errdetail("It was not encrypted for tenant %s.", TenantText(tenant))));
+
+	entry = FetchKey(tenant, version, false);
+	body_len = VARSIZE_ANY_EXHDR(ciphertext) - HEADER_LEN;
+	body = (bytea *) palloc(VARHDRSZ + body_len);
+	SET_VARSIZE(body, VARHDRSZ + body_len);
+	memcpy(VARDATA(body), (const char *) VARDATA_ANY(ciphertext) + HEADER_LEN, body_len);
+	return DatumGetTextPP(CallPgcrypto(&pgcrypto.decrypt, 2, PointerGetDatum(body),
+									   PointerGetDatum(entry->passphrase), (Datum) 0,
+									   "ciphertext is corrupt or was not encrypted with this tenant's key",
+									   tenant));
+}
+
+/*
+ * tenantcore_encrypt_pii(text) encrypts for the current tenant.
+ */
+Datum
+tenantcore_encrypt_pii(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant = RequireTenant("encrypt_pii");
+
+	PG_RETURN_BYTEA_P(EncryptForTenant(tenant, PG_GETARG_TEXT_PP(0)));
+}
+
+/*
+ * tenantcore_decrypt_pii(bytea) decrypts ciphertext of the current tenant.
+ */
+Datum
+tenantcore_decrypt_pii(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant = RequireTenant("decrypt_pii");
+
+	PG_RETURN_TEXT_P(DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(0)));
+}
+
+/*
+ * RequireTenantArgument returns argument argno, a tenant that must not be NULL.
+ */
+static const pg_uuid_t *
+RequireTenantArgument(FunctionCallInfo fcinfo, int argno, const char *function)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s() requires a non-null tenant", function)));
+	return PG_GETARG_UUID_P(argno);
+}
+
+/*
+ * tenantcore_encrypt_pii_for(text, uuid) encrypts for a given tenant
+ * (administrative; not granted to PUBLIC).
+ */
+Datum
+tenantcore_encrypt_pii_for(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant = RequireTenantArgument(fcinfo, 1, "encrypt_pii");
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(EncryptForTenant(tenant, PG_GETARG_TEXT_PP(0)));
+}
+
+/*
+ * tenantcore_decrypt_pii_for(bytea, uuid) decrypts ciphertext of a given
+ * tenant (administrative; not granted to PUBLIC).
+ */
+Datum
+tenantcore_decrypt_pii_for(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant = RequireTenantArgument(fcinfo, 1, "decrypt_pii");
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(0)));
+}
+
+/*
+ * tenantcore_key_version(bytea) returns the key version named by the header
+ * of a ciphertext.
+ */
+Datum
+tenantcore_key_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(ParseHeader(PG_GETARG_BYTEA_PP(0), NULL));
+}
+
+/* ------------------------------------------------------------------------
+ * Blind index
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Hmac256 computes HMAC-SHA256(key, data) into out.
+ */
+static void
+Hmac256(const uint8 *key, size_t key_len, const uint8 *data, size_t len,
+		const uint8 *data2, size_t len2, uint8 *out)
+{
+	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+
+	if (ctx == NULL)
+		elog(ERROR, "out of memory");
+	if (pg_hmac_init(ctx, key, key_len) < 0 ||
+		pg_hmac_update(ctx, data, len) < 0 ||
+		(data2 != NULL && pg_hmac_update(ctx, data2, len2) < 0) ||
+		pg_hmac_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
+	{
+		pg_hmac_free(ctx);
+		elog(ERROR, "could not compute HMAC-SHA256");
+	}
+	pg_hmac_free(ctx);
+}
+
+/*
+ * BlindKey returns the blind index key of a tenant for a purpose: HMAC of
+ * the tenant's first data key (stable across rotations) over a label.
+ */
+static const uint8 *
+BlindKey(const pg_uuid_t *tenant, const char *purpose)
+{
+	static const char label[] = "tenantcore blind index\n";
+	KeyEntry   *entry;
+
+	if (blind_valid && memcmp(blind_tenant.data, tenant->data, UUID_LEN) == 0 &&
+		strcmp(blind_purpose, purpose) == 0)
+		return blind_key;
+
+	/* make sure a first key exists, then use version 1 */
+	if (LookupCachedKey(tenant, 1) == NULL && LookupCachedKey(tenant, 0) == NULL)
+		(void) FetchKey(tenant, 0, true);
+	entry = FetchKey(tenant, 1, false);
+
+	blind_valid = false;
+	Hmac256(entry->key, KEY_LEN, (const uint8 *) label, strlen(label),
+			(const uint8 *) purpose, strlen(purpose), blind_key);
+	blind_tenant = *tenant;
+	blind_purpose = MemoryContextStrdup(KeyCacheContext, purpose);
+	blind_valid = true;
+	return blind_key;
+}
+
+/*
+ * IsAscii tells whether len bytes are all ASCII.
+ */
+static bool
+IsAscii(const char *s, size_t len)
+{
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		if (IS_HIGHBIT_SET(s[i]))
+			return false;
+	return true;
+}
+
+/*
+ * NormalizeForIndex returns NFC(value) (UTF8 databases), trimmed of
+ * leading and trailing white space, in lower case (default collation).
+ */
+static text *
+NormalizeForIndex(text *value)
+{
+	Datum		d = PointerGetDatum(value);
+	char	   *s;
+	size_t		len;
+	size_t		start = 0;
+
+	/* ASCII is NFC already: skip the (costly) normalization for it */
+	if (GetDatabaseEncoding() == PG_UTF8 &&
+		!IsAscii(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value)))
+		d = DirectFunctionCall2(unicode_normalize_func, d, CStringGetTextDatum("NFC"));
+	s = VARDATA_ANY(DatumGetTextPP(d));
+	len = VARSIZE_ANY_EXHDR(DatumGetTextPP(d));
+	while (start < len && isspace((unsigned char) s[start]))
+		start++;
+	while (len > start && isspace((unsigned char) s[len - 1]))
+		len--;
+	d = PointerGetDatum(cstring_to_text_with_len(s + start, len - start));
+	return DatumGetTextPP(DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID, d));
+}
+
+/*
+ * BlindIndexForTenant computes the blind index of a value for a tenant.
+ */
+static bytea *
+BlindIndexForTenant(const pg_uuid_t *tenant, text *value, const char *purpose)
+{
+	const uint8 *key = BlindKey(tenant, purpose);
+	text	   *norm = NormalizeForIndex(value);
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+	SET_VARSIZE(result, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	Hmac256(key, PG_SHA256_DIGEST_LENGTH, (const uint8 *) VARDATA_ANY(norm),
+			VARSIZE_ANY_EXHDR(norm), NULL, 0, (uint8 *) VARDATA(result));
+	return result;
+}
+
+/*
+ * tenantcore_blind_index(text, purpose text) returns the blind index of a
+ * value for the current tenant.
+ */
+Datum
+tenantcore_blind_index(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant = RequireTenant("blind_index");
+
+	PG_RETURN_BYTEA_P(BlindIndexForTenant(tenant, PG_GETARG_TEXT_PP(0),
+										  text_to_cstring(PG_GETARG_TEXT_PP(1))));
+}
+
+/* ------------------------------------------------------------------------
+ * Rotation and shredding
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * tenantcore_rotate_tenant_key(uuid) retires the active key of a tenant and
+ * creates the next version; returns the new version.
+ */
+Datum
+tenantcore_rotate_tenant_key(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant = RequireTenantArgument(fcinfo, 0, "rotate_tenant_key");
+	KeyTableAccess access;
+	uint8		key[KEY_LEN];
+	int32		next = 1;
+	bool		isnull;
+
+	ResolvePgcrypto();
+	LoadMasterKey(ERROR);
+	BeginKeyTableAccess(&access);
+
+	/* serialize rotations of one tenant */
+	ExecuteKeyQuery("SELECT pg_advisory_xact_lock(hashtext('tenantcore.tenant_keys'), hashtext($1::text))",
+					tenant, 0, 1, SPI_OK_SELECT);
+	ExecuteKeyQuery("SELECT coalesce(max(version), 0) + 1, bool_or(status = 'destroyed') "
+					"FROM tenantcore.tenant_keys WHERE organization_id = $1",
+					tenant, 0, 1, SPI_OK_SELECT);
+	next = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) && !isnull)
+		ReportShredded(tenant, 0);
+
+	ExecuteKeyQuery("UPDATE tenantcore.tenant_keys SET status = 'retired', retired_at = now() "
+					"WHERE organization_id = $1 AND status = 'active'",
+					tenant, 0, 1, SPI_OK_UPDATE);
+	if (!InsertDataKey(tenant, next, key))
+		elog(ERROR, "key version %d of tenant %s exists already", next, TenantText(tenant));
+	explicit_bzero(key, KEY_LEN);
+
+	EndKeyTableAccess(&access);
+	PG_RETURN_INT32(next);
+}
+
+/*
+ * tenantcore_shred_tenant(uuid) destroys every key version of a tenant and
+ * returns how many versions were destroyed.
+ */
+Datum
+tenantcore_shred_tenant(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant = RequireTenantArgument(fcinfo, 0, "shred_tenant");
+	KeyTableAccess access;
+	uint64		destroyed;
+
+	BeginKeyTableAccess(&access);
+	ExecuteKeyQuery("UPDATE tenantcore.tenant_keys SET status = 'destroyed', wrapped_key = NULL, "
+					"destroyed_at = now() WHERE organization_id = $1 AND status <> 'destroyed'",
+					tenant, 0, 1, SPI_OK_UPDATE);
+	destroyed = SPI_processed;
+	if (destroyed == 0)
+	{
+		/* a tombstone, so the tenant cannot silently get new keys */
+		ExecuteKeyQuery("INSERT INTO tenantcore.tenant_keys (organization_id, version, wrapped_key, status, destroyed_at) "
+						"SELECT $1, 1, NULL, 'destroyed', now() "
+						"WHERE NOT EXISTS (SELECT FROM tenantcore.tenant_keys WHERE organization_id = $1)",
+						tenant, 0, 1, SPI_OK_INSERT);
+	}
+	EndKeyTableAccess(&access);
+	WipeKeyCache();
+	PG_RETURN_INT32((int32) destroyed);
+}
+
+/*
+ * tenantcore_tenant_keys_changed is the statement trigger of tenant_keys: it
+ * makes every backend drop its key cache when the transaction commits.
+ */
+Datum
+tenantcore_tenant_keys_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("tenant_keys_changed() must be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Protected columns
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * CheckRowTenant allows encryption for a row's tenant only when no tenant is
+ * set or it is the current tenant.
+ */
+static void
+CheckRowTenant(const pg_uuid_t *row_tenant)
+{
+	const pg_uuid_t *current = CurrentTenant();
+
+	if (current != NULL && memcmp(current->data, row_tenant->data, UUID_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row belongs to tenant %s, not to the current tenant %s",
+						TenantText(row_tenant), TenantText(current)),
+				 errdetail("Protected columns are encrypted with the key of the row's tenant.")));
+}
+
+/*
+ * ColumnNumber returns the attribute number of a column, or raises an error.
+ */
+static int
+ColumnNumber(Relation rel, const char *column)
+{
+	int			attno = SPI_fnumber(RelationGetDescr(rel), column);
+
+	if (attno <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of protected table \"%s\" does not exist",
+						column, RelationGetRelationName(rel)),
+				 errhint("Protect the column again with tenantcore.protect().")));
+	return attno;
+}
+
+/*
+ * tenantcore_protect_trigger is the BEFORE INSERT OR UPDATE row trigger of a
+ * protected column.  Arguments: plaintext column, encrypted column, blind
+ * index column ('' for none), tenant column, blind index purpose.  A non-null
+ * plaintext is encrypted with the key of the row's tenant into the encrypted
+ * column (and its blind index computed) and replaced by NULL; a NULL
+ * plaintext leaves the encrypted column as it is, so restoring a dump (which
+ * holds only ciphertext) never encrypts twice.
+ */
+Datum
+tenantcore_protect_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Trigger    *trigger;
+	Relation	rel;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	char	  **args;
+	int			plain_att,
+				enc_att,
+				bidx_att = 0,
+				tenant_att;
+	bool		isnull;
+	Datum		plain;
+	Datum		tenant_datum;
+	int			cols[3];
+	Datum		values[3];
+	bool		nulls[3];
+	int			ncols = 0;
+	const pg_uuid_t *tenant;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("protect_trigger() must be a BEFORE INSERT OR UPDATE row trigger")));
+
+	trigger = trigdata->tg_trigger;
+	if (trigger->tgnargs != 5)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("protect_trigger() needs 5 arguments")));
+	args = trigger->tgargs;
+	rel = trigdata->tg_relation;
+	desc = RelationGetDescr(rel);
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+
+	plain_att = ColumnNumber(rel, args[0]);
+	plain = heap_getattr(tuple, plain_att, desc, &isnull);
+	if (isnull)
+		return PointerGetDatum(tuple);
+
+	enc_att = ColumnNumber(rel, args[1]);
+	if (args[2][0] != '\0')
+		bidx_att = ColumnNumber(rel, args[2]);
+	tenant_att = ColumnNumber(rel, args[3]);
+
+	tenant_datum = heap_getattr(tuple, tenant_att, desc, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("row of protected table \"%s\" has no tenant", RelationGetRelationName(rel)),
+				 errdetail("Column \"%s\" must hold the tenant whose key encrypts \"%s\".", args[3], args[0])));
+	tenant = DatumGetUUIDP(tenant_datum);
+	CheckRowTenant(tenant);
+
+	cols[ncols] = plain_att;
+	values[ncols] = (Datum) 0;
+	nulls[ncols++] = true;
+	cols[ncols] = enc_att;
+	values[ncols] = PointerGetDatum(EncryptForTenant(tenant, DatumGetTextPP(plain)));
+	nulls[ncols++] = false;
+	if (bidx_att > 0)
+	{
+		cols[ncols] = bidx_att;
+		values[ncols] = PointerGetDatum(BlindIndexForTenant(tenant, DatumGetTextPP(plain), args[4]));
+		nulls[ncols++] = false;
+	}
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, ncols, cols, values, nulls));
+}
+
+/*
+ * CheckProtectCaller allows the protect helpers only to owners of the table
+ * (they run inside ALTER TABLE and the re-encryption procedure), and only
+ * for the current tenant when one is set.
+ */
+static void
+CheckProtectCaller(FunctionCallInfo fcinfo, const char *function)
+{
+	Oid			relid;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s() requires a table", function)));
+	relid = PG_GETARG_OID(0);
+	if (fcinfo->flinfo->fn_extra != (void *) (uintptr_t) relid)
+	{
+		if (!TcRelOwnerCheck(relid, GetUserId()))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("must be owner of table %s", get_rel_name(relid)),
+					 errdetail("%s() is used by tenantcore.protect() and tenantcore.reencrypt().", function)));
+		fcinfo->flinfo->fn_extra = (void *) (uintptr_t) relid;
+	}
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("row of protected table %s has no tenant", get_rel_name(relid))));
+	CheckRowTenant(PG_GETARG_UUID_P(1));
+}
+
+/*
+ * tenantcore_protect_encrypt(rel, tenant, plaintext) encrypts an existing
+ * value while tenantcore.protect() rewrites the table.
+ */
+Datum
+tenantcore_protect_encrypt(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	CheckProtectCaller(fcinfo, "_protect_encrypt");
+	PG_RETURN_BYTEA_P(EncryptForTenant(PG_GETARG_UUID_P(1), PG_GETARG_TEXT_PP(2)));
+}
+
+/*
+ * tenantcore_protect_blind_index(rel, tenant, plaintext, purpose) computes
+ * the blind index of an existing value while protect() rewrites the table.
+ */
+Datum
+tenantcore_protect_blind_index(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	CheckProtectCaller(fcinfo, "_protect_blind_index");
+	PG_RETURN_BYTEA_P(BlindIndexForTenant(PG_GETARG_UUID_P(1), PG_GETARG_TEXT_PP(2),
+										  text_to_cstring(PG_GETARG_TEXT_PP(3))));
+}
+
+/*
+ * tenantcore_needs_reencrypt(rel, tenant, ciphertext) tells whether the
+ * ciphertext was made with an older key than the tenant's active one (never
+ * for a shredded tenant).
+ */
+Datum
+tenantcore_needs_reencrypt(PG_FUNCTION_ARGS)
+{
+	KeyEntry   *entry;
+
+	if (PG_ARGISNULL(2))
+		PG_RETURN_BOOL(false);
+	CheckProtectCaller(fcinfo, "_needs_reencrypt");
+	/* rows of shredded tenants cannot be re-encrypted: skip them */
+	entry = FetchKeyExtended(PG_GETARG_UUID_P(1), 0, false, true);
+	if (entry == NULL)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(ParseHeader(PG_GETARG_BYTEA_PP(2), NULL) < entry->version);
+}
+
+/*
+ * tenantcore_reencrypt_value(rel, tenant, ciphertext) decrypts with the old
+ * key and encrypts with the tenant's active key.
+ */
+Datum
+tenantcore_reencrypt_value(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant;
+	text	   *plain;
+	bytea	   *result;
+
+	if (PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	CheckProtectCaller(fcinfo, "_reencrypt_value");
+	tenant = PG_GETARG_UUID_P(1);
+	plain = DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(2));
+	result = EncryptForTenant(tenant, plain);
+	explicit_bzero(VARDATA_ANY(plain), VARSIZE_ANY_EXHDR(plain));
+	PG_RETURN_BYTEA_P(result);
+}
