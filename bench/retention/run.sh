@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# bench/retention/run.sh -- retention under load, measured in one run:
+#  1. purge 1,000,000 expired rows out of 5,000,000 with run_retention() while a
+#     pgbench writer inserts into the same table: rows purged per second and
+#     the writer's tps during the purge vs. without it;
+#  2. drop_partition of 12 monthly partitions vs. DELETE of the same rows.
+# Needs PGHOST/PGPORT/PGUSER of a cluster with tenantcore installed (bench/run.sh
+# starts one).  ROWS and EXPIRED scale part 1 (defaults 5000000 and 1000000).
+set -euo pipefail
+ROWS=${ROWS:-5000000}
+EXPIRED=${EXPIRED:-1000000}
+PART_ROWS=${PART_ROWS:-100000}
+db=tenantcore_bench_retention
+here=$(cd "$(dirname "$0")" && pwd)
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+dropdb --if-exists "$db" 2>/dev/null; createdb "$db"
+echo "# loading $ROWS rows ($EXPIRED expired) in 100 tenants"
+q >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION tenantcore CASCADE;
+DROP ROLE IF EXISTS bench_ret_app;
+CREATE ROLE bench_ret_app LOGIN;
+SELECT tenantcore.grant_app_role('bench_ret_app');
+CREATE TABLE events (organization_id uuid NOT NULL, id bigserial, at timestamptz NOT NULL, payload text,
+                     PRIMARY KEY (organization_id, id));
+INSERT INTO events (organization_id, at, payload)
+SELECT md5((g % 100)::text)::uuid,
+       CASE WHEN g <= $EXPIRED THEN now() - interval '400 days' - (g % 1000) * interval '1 minute'
+            ELSE now() - (g % 300) * interval '1 day' END,
+       repeat('x', 80)
+  FROM generate_series(1, $ROWS) g;
+CREATE INDEX ON events (organization_id, at);
+SELECT tenantcore.isolate('events');
+GRANT SELECT, INSERT ON events TO bench_ret_app;
+GRANT USAGE ON SEQUENCE events_id_seq TO bench_ret_app;
+SELECT tenantcore.retain('events', 'at', '1 year');
+VACUUM ANALYZE events;
+SQL
+
+cat > /tmp/tc_bench_writer.sql <<'SQL'
+\set t random(0, 99)
+BEGIN;
+SELECT tenantcore.set_tenant(md5(:t::text)::uuid);
+INSERT INTO events (at, payload) VALUES (now(), 'new');
+COMMIT;
+SQL
+writer() { pgbench -n -U bench_ret_app -c 1 -P 1 --progress-timestamp -f /tmp/tc_bench_writer.sql "$@" "$db" 2>&1; }
+
+# the writer alone
+base_tps=$(writer -T 10 | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+
+# the writer during the purge: average its per-second progress over the purge
+pgbench -n -U bench_ret_app -c 1 -P 1 --progress-timestamp -f /tmp/tc_bench_writer.sql -T 600 "$db" > /tmp/tc_bench_writer.log 2>&1 &
+wpid=$!
+sleep 3
+start=$(now_ms)
+q -c "CALL tenantcore.run_retention(max_runtime => '30 minutes', batch_size => 10000)"
+end=$(now_ms)
+kill -INT $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true
+purged=$(q -c "SELECT rows_affected FROM tenantcore.retention_runs ORDER BY id DESC LIMIT 1")
+during_tps=$(awk -v s="$start" -v e="$end" '/^progress: [0-9.]+ s, [0-9.]+ tps/ {
+                 t = $2 * 1000; if (t >= s && t <= e) { sum += $4; n++ } }
+             END { if (n) printf "%.1f", sum / n; else print "0" }' /tmp/tc_bench_writer.log)
+rm -f /tmp/tc_bench_writer.sql /tmp/tc_bench_writer.log
+secs=$(awk -v ms=$((end - start)) 'BEGIN { printf "%.2f", ms / 1000 }')
+echo "purge: $purged rows in ${secs} s = $(awk -v r="$purged" -v ms=$((end - start)) 'BEGIN { printf "%.0f", r / (ms / 1000) }') rows/s (batches of 10000, 100 tenants)"
+echo "writer: ${base_tps} tps alone, ${during_tps} tps during the purge = $(awk -v a="$during_tps" -v b="$base_tps" 'BEGIN { printf "%.2f", a / b }')x (target >= 0.80x)"
+
+# 12 monthly partitions: drop vs. delete
+q >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE TABLE plog_drop (organization_id uuid NOT NULL, at timestamptz NOT NULL, payload text) PARTITION BY RANGE (at);
+CREATE TABLE plog_delete (LIKE plog_drop) PARTITION BY RANGE (at);
+DO \$\$
+DECLARE m date;
+BEGIN
+    FOR i IN 0 .. 12 LOOP
+        m := date_trunc('month', now() - interval '3 years')::date + i * interval '1 month';
+        EXECUTE format('CREATE TABLE %I PARTITION OF plog_drop FOR VALUES FROM (%L) TO (%L)', 'plog_drop_' || i, m, m + interval '1 month');
+        EXECUTE format('CREATE TABLE %I PARTITION OF plog_delete FOR VALUES FROM (%L) TO (%L)', 'plog_delete_' || i, m, m + interval '1 month');
+    END LOOP;
+    CREATE TABLE plog_drop_rest PARTITION OF plog_drop DEFAULT;
+    CREATE TABLE plog_delete_rest PARTITION OF plog_delete DEFAULT;
+END \$\$;
+INSERT INTO plog_drop SELECT md5((g % 100)::text)::uuid,
+       date_trunc('month', now() - interval '3 years') + (g % 12) * interval '1 month' + interval '1 day', repeat('y', 80)
+  FROM generate_series(1, 12 * $PART_ROWS) g;
+INSERT INTO plog_delete SELECT * FROM plog_drop;
+CREATE INDEX ON plog_drop (organization_id, at);
+CREATE INDEX ON plog_delete (organization_id, at);
+UPDATE tenantcore.retention_policies SET enabled = false;
+SELECT tenantcore.retain('plog_drop', 'at', '2 years', 'drop_partition');
+VACUUM ANALYZE plog_drop, plog_delete;
+SQL
+cutoff=$(q -c "SELECT date_trunc('month', now() - interval '3 years') + interval '12 months'")
+start=$(now_ms); q -c "CALL tenantcore.run_retention()"; drop_ms=$(( $(now_ms) - start ))
+start=$(now_ms); q -c "DELETE FROM plog_delete WHERE at < '$cutoff'"; delete_ms=$(( $(now_ms) - start ))
+dropped=$(q -c "SELECT partitions_dropped FROM tenantcore.retention_runs WHERE rel = 'public.plog_drop' ORDER BY id DESC LIMIT 1")
+echo "12 monthly partitions of $PART_ROWS rows: drop_partition ${drop_ms} ms ($dropped dropped), DELETE ${delete_ms} ms = $(awk -v a=$delete_ms -v b=$drop_ms 'BEGIN { printf "%.0f", a / (b ? b : 1) }')x faster to drop"
+dropdb "$db"
+psql -X -q -c "DROP ROLE IF EXISTS bench_ret_app"
