@@ -5,11 +5,13 @@ EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*
 MODULE_big = tenantcore
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-# The install script of the current version is assembled from sql/install/*.sql,
-# one file per concern; released versions and upgrade scripts are kept as files.
-INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
+# Install scripts: the first version's full script and one upgrade script per
+# release after it.  The full script of the current version is built from them,
+# so a fresh install runs exactly what an upgrade runs.
+BASE_VERSION = 0.1.0
+UPGRADES   = $(shell ls sql/$(EXTENSION)--*--*.sql 2>/dev/null | sort -V)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA       = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
+DATA       = sql/$(EXTENSION)--$(BASE_VERSION).sql $(UPGRADES)
 
 # pg_regress tests: every sql/*.sql that is not an install or upgrade script.
 REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
@@ -22,5 +24,6 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) tenantcore.control
-	cat $(INSTALL_PARTS) > $@
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION)--$(BASE_VERSION).sql $(UPGRADES) tenantcore.control
+	{ cat sql/$(EXTENSION)--$(BASE_VERSION).sql; \
+	  for f in $(UPGRADES); do echo; grep -v '^\\echo Use "ALTER EXTENSION' $$f; done; } > $@

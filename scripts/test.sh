@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh -- run every test of tenantcore on a throwaway cluster:
 # pg_regress (make installcheck), pgTAP (pg_prove test/*.sql and
-# test/procedures/*.sql) and the upgrade check.  Exits non-zero on any failure.
+# test/procedures/*.sql) and the shell checks test/*.sh (upgrade path, dump and
+# restore, ...).  Exits non-zero on any failure.
 . "$(dirname "$0")/lib.sh"
 
 tc_install_packages
@@ -30,20 +31,14 @@ if compgen -G "$TC_ROOT/test/procedures/*.sql" >/dev/null; then
     record $rc
 fi
 
-log "crypto: master key file and dump/restore checks"
-rc=0
-{ "$TC_ROOT/test/crypto_keyfile_check.sh" && "$TC_ROOT/test/crypto_dump_restore.sh"; } || rc=$?
-record $rc
-
-log "upgrade path = fresh install"
-rc=0
-"$TC_ROOT/test/upgrade_check.sh" || rc=$?
-record $rc
-
-log "dump and restore"
-rc=0
-"$TC_ROOT/test/dump_restore_check.sh" || rc=$?
-record $rc
+# shell checks: upgrade path = fresh install, dump and restore, master key
+# files, retention under concurrent writers, ...
+for check in "$TC_ROOT"/test/*.sh; do
+    log "$(basename "$check")"
+    rc=0
+    "$check" || rc=$?
+    record $rc
+done
 
 echo
 echo "suites: $passed passed, $failed failed"

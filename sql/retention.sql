@@ -1,4 +1,5 @@
 -- retention policies: configuration and bad input
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS tenantcore CASCADE;
 SET client_min_messages = notice;
 \set SHOW_CONTEXT never

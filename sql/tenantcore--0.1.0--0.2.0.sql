@@ -1,3 +1,5 @@
+-- tenantcore 0.1.0 -> 0.2.0: PII encryption (pgcrypto, OpenPGP), per-tenant keys, blind indexes, protected columns
+\echo Use "ALTER EXTENSION tenantcore UPDATE TO '0.2.0'" to load this file. \quit
 -- tenantcore: PII encryption (per-tenant data keys wrapped by a master key
 -- from server configuration, OpenPGP ciphertext, blind indexes, rotation,
 -- crypto-shredding, protected columns)

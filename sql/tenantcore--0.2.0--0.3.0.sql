@@ -1,3 +1,5 @@
+-- tenantcore 0.2.0 -> 0.3.0: retention policies, legal holds, the batched runner, pg_cron scheduling
+\echo Use "ALTER EXTENSION tenantcore UPDATE TO '0.3.0'" to load this file. \quit
 
 -- tenantcore: retention policies, legal holds and the batched runner
 
