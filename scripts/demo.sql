@@ -33,7 +33,10 @@ BEGIN;
 SELECT tenantcore.set_tenant('00000000-0000-0000-0000-00000000000b');
 INSERT INTO demo.invoices (customer, amount) VALUES ('Bolt', 75);
 SELECT organization_id, customer, amount FROM demo.invoices;   -- only B's row
+COMMIT;
 -- writing a row for another tenant is refused by the policy
+BEGIN;
+SELECT tenantcore.set_tenant('00000000-0000-0000-0000-00000000000b');
 \set ON_ERROR_STOP 0
 INSERT INTO demo.invoices (organization_id, customer, amount)
 VALUES ('00000000-0000-0000-0000-00000000000a', 'Sneaky', 1);
@@ -48,6 +51,33 @@ COMMIT;
 -- After the transaction no tenant is set: nothing is visible.
 SELECT tenantcore.current_tenant() AS tenant_after_commit, count(*) AS visible_rows FROM demo.invoices;
 RESET ROLE;
+
+-- PII encryption: each tenant gets its own random data key on first use,
+-- stored wrapped by the server's master key (tenantcore.master_key_file).
+SET ROLE demo_app;
+BEGIN;
+SELECT tenantcore.set_tenant('00000000-0000-0000-0000-00000000000a');
+SELECT tenantcore.encrypt_pii('alice@example.com') AS ciphertext_a \gset
+SELECT tenantcore.decrypt_pii(:'ciphertext_a') AS decrypted_by_a,
+       tenantcore.blind_index(' Alice@Example.com') = tenantcore.blind_index('alice@example.com') AS blind_index_matches;
+COMMIT;
+BEGIN;
+SELECT tenantcore.set_tenant('00000000-0000-0000-0000-00000000000b');
+-- tenant B cannot read tenant A's ciphertext
+\set ON_ERROR_STOP 0
+SELECT tenantcore.decrypt_pii(:'ciphertext_a');
+\set ON_ERROR_STOP 1
+ROLLBACK;
+RESET ROLE;
+
+-- Retention: keep invoices 30 days, except tenant A (under a legal hold).
+ALTER TABLE demo.invoices ADD COLUMN issued_at timestamptz NOT NULL DEFAULT now();
+UPDATE demo.invoices SET issued_at = now() - interval '90 days';
+SELECT tenantcore.retain('demo.invoices', 'issued_at', '30 days') AS policy_id;
+SELECT tenantcore.hold('00000000-0000-0000-0000-00000000000a', 'demo.invoices', 'audit in progress') AS hold_id;
+CALL tenantcore.run_retention();
+SELECT rel, action, rows_affected FROM tenantcore.retention_runs;
+SELECT organization_id, count(*) AS invoices_left FROM demo.invoices GROUP BY 1;
 
 -- The lint lists what is left unprotected.
 CREATE TABLE public.forgotten (organization_id uuid, note text);
