@@ -601,6 +601,7 @@ CREATE TABLE @extschema@.subject_tables (
     on_erase       text        NOT NULL CHECK (on_erase IN ('anonymize', 'delete')),
     anonymize      jsonb       CHECK (anonymize IS NULL OR jsonb_typeof(anonymize) = 'object'),
     tenant_column  name,
+    builtin        boolean     NOT NULL DEFAULT false,
     registered_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (rel, subject_column),
     CHECK ((on_erase = 'anonymize') = (anonymize IS NOT NULL))
@@ -610,7 +611,9 @@ COMMENT ON TABLE @extschema@.subject_tables IS
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.gdpr_requests', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.gdpr_requests_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.subject_tables', '');
+-- registrations of the extension's own tables (builtin, made by its install
+-- script) are made again by CREATE EXTENSION on restore: not dumped
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.subject_tables', 'WHERE NOT builtin');
 
 -- register_subject_table declares that subject_column of rel references a
 -- person: erase_subject() deletes that person's rows or overwrites the
