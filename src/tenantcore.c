@@ -23,4 +23,5 @@ void
 _PG_init(void)
 {
 	ContextInit();
+	AuditInit();
 }

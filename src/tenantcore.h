@@ -30,4 +30,7 @@ extern bool ParseUuid(const char *str, pg_uuid_t *uuid);
 extern const pg_uuid_t *CurrentTenant(void);
 extern const pg_uuid_t *CurrentActor(void);
 
+/* audit.c */
+extern void AuditInit(void);
+
 #endif							/* TENANTCORE_H */
