@@ -168,6 +168,7 @@ static bool part_valid = false;
 static LocalTransactionId part_lxid = InvalidLocalTransactionId;
 static TimestampTz part_ts = 0;
 static Oid	part_relid = InvalidOid;
+static bool part_same_layout = false;	/* partition has the parent's columns */
 
 /* executor state for index insertion, per transaction */
 static EState *audit_estate = NULL;
@@ -649,8 +650,14 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 			part_lxid = MyProc->lxid;
 			part_ts = ts;
 			part_valid = (inval_count == audit_inval_count);
+			part = table_open(part_relid, RowExclusiveLock);
+			map = convert_tuples_by_name(RelationGetDescr(parent), RelationGetDescr(part));
+			part_same_layout = (map == NULL);
+			if (map != NULL)
+				free_conversion_map(map);
 		}
-		part = table_open(part_relid, RowExclusiveLock);
+		else
+			part = table_open(part_relid, RowExclusiveLock);
 		/* locking may have brought news of a new or detached partition */
 		if (part_valid)
 			break;
@@ -673,9 +680,13 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 		lognulls[log_attnums[i] - 1] = nulls[i];
 	}
 	tuple = heap_form_tuple(parentdesc, logvalues, lognulls);
-	map = convert_tuples_by_name(parentdesc, RelationGetDescr(part));
-	if (map != NULL)
-		tuple = execute_attr_map_tuple(tuple, map);
+	if (!part_same_layout)
+	{
+		/* e.g. a partition attached with its columns in another order */
+		map = convert_tuples_by_name(parentdesc, RelationGetDescr(part));
+		if (map != NULL)
+			tuple = execute_attr_map_tuple(tuple, map);
+	}
 
 	if (audit_estate == NULL)
 	{
