@@ -40,6 +40,11 @@ rc=0
 "$TC_ROOT/test/dump_restore_check.sh" || rc=$?
 record $rc
 
+log "audit: dump and restore"
+rc=0
+"$TC_ROOT/test/audit_dump_restore.sh" || rc=$?
+record $rc
+
 echo
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

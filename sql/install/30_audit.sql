@@ -31,19 +31,22 @@ CREATE TABLE @extschema@.audit_log (
     actor_id         uuid,
     db_user          text        NOT NULL DEFAULT session_user,
     application_name text,
-    client_addr      inet,
-    CONSTRAINT audit_log_pkey PRIMARY KEY (id, occurred_at)
+    client_addr      inet
 ) PARTITION BY RANGE (occurred_at);
 ALTER SEQUENCE @extschema@.audit_log_id_seq OWNED BY @extschema@.audit_log.id;
 COMMENT ON TABLE @extschema@.audit_log IS
     'one row per changed row of an audited table (tenantcore.audit); partitioned by month';
 
--- history(rel, pk) and row_as_of() look entries up by primary key (and
--- filter on the table): a hash index costs far less per insert than a btree
+-- Indexes live on each partition, not on the parent: the parent is an
+-- extension member that a restore recreates with CREATE EXTENSION, and a
+-- dumped partition attached to a parent that already has indexes would get
+-- them twice (pg_restore then fails on the partition's own primary key).
+-- Each partition has a primary key (id, occurred_at) and a hash index on pk
+-- for history(rel, pk): a hash index costs far less per insert than a btree
 -- on (table_name, pk), whose inserts spend their time comparing JSONB.
-CREATE INDEX audit_log_pk_idx ON @extschema@.audit_log USING hash (pk);
-
 CREATE TABLE @extschema@.audit_log_default PARTITION OF @extschema@.audit_log DEFAULT;
+ALTER TABLE @extschema@.audit_log_default ADD CONSTRAINT audit_log_default_pkey PRIMARY KEY (id, occurred_at);
+CREATE INDEX audit_log_default_pk_idx ON @extschema@.audit_log_default USING hash (pk);
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_log_default', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_log_id_seq', '');
@@ -91,13 +94,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN 'audit_log_p' || to_char(ts AT TIME ZONE 'UTC', 'YYYYMM');
 
--- _audit_prepare_partition protects a new partition like the parent: RLS with
--- no policy (so it shows nothing when reached directly) and the TRUNCATE guard.
+-- _audit_prepare_partition gives a new partition its indexes and protects it
+-- like the parent: RLS with no policy (so it shows nothing when reached
+-- directly) and the TRUNCATE guard.
 CREATE FUNCTION @extschema@._audit_prepare_partition(part regclass) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id, occurred_at)',
+                   part, (SELECT relname FROM pg_class WHERE oid = part) || '_pkey');
+    EXECUTE format('CREATE INDEX %I ON %s USING hash (pk)', (SELECT relname FROM pg_class WHERE oid = part) || '_pk_idx', part);
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', part);
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', part);
     EXECUTE format('CREATE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON %s '
@@ -414,6 +421,7 @@ DECLARE
     newname  text;
     missing  text[];
     root     regclass;
+    part     regclass;
 BEGIN
     FOR cmd IN SELECT d.objid, d.objsubid, d.object_type, d.command_tag FROM pg_event_trigger_ddl_commands() d
                 WHERE d.classid = 'pg_class'::regclass
@@ -446,10 +454,17 @@ BEGIN
                    redact_columns = ARRAY(SELECT x FROM unnest(t.redact_columns) x WHERE x <> ALL (missing))
              WHERE t.rel = root;
             PERFORM @extschema@._audit_install(root);
-        ELSIF EXISTS (SELECT FROM unnest(@extschema@._partition_tree(root)) p(relid)
-                       WHERE NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = p.relid
-                                            AND g.tgname = 'tenantcore_audit_truncate')) THEN
-            PERFORM @extschema@._audit_install(root);
+        ELSIF EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = root AND g.tgname = 'tenantcore_audit') THEN
+            -- a new or attached partition needs its own TRUNCATE trigger (a
+            -- restore, which creates the triggers itself, gets here only
+            -- before the audited table has its trigger back)
+            FOREACH part IN ARRAY @extschema@._partition_tree(root) LOOP
+                IF part <> root AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = part
+                                                   AND g.tgname = 'tenantcore_audit_truncate') THEN
+                    EXECUTE format('CREATE TRIGGER tenantcore_audit_truncate AFTER TRUNCATE ON %s '
+                                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.audit_trigger()', part);
+                END IF;
+            END LOOP;
         END IF;
     END LOOP;
 END
