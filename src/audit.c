@@ -123,6 +123,8 @@ typedef struct AuditTrigger
 	AttrNumber	tenant_attnum;	/* 0: the current tenant */
 	int			ncolumns;
 	AuditColumn *columns;		/* logged columns in attnum order */
+	int		   *keyorder;		/* the same in JSONB key order */
+	text	   *table_name_text;
 }			AuditTrigger;
 
 /* columns of audit_log, by position in the values array */
@@ -172,6 +174,10 @@ static bool part_same_layout = false;	/* partition has the parent's columns */
 
 /* executor state for index insertion, per transaction */
 static EState *audit_estate = NULL;
+
+/* name of the session user, computed when it changes */
+static Oid	db_user_id = InvalidOid;
+static text *db_user_text = NULL;
 
 /* client address of the session, computed once */
 static bool client_addr_done = false;
@@ -414,6 +420,22 @@ MissingColumnError(Relation rel, const char *setting, const char *name)
 }
 
 /*
+ * CompareKeys orders columns as JSONB orders object keys: shorter first,
+ * then bytewise.
+ */
+static int
+CompareKeys(const void *a, const void *b, void *arg)
+{
+	AuditColumn *columns = (AuditColumn *) arg;
+	AuditColumn *ca = &columns[*(const int *) a];
+	AuditColumn *cb = &columns[*(const int *) b];
+
+	if (ca->namelen != cb->namelen)
+		return (ca->namelen > cb->namelen) ? 1 : -1;
+	return memcmp(ca->name, cb->name, ca->namelen);
+}
+
+/*
  * ResolveTrigger resolves the settings of an audit trigger (its arguments)
  * against the table, in a new memory context below the cache.
  */
@@ -503,9 +525,15 @@ ResolveTrigger(AuditTrigger *entry, Trigger *trigger, Relation rel)
 		n++;
 	}
 	entry->ncolumns = n;
+	/* JSONB sorts an object's keys: push them sorted, the sort is then a check */
+	entry->keyorder = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		entry->keyorder[i] = i;
+	qsort_arg(entry->keyorder, n, sizeof(int), CompareKeys, entry->columns);
 
 	entry->rootid = TriggerRootRelation(trigger->tgoid);
 	entry->table_name = QualifiedRelationName(entry->rootid);
+	entry->table_name_text = cstring_to_text(entry->table_name);
 
 	MemoryContextSwitchTo(old);
 	entry->cxt = cxt;
@@ -845,8 +873,9 @@ RowToJsonb(AuditTrigger *trig, Datum *values, bool *nulls, bool *only)
 	JsonbValue *result;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (int i = 0; i < trig->ncolumns; i++)
+	for (int k = 0; k < trig->ncolumns; k++)
 	{
+		int			i = trig->keyorder[k];
 		AuditColumn *col = &trig->columns[i];
 		JsonbValue	key;
 
@@ -904,7 +933,18 @@ SetContextValues(Datum *values, bool *nulls)
 		nulls[LOG_ACTOR_ID] = false;
 	}
 
-	values[LOG_DB_USER] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
+	if (db_user_text == NULL || db_user_id != GetSessionUserId())
+	{
+		char	   *name = GetUserNameFromId(GetSessionUserId(), false);
+
+		if (db_user_text != NULL)
+			pfree(db_user_text);
+		db_user_text = MemoryContextAlloc(TopMemoryContext, VARHDRSZ + strlen(name));
+		SET_VARSIZE(db_user_text, VARHDRSZ + strlen(name));
+		memcpy(VARDATA(db_user_text), name, strlen(name));
+		db_user_id = GetSessionUserId();
+	}
+	values[LOG_DB_USER] = PointerGetDatum(db_user_text);
 	nulls[LOG_DB_USER] = false;
 
 	if (application_name != NULL && application_name[0] != '\0')
@@ -1058,7 +1098,7 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 
 	values[LOG_RELID] = ObjectIdGetDatum(trig->rootid);
 	nulls[LOG_RELID] = false;
-	values[LOG_TABLE_NAME] = CStringGetTextDatum(trig->table_name);
+	values[LOG_TABLE_NAME] = PointerGetDatum(trig->table_name_text);
 	nulls[LOG_TABLE_NAME] = false;
 	values[LOG_OPERATION] = CStringGetTextDatum(operation);
 	nulls[LOG_OPERATION] = false;

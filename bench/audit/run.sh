@@ -93,10 +93,21 @@ CREATE TRIGGER seed_audit AFTER INSERT OR UPDATE OR DELETE ON clients_plpgsql
 SELECT tenantcore.audit('clients_tc');
 SQL
 
-# time_ms SQL: run SQL once and print its duration in milliseconds
+# time_ms SQL: run SQL once and print its duration in milliseconds: the CPU
+# time of the backend (user + system, from /proc, so other load on the
+# machine does not count; needs a superuser and a local server) and the
+# elapsed time
 time_ms() {
-    psql -X -q -v ON_ERROR_STOP=1 -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+    psql -X -q -At -v ON_ERROR_STOP=1 <<SQL | tail -1
+SELECT s[14]::bigint + s[15]::bigint AS t0, clock_timestamp() AS w0
+  FROM (SELECT string_to_array(pg_read_file('/proc/self/stat'), ' ') s) x \gset
+$1;
+SELECT round((s[14]::bigint + s[15]::bigint - :t0) * 1000.0 / $CLK_TCK, 1) || ' ' ||
+       round(extract(epoch FROM clock_timestamp() - :'w0') * 1000, 1)
+  FROM (SELECT string_to_array(pg_read_file('/proc/self/stat'), ' ') s) x;
+SQL
 }
+CLK_TCK=$(getconf CLK_TCK)
 
 # reset: empty tables and logs, vacuum, checkpoint
 reset() {
@@ -123,41 +134,46 @@ SELECT ('00000000-0000-0000-0000-' || lpad((g % 1000)::text, 12, '0'))::uuid,
 SQL
 }
 
-declare -A T
+declare -A T W
 for rep in $(seq 1 "$REPS"); do
     reset
     for v in none tc plpgsql; do
-        T[insert,$v,$rep]=$(time_ms "$(insert_sql clients_$v)")
+        read -r T[insert,$v,$rep] W[insert,$v,$rep] <<< "$(time_ms "$(insert_sql clients_$v)")"
     done
     q -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
     for v in none tc plpgsql; do
-        T[update,$v,$rep]=$(time_ms "UPDATE clients_$v SET status = 'inactive'")
+        read -r T[update,$v,$rep] W[update,$v,$rep] <<< "$(time_ms "UPDATE clients_$v SET status = 'inactive'")"
     done
     q -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
     for v in none tc plpgsql; do
-        T[delete,$v,$rep]=$(time_ms "DELETE FROM clients_$v")
+        read -r T[delete,$v,$rep] W[delete,$v,$rep] <<< "$(time_ms "DELETE FROM clients_$v")"
     done
 done
 
 # median of the repetitions
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-echo
-echo "audit trigger cost, $ROWS-row statements, 20-column table, median of $REPS runs (ms)"
-printf '%-8s %12s %12s %12s %10s %10s\n' op none tenantcore plpgsql tc/none plpgsql/none
-declare -A M
-for op in insert update delete; do
-    for v in none tc plpgsql; do
-        vals=(); for rep in $(seq 1 "$REPS"); do vals+=("${T[$op,$v,$rep]}"); done
-        M[$v]=$(median "${vals[@]}")
+report() {  # report TITLE ARRAY
+    local -n arr=$2
+    echo
+    echo "$1"
+    printf '%-8s %12s %12s %12s %10s %10s\n' op none tenantcore plpgsql tc/none plpgsql/none
+    declare -A M
+    for op in insert update delete; do
+        for v in none tc plpgsql; do
+            vals=(); for rep in $(seq 1 "$REPS"); do vals+=("${arr[$op,$v,$rep]}"); done
+            M[$v]=$(median "${vals[@]}")
+        done
+        awk -v op="$op" -v n="${M[none]}" -v t="${M[tc]}" -v p="${M[plpgsql]}" -v rows="$ROWS" 'BEGIN {
+            printf "%-8s %12.1f %12.1f %12.1f %9.2fx %9.2fx\n", op, n, t, p, t / n, p / n
+            if (op == "delete")
+                printf "delete: trigger cost per row: tenantcore %.2f us, plpgsql %.2f us, ratio %.2f\n",
+                       (t - n) * 1000 / rows, (p - n) * 1000 / rows, (t - n) / (p - n)
+        }'
     done
-    awk -v op="$op" -v n="${M[none]}" -v t="${M[tc]}" -v p="${M[plpgsql]}" -v rows="$ROWS" 'BEGIN {
-        printf "%-8s %12.1f %12.1f %12.1f %9.2fx %9.2fx\n", op, n, t, p, t / n, p / n
-        if (op == "delete")
-            printf "delete: trigger cost per row: tenantcore %.2f us, plpgsql %.2f us, ratio %.2f\n",
-                   (t - n) * 1000 / rows, (p - n) * 1000 / rows, (t - n) / (p - n)
-    }'
-done
+}
+report "backend CPU time, $ROWS-row statements, 20-column table, median of $REPS runs (ms)" T
+report "elapsed time, same statements (ms; includes waiting for a CPU on a busy machine)" W
 
 # single-row inserts from several clients
 echo
