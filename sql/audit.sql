@@ -236,6 +236,24 @@ SELECT table_name, operation,
        pk ? 'id' AS pk_has_id, new_row->>'payload' AS payload
   FROM tenantcore.audit_log WHERE table_name LIKE 'audit_t.events%' ORDER BY id;
 
+-- the trigger refuses to run other than as installed, and fails closed when a
+-- setting names a column that is gone
+CREATE TABLE audit_t.misuse (id int PRIMARY KEY, secret text);
+CREATE TRIGGER before_trigger BEFORE INSERT ON audit_t.misuse FOR EACH ROW EXECUTE FUNCTION tenantcore.audit_trigger();
+SELECT pg_temp.err($$INSERT INTO audit_t.misuse VALUES (1, 'x')$$);
+DROP TRIGGER before_trigger ON audit_t.misuse;
+CREATE TRIGGER statement_trigger AFTER INSERT ON audit_t.misuse FOR EACH STATEMENT EXECUTE FUNCTION tenantcore.audit_trigger();
+SELECT pg_temp.err($$INSERT INTO audit_t.misuse VALUES (1, 'x')$$);
+DROP TRIGGER statement_trigger ON audit_t.misuse;
+CREATE TRIGGER bad_args AFTER INSERT ON audit_t.misuse FOR EACH ROW EXECUTE FUNCTION tenantcore.audit_trigger('bogus');
+SELECT pg_temp.err($$INSERT INTO audit_t.misuse VALUES (1, 'x')$$);
+DROP TRIGGER bad_args ON audit_t.misuse;
+CREATE TRIGGER gone AFTER INSERT ON audit_t.misuse FOR EACH ROW EXECUTE FUNCTION tenantcore.audit_trigger('redact:password');
+SELECT pg_temp.err($$INSERT INTO audit_t.misuse VALUES (1, 'x')$$);
+DROP TRIGGER gone ON audit_t.misuse;
+SELECT pg_temp.err($$SELECT tenantcore.audit_trigger()$$);
+SELECT count(*) AS misuse_entries FROM tenantcore.audit_log WHERE table_name = 'audit_t.misuse';
+
 -- unaudit stops the entries and keeps the old ones
 SELECT tenantcore.unaudit('audit_t.clients');
 SELECT tenantcore.unaudit('audit_t.clients');
