@@ -453,6 +453,8 @@ ResolveTrigger(AuditTrigger *entry, Trigger *trigger, Relation rel)
 
 	cxt = AllocSetContextCreate(audit_cache_cxt, "tenantcore audit trigger",
 								ALLOCSET_SMALL_SIZES);
+	/* owned by the entry at once, so an error below leaks nothing */
+	entry->cxt = cxt;
 	old = MemoryContextSwitchTo(cxt);
 
 	excluded = palloc0(sizeof(bool) * (desc->natts + 1));
@@ -536,7 +538,29 @@ ResolveTrigger(AuditTrigger *entry, Trigger *trigger, Relation rel)
 	entry->table_name_text = cstring_to_text(entry->table_name);
 
 	MemoryContextSwitchTo(old);
-	entry->cxt = cxt;
+}
+
+/*
+ * ForgetStaleTriggers frees the settings of invalidated triggers other than
+ * the one being resolved: audit() recreates the trigger (a new OID) on every
+ * call, so the entries of dropped triggers would otherwise stay forever.  A
+ * live trigger forgotten here is simply resolved again when it fires.
+ */
+static void
+ForgetStaleTriggers(Oid keep)
+{
+	HASH_SEQ_STATUS status;
+	AuditTrigger *entry;
+
+	hash_seq_init(&status, audit_triggers);
+	while ((entry = (AuditTrigger *) hash_seq_search(&status)) != NULL)
+	{
+		if (entry->valid || entry->tgoid == keep)
+			continue;
+		if (entry->cxt != NULL)
+			MemoryContextDelete(entry->cxt);
+		(void) hash_search(audit_triggers, &entry->tgoid, HASH_REMOVE, NULL);
+	}
 }
 
 /*
@@ -580,6 +604,7 @@ LookupTrigger(Trigger *trigger, Relation rel)
 		entry->cxt = NULL;
 	}
 	entry->valid = false;
+	ForgetStaleTriggers(trigger->tgoid);
 	inval_count = audit_inval_count;
 	ResolveTrigger(entry, trigger, rel);
 	/* an invalidation that arrived while resolving makes the next call resolve again */
@@ -899,6 +924,9 @@ ValuesDiffer(AuditColumn *col, Datum a, bool anull, Datum b, bool bnull)
 {
 	if (anull || bnull)
 		return anull != bnull;
+	/* the same bytes (an unchanged TOAST pointer, say) need no detoasting */
+	if (datumIsEqual(a, b, col->typbyval, col->typlen))
+		return false;
 	if (col->typlen == -1)
 	{
 		/* compare the values, not how they happen to be stored */
