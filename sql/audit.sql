@@ -52,6 +52,13 @@ SET ROLE audit_app;
 SELECT pg_temp.err($$SELECT tenantcore.audit('audit_t.clients')$$);
 SELECT pg_temp.err($$SELECT tenantcore.audit_maintain()$$);
 RESET ROLE;
+-- a role allowed to run audit() still has to own the table
+CREATE ROLE audit_dba NOSUPERUSER;
+GRANT USAGE ON SCHEMA tenantcore, audit_t TO audit_dba;
+GRANT EXECUTE ON FUNCTION tenantcore.audit(regclass, text[], text[], boolean), tenantcore.unaudit(regclass) TO audit_dba;
+SET ROLE audit_dba;
+SELECT pg_temp.err($$SELECT tenantcore.audit('audit_t.clients')$$);
+RESET ROLE;
 SELECT count(*) AS nothing_registered FROM tenantcore.audited_tables;
 
 -- install, twice (idempotent), then re-configure
@@ -281,3 +288,5 @@ SELECT count(*) AS leaks FROM tenantcore.audit_log l
 DROP SCHEMA audit_t CASCADE;
 DROP OWNED BY audit_app;
 DROP ROLE audit_app;
+DROP OWNED BY audit_dba;
+DROP ROLE audit_dba;

@@ -403,9 +403,13 @@ $$;
 COMMENT ON FUNCTION @extschema@.unaudit(regclass) IS
     'stop auditing a table; its entries stay in the log';
 
+-- A DBA installs auditing.  To let another role do it for the tables it
+-- owns, grant it EXECUTE on audit(), unaudit() and audit_trigger() and
+-- INSERT, UPDATE, DELETE on audited_tables.
+-- (_audit_install() only recreates the triggers the registry describes, which
+-- needs ownership of the table.)
 REVOKE EXECUTE ON FUNCTION @extschema@.audit(regclass, text[], text[], boolean),
-                           @extschema@.unaudit(regclass),
-                           @extschema@._audit_install(regclass) FROM PUBLIC;
+                           @extschema@.unaudit(regclass) FROM PUBLIC;
 
 -- Event trigger: keep the audit settings in step with the tables: a renamed
 -- excluded or redacted column keeps its setting under its new name (the
