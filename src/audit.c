@@ -79,6 +79,13 @@ PG_FUNCTION_INFO_V1(tenantcore_creating_extension);
 
 #define REDACTED_MARKER "[redacted]"
 
+/* the local transaction id moved into MyProc->vxid in PostgreSQL 17 */
+#if PG_VERSION_NUM >= 170000
+#define MyLocalTransactionId() (MyProc->vxid.lxid)
+#else
+#define MyLocalTransactionId() (MyProc->lxid)
+#endif
+
 /* how a column's values become JSONB */
 typedef enum JsonKind
 {
@@ -695,12 +702,12 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 	parent = table_open(log_relid, RowExclusiveLock);
 	for (;;)
 	{
-		if (!part_valid || part_lxid != MyProc->lxid || part_ts != ts)
+		if (!part_valid || part_lxid != MyLocalTransactionId() || part_ts != ts)
 		{
 			uint64		inval_count = audit_inval_count;
 
 			part_relid = PartitionFor(parent, ts);
-			part_lxid = MyProc->lxid;
+			part_lxid = MyLocalTransactionId();
 			part_ts = ts;
 			part_valid = (inval_count == audit_inval_count);
 			part = table_open(part_relid, RowExclusiveLock);
