@@ -79,7 +79,7 @@ snapshot() {
 SELECT 'partition', c.relname, pg_get_expr(c.relpartbound, c.oid), count(*) OVER ()
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
  WHERE i.inhparent = 'tenantcore.audit_log'::regclass ORDER BY 2;
-SELECT 'entries', tableoid::regclass, count(*) FROM tenantcore.audit_log GROUP BY 2 ORDER BY 2::text;
+SELECT 'entries', tableoid::regclass::text AS part, count(*) FROM tenantcore.audit_log GROUP BY 2 ORDER BY 2;
 SELECT 'entry', id, organization_id, occurred_at, txid, table_name, operation, pk, old_row, new_row,
        changed_columns, actor_id, db_user, application_name, client_addr
   FROM tenantcore.audit_log ORDER BY id;
