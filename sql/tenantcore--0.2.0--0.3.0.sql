@@ -882,8 +882,11 @@ BEGIN
     -- detach the person from audit entries as actor (the entries stay)
     audit_n := NULL;
     IF to_regclass('@extschema@.audit_log') IS NOT NULL THEN
+        -- the log is append-only; tenantcore.audit_internal lets the extension's own code through
+        PERFORM set_config('tenantcore.audit_internal', 'on', true);
         EXECUTE 'UPDATE @extschema@.audit_log SET actor_id = NULL WHERE actor_id = $1' USING subject;
         GET DIAGNOSTICS audit_n = ROW_COUNT;
+        PERFORM set_config('tenantcore.audit_internal', 'off', true);
     END IF;
 
     INSERT INTO @extschema@.gdpr_requests (subject, kind, completed_at, detail)

@@ -25,6 +25,7 @@ _PG_init(void)
 {
 	ContextInit();
 	CryptoInit();
+	AuditInit();
 
 	/* after every part defined its settings, so none is taken for a typo */
 	MarkGUCPrefixReserved("tenantcore");

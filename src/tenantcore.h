@@ -33,4 +33,7 @@ extern const pg_uuid_t *CurrentActor(void);
 /* crypto.c */
 extern void CryptoInit(void);
 
+/* audit.c */
+extern void AuditInit(void);
+
 #endif							/* TENANTCORE_H */

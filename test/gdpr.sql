@@ -60,10 +60,10 @@ INSERT INTO gtap.sessions VALUES
     ('b0000000-0000-4000-8000-00000000000b', 2, '11111111-1111-4111-8111-111111111111', 'h2'),
     ('a0000000-0000-4000-8000-00000000000a', 3, '22222222-2222-4222-8222-222222222222', 'h3'),
     ('b0000000-0000-4000-8000-00000000000b', 4, '22222222-2222-4222-8222-222222222222', 'h4');
-INSERT INTO tenantcore.audit_log (organization_id, table_name, operation, pk, new_row, actor_id) VALUES
-    ('a0000000-0000-4000-8000-00000000000a', 'gtap.x', 'INSERT', '{"id": 1}', '{"id": 1}', '11111111-1111-4111-8111-111111111111'),
-    ('b0000000-0000-4000-8000-00000000000b', 'gtap.x', 'INSERT', '{"id": 2}', '{"id": 2}', '11111111-1111-4111-8111-111111111111'),
-    ('a0000000-0000-4000-8000-00000000000a', 'gtap.x', 'INSERT', '{"id": 3}', '{"id": 3}', '22222222-2222-4222-8222-222222222222');
+INSERT INTO tenantcore.audit_log (organization_id, relid, table_name, operation, pk, new_row, actor_id) VALUES
+    ('a0000000-0000-4000-8000-00000000000a', 0, 'gtap.x', 'INSERT', '{"id": 1}', '{"id": 1}', '11111111-1111-4111-8111-111111111111'),
+    ('b0000000-0000-4000-8000-00000000000b', 0, 'gtap.x', 'INSERT', '{"id": 2}', '{"id": 2}', '11111111-1111-4111-8111-111111111111'),
+    ('a0000000-0000-4000-8000-00000000000a', 0, 'gtap.x', 'INSERT', '{"id": 3}', '{"id": 3}', '22222222-2222-4222-8222-222222222222');
 
 -- 1-4: an application role cannot export or erase anyone
 SELECT function_privs_are('tenantcore', 'export_subject', ARRAY['uuid'], 'tc_gtap_app', '{}', 'application role has no EXECUTE on export_subject');

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# bench/audit/run.sh -- cost of the tenantcore audit trigger against no trigger
+# and against a seed-style plpgsql trigger (INSERT INTO audit_logs ...
+# to_jsonb(OLD), to_jsonb(NEW)), on a 20-column table shaped like seed 000's
+# clients table.  Prints ratios measured in this run.
+#
+# Started by bench/run.sh (PGHOST, PGPORT, PGUSER, PGDATABASE exported), or
+# standalone against any server with tenantcore installed:
+#   PGHOST=... PGPORT=... PGUSER=postgres bash bench/audit/run.sh
+# Environment: ROWS (default 200000), REPS (default 3), CLIENTS (default 4),
+# SECONDS_PER_RUN (pgbench duration, default 10).
+set -euo pipefail
+
+ROWS=${ROWS:-200000}
+REPS=${REPS:-3}
+CLIENTS=${CLIENTS:-4}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+export PGDATABASE=${PGDATABASE:-bench_audit}
+PGBENCH=${PGBENCH:-pgbench}
+command -v "$PGBENCH" >/dev/null || PGBENCH=$(pg_config --bindir 2>/dev/null)/pgbench
+
+psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDATABASE'" | grep -q 1 \
+    || psql -X -q -d postgres -c "CREATE DATABASE \"$PGDATABASE\""
+
+q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+q <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS tenantcore CASCADE;
+DROP TABLE IF EXISTS clients_none, clients_tc, clients_plpgsql, audit_logs CASCADE;
+DROP FUNCTION IF EXISTS seed_audit_trigger();
+CREATE TABLE clients_none (
+    id                    bigserial PRIMARY KEY,
+    organization_id       uuid NOT NULL,
+    business_name         text NOT NULL,
+    legal_name            text,
+    tax_id                text,
+    quickbooks_id         text,
+    primary_contact_email text NOT NULL,
+    primary_contact_name  text NOT NULL,
+    primary_contact_phone text,
+    business_address      text,
+    business_type         text,
+    industry              text,
+    website               text,
+    status                text NOT NULL DEFAULT 'active',
+    risk_level            text NOT NULL DEFAULT 'medium',
+    annual_revenue        numeric(14,2),
+    financial_data        jsonb,
+    custom_fields         jsonb,
+    deleted_at            timestamptz,
+    created_at            timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON clients_none (organization_id);
+CREATE TABLE clients_tc (LIKE clients_none INCLUDING ALL);
+CREATE TABLE clients_plpgsql (LIKE clients_none INCLUDING ALL);
+
+-- the seeds' audit table and trigger
+CREATE TABLE audit_logs (
+    id              bigserial PRIMARY KEY,
+    organization_id uuid,
+    table_name      text NOT NULL,
+    record_id       text,
+    action          text NOT NULL,
+    old_values      jsonb,
+    new_values      jsonb,
+    user_id         uuid,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON audit_logs (organization_id, created_at);
+CREATE FUNCTION seed_audit_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO audit_logs (organization_id, table_name, record_id, action, old_values, user_id)
+        VALUES (OLD.organization_id, TG_TABLE_NAME, OLD.id::text, TG_OP, to_jsonb(OLD),
+                nullif(current_setting('app.user_id', true), '')::uuid);
+        RETURN OLD;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO audit_logs (organization_id, table_name, record_id, action, old_values, new_values, user_id)
+        VALUES (NEW.organization_id, TG_TABLE_NAME, NEW.id::text, TG_OP, to_jsonb(OLD), to_jsonb(NEW),
+                nullif(current_setting('app.user_id', true), '')::uuid);
+        RETURN NEW;
+    ELSE
+        INSERT INTO audit_logs (organization_id, table_name, record_id, action, new_values, user_id)
+        VALUES (NEW.organization_id, TG_TABLE_NAME, NEW.id::text, TG_OP, to_jsonb(NEW),
+                nullif(current_setting('app.user_id', true), '')::uuid);
+        RETURN NEW;
+    END IF;
+END
+$$;
+CREATE TRIGGER seed_audit AFTER INSERT OR UPDATE OR DELETE ON clients_plpgsql
+    FOR EACH ROW EXECUTE FUNCTION seed_audit_trigger();
+SELECT tenantcore.audit('clients_tc');
+SQL
+
+# time_ms SQL: run SQL once and print its duration in milliseconds: the CPU
+# time of the backend (user + system, from /proc, so other load on the
+# machine does not count; needs a superuser and a local server) and the
+# elapsed time
+time_ms() {
+    psql -X -q -At -v ON_ERROR_STOP=1 <<SQL | tail -1
+SELECT s[14]::bigint + s[15]::bigint AS t0, clock_timestamp() AS w0
+  FROM (SELECT string_to_array(pg_read_file('/proc/self/stat'), ' ') s) x \gset
+$1;
+SELECT round((s[14]::bigint + s[15]::bigint - :t0) * 1000.0 / $CLK_TCK, 1) || ' ' ||
+       round(extract(epoch FROM clock_timestamp() - :'w0') * 1000, 1)
+  FROM (SELECT string_to_array(pg_read_file('/proc/self/stat'), ' ') s) x;
+SQL
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+# reset: empty tables and logs, vacuum, checkpoint
+reset() {
+    q <<'SQL' >/dev/null
+SET tenantcore.audit_internal = on;
+TRUNCATE clients_none, clients_tc, clients_plpgsql, audit_logs;
+TRUNCATE tenantcore.audit_log;
+SQL
+    q -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
+}
+
+insert_sql() {
+    cat <<SQL
+INSERT INTO $1 (organization_id, business_name, legal_name, tax_id, quickbooks_id, primary_contact_email,
+                primary_contact_name, primary_contact_phone, business_address, business_type, industry, website,
+                annual_revenue, financial_data, custom_fields)
+SELECT ('00000000-0000-0000-0000-' || lpad((g % 1000)::text, 12, '0'))::uuid,
+       'Business ' || g, 'Legal Name ' || g || ' LLC', lpad(g::text, 9, '0'), 'QB' || g,
+       'contact' || g || '@example.com', 'Contact Person ' || g, '+1-555-' || lpad((g % 10000)::text, 4, '0'),
+       g || ' Main Street, Springfield', 'LLC', 'Accounting', 'https://example' || g || '.com',
+       (g % 100000) * 10.5, jsonb_build_object('balance', g % 977, 'currency', 'USD'),
+       jsonb_build_object('tier', g % 3)
+  FROM generate_series(1, $ROWS) g
+SQL
+}
+
+declare -A T W
+for rep in $(seq 1 "$REPS"); do
+    reset
+    for v in none tc plpgsql; do
+        read -r T[insert,$v,$rep] W[insert,$v,$rep] <<< "$(time_ms "$(insert_sql clients_$v)")"
+    done
+    q -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
+    for v in none tc plpgsql; do
+        read -r T[update,$v,$rep] W[update,$v,$rep] <<< "$(time_ms "UPDATE clients_$v SET status = 'inactive'")"
+    done
+    q -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
+    for v in none tc plpgsql; do
+        read -r T[delete,$v,$rep] W[delete,$v,$rep] <<< "$(time_ms "DELETE FROM clients_$v")"
+    done
+done
+
+# median of the repetitions
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+report() {  # report TITLE ARRAY
+    local -n arr=$2
+    echo
+    echo "$1"
+    printf '%-8s %12s %12s %12s %10s %10s\n' op none tenantcore plpgsql tc/none plpgsql/none
+    declare -A M
+    for op in insert update delete; do
+        for v in none tc plpgsql; do
+            vals=(); for rep in $(seq 1 "$REPS"); do vals+=("${arr[$op,$v,$rep]}"); done
+            M[$v]=$(median "${vals[@]}")
+        done
+        awk -v op="$op" -v n="${M[none]}" -v t="${M[tc]}" -v p="${M[plpgsql]}" -v rows="$ROWS" 'BEGIN {
+            printf "%-8s %12.1f %12.1f %12.1f %9.2fx %9.2fx\n", op, n, t, p, t / n, p / n
+            if (op == "delete")
+                printf "delete: trigger cost per row: tenantcore %.2f us, plpgsql %.2f us, ratio %.2f\n",
+                       (t - n) * 1000 / rows, (p - n) * 1000 / rows, (t - n) / (p - n)
+        }'
+    done
+}
+report "backend CPU time, $ROWS-row statements, 20-column table, median of $REPS runs (ms)" T
+report "elapsed time, same statements (ms; includes waiting for a CPU on a busy machine)" W
+
+# single-row inserts from several clients
+echo
+echo "single-row INSERT, pgbench -c $CLIENTS, ${SECONDS_PER_RUN}s per variant"
+declare -A TPS
+for v in none tc plpgsql; do
+    script=$(mktemp)
+    cat > "$script" <<SQL
+\set g random(1, 1000000)
+INSERT INTO clients_$v (organization_id, business_name, legal_name, tax_id, primary_contact_email,
+                       primary_contact_name, business_type, annual_revenue, financial_data)
+VALUES (('00000000-0000-0000-0000-' || lpad((:g % 1000)::text, 12, '0'))::uuid, 'Business ' || :g,
+        'Legal ' || :g, lpad(:g::text, 9, '0'), 'c' || :g || '@example.com', 'Contact ' || :g, 'LLC',
+        :g * 1.5, jsonb_build_object('balance', :g));
+SQL
+    TPS[$v]=$("$PGBENCH" -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$script" 2>/dev/null \
+              | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    rm -f "$script"
+done
+awk -v n="${TPS[none]}" -v t="${TPS[tc]}" -v p="${TPS[plpgsql]}" 'BEGIN {
+    printf "tps: none %.0f, tenantcore %.0f (%.2fx), plpgsql %.0f (%.2fx)\n", n, t, t / n, p, p / n }'

@@ -1,0 +1,1209 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.c
+ *		The audit trigger: every change of an audited table as JSONB in
+ *		tenantcore.audit_log.
+ *
+ * tenantcore.audit() installs tenantcore.audit_trigger() as an AFTER row
+ * trigger (INSERT, UPDATE, DELETE) and an AFTER TRUNCATE statement trigger.
+ * The trigger arguments carry the settings of the table:
+ *
+ *		'changed_only' or 'full_rows'	UPDATE entries hold changed keys only
+ *		'tenant:<column>'				column holding the tenant of a row
+ *		'exclude:<column>'				column left out of the entry
+ *		'redact:<column>'				column kept, value replaced by a marker
+ *
+ * so the trigger needs no table lookup, and a change of the settings (which
+ * recreates the trigger) reaches every backend as a relcache invalidation.
+ * The settings are resolved against the table once and cached per trigger in
+ * a hash below CacheMemoryContext, invalidated by relcache callbacks.
+ *
+ * Rows are converted to JSONB here, column by column, with the same result
+ * as to_jsonb(): numbers as numbers, booleans, json and jsonb embedded,
+ * date and time values in ISO 8601, arrays and composites as JSON.  Common
+ * scalar types take a fast path; everything else goes through to_jsonb().
+ *
+ * The log entry is written straight into the partition of audit_log that
+ * holds the transaction's timestamp (one transaction writes one partition,
+ * so the partition is looked up once per transaction), without SQL and
+ * without the privileges of the user: application roles cannot write to the
+ * log themselves.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/tupconvert.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "common/jsonapi.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
+
+#include "tenantcore.h"
+
+PG_FUNCTION_INFO_V1(tenantcore_audit_trigger);
+PG_FUNCTION_INFO_V1(tenantcore_creating_extension);
+
+#define REDACTED_MARKER "[redacted]"
+
+/* the local transaction id moved into MyProc->vxid in PostgreSQL 17 */
+#if PG_VERSION_NUM >= 170000
+#define MyLocalTransactionId() (MyProc->vxid.lxid)
+#else
+#define MyLocalTransactionId() (MyProc->lxid)
+#endif
+
+/* how a column's values become JSONB */
+typedef enum JsonKind
+{
+	JK_BOOL,
+	JK_INT2,
+	JK_INT4,
+	JK_INT8,
+	JK_FLOAT,					/* number unless NaN or infinite */
+	JK_NUMERIC,					/* number unless NaN or infinite */
+	JK_TEXT,					/* text, varchar: the string itself */
+	JK_JSONB,					/* embedded */
+	JK_DATETIME,				/* date, timestamp, timestamptz: ISO 8601 */
+	JK_OUTPUT,					/* other built-in scalars: output function */
+	JK_GENERIC					/* arrays, composites, json, user types: to_jsonb() */
+}			JsonKind;
+
+typedef struct AuditColumn
+{
+	AttrNumber	attnum;
+	char	   *name;
+	int			namelen;
+	bool		redact;
+	bool		pkey;
+	JsonKind	kind;
+	Oid			basetype;
+	bool		typbyval;
+	int16		typlen;
+	FmgrInfo	func;			/* output function, or to_jsonb() */
+}			AuditColumn;
+
+/* settings of one audit trigger, resolved against its table */
+typedef struct AuditTrigger
+{
+	Oid			tgoid;			/* hash key */
+	bool		valid;
+	MemoryContext cxt;			/* holds everything below */
+	Oid			relid;			/* table the trigger is on */
+	Oid			rootid;			/* audited table (a partition's ancestor) */
+	char	   *table_name;		/* qualified name of the audited table */
+	int			natts;			/* of the table when resolved */
+	bool		changed_only;
+	AttrNumber	tenant_attnum;	/* 0: the current tenant */
+	int			ncolumns;
+	AuditColumn *columns;		/* logged columns in attnum order */
+	int		   *keyorder;		/* the same in JSONB key order */
+	text	   *table_name_text;
+}			AuditTrigger;
+
+/* columns of audit_log, by position in the values array */
+enum
+{
+	LOG_ID,
+	LOG_ORGANIZATION_ID,
+	LOG_OCCURRED_AT,
+	LOG_TXID,
+	LOG_RELID,
+	LOG_TABLE_NAME,
+	LOG_OPERATION,
+	LOG_PK,
+	LOG_OLD_ROW,
+	LOG_NEW_ROW,
+	LOG_CHANGED_COLUMNS,
+	LOG_ACTOR_ID,
+	LOG_DB_USER,
+	LOG_APPLICATION_NAME,
+	LOG_CLIENT_ADDR,
+	LOG_NCOLUMNS
+};
+
+static const char *const log_column_names[LOG_NCOLUMNS] = {
+	"id", "organization_id", "occurred_at", "txid", "relid", "table_name",
+	"operation", "pk", "old_row", "new_row", "changed_columns", "actor_id",
+	"db_user", "application_name", "client_addr"
+};
+
+/* per-trigger settings */
+static HTAB *audit_triggers = NULL;
+static MemoryContext audit_cache_cxt = NULL;
+static uint64 audit_inval_count = 0;
+
+/* the log table, resolved once per backend (until invalidated) */
+static bool log_valid = false;
+static Oid	log_relid = InvalidOid;
+static Oid	log_seqid = InvalidOid;
+static AttrNumber log_attnums[LOG_NCOLUMNS];
+
+/* the partition of the current transaction */
+static bool part_valid = false;
+static LocalTransactionId part_lxid = InvalidLocalTransactionId;
+static TimestampTz part_ts = 0;
+static Oid	part_relid = InvalidOid;
+static bool part_same_layout = false;	/* partition has the parent's columns */
+
+/* executor state for index insertion, per transaction */
+static EState *audit_estate = NULL;
+
+/* name of the session user, computed when it changes */
+static Oid	db_user_id = InvalidOid;
+static text *db_user_text = NULL;
+
+/* client address of the session, computed once */
+static bool client_addr_done = false;
+static Datum client_addr_value = (Datum) 0;
+
+/* tenantcore.audit_internal: lets the extension's maintenance move entries */
+static bool audit_internal = false;
+
+/*
+ * AuditRelcacheCallback marks the settings of triggers on a changed table,
+ * and the log's partition lookup, as stale.  It only sets flags: it may run
+ * in the middle of a trigger call, while the cached data is in use.
+ */
+static void
+AuditRelcacheCallback(Datum arg, Oid relid)
+{
+	audit_inval_count++;
+
+	if (audit_triggers != NULL)
+	{
+		HASH_SEQ_STATUS status;
+		AuditTrigger *entry;
+
+		hash_seq_init(&status, audit_triggers);
+		while ((entry = (AuditTrigger *) hash_seq_search(&status)) != NULL)
+		{
+			if (!OidIsValid(relid) || entry->relid == relid || entry->rootid == relid)
+				entry->valid = false;
+		}
+	}
+
+	if (!OidIsValid(relid) || relid == log_relid || relid == log_seqid)
+		log_valid = false;
+	if (!OidIsValid(relid) || relid == log_relid || relid == part_relid)
+		part_valid = false;
+}
+
+/*
+ * AuditXactCallback forgets the per-transaction state; its memory lived in
+ * TopTransactionContext and is gone with it.
+ */
+static void
+AuditXactCallback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			audit_estate = NULL;
+			part_valid = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * AuditInit registers the invalidation and transaction callbacks and the
+ * setting that the maintenance code uses.
+ */
+void
+AuditInit(void)
+{
+	DefineCustomBoolVariable("tenantcore.audit_internal",
+							 gettext_noop("Set by tenantcore's own maintenance code to move audit entries between partitions."),
+							 NULL,
+							 &audit_internal,
+							 false,
+							 PGC_SUSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
+
+	CacheRegisterRelcacheCallback(AuditRelcacheCallback, (Datum) 0);
+	RegisterXactCallback(AuditXactCallback, NULL);
+}
+
+/*
+ * tenantcore_creating_extension tells SQL code whether an extension script
+ * is running (objects created now become extension members).
+ */
+Datum
+tenantcore_creating_extension(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(creating_extension);
+}
+
+/*
+ * TriggerRootRelation returns the table that carries the original of a
+ * trigger cloned onto partitions (the table itself for an original trigger).
+ */
+static Oid
+TriggerRootRelation(Oid tgoid)
+{
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	Oid			relid = InvalidOid;
+
+	while (OidIsValid(tgoid))
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tuple;
+		Form_pg_trigger trigger;
+
+		ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(tgoid));
+		scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &key);
+		tuple = systable_getnext(scan);
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "could not find trigger %u", tgoid);
+		trigger = (Form_pg_trigger) GETSTRUCT(tuple);
+		relid = trigger->tgrelid;
+		tgoid = trigger->tgparentid;
+		systable_endscan(scan);
+	}
+	table_close(tgrel, AccessShareLock);
+	return relid;
+}
+
+/*
+ * QualifiedRelationName returns "schema"."table" quoted like format('%I.%I').
+ */
+static char *
+QualifiedRelationName(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+
+	if (relname == NULL || nspname == NULL)
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/*
+ * ColumnKind chooses how values of a type become JSONB, as to_jsonb() does.
+ */
+static JsonKind
+ColumnKind(Oid basetype)
+{
+	if (basetype >= FirstNormalObjectId || type_is_array(basetype) ||
+		type_is_rowtype(basetype))
+		return JK_GENERIC;
+
+	switch (basetype)
+	{
+		case BOOLOID:
+			return JK_BOOL;
+		case INT2OID:
+			return JK_INT2;
+		case INT4OID:
+			return JK_INT4;
+		case INT8OID:
+			return JK_INT8;
+		case FLOAT4OID:
+		case FLOAT8OID:
+			return JK_FLOAT;
+		case NUMERICOID:
+			return JK_NUMERIC;
+		case TEXTOID:
+		case VARCHAROID:
+			return JK_TEXT;
+		case JSONBOID:
+			return JK_JSONB;
+		case JSONOID:
+			return JK_GENERIC;
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			return JK_DATETIME;
+		default:
+			return JK_OUTPUT;
+	}
+}
+
+/*
+ * InitColumn fills in how to convert the values of one column.
+ */
+static void
+InitColumn(AuditColumn *col, Form_pg_attribute att)
+{
+	col->attnum = att->attnum;
+	col->name = pstrdup(NameStr(att->attname));
+	col->namelen = strlen(col->name);
+	col->basetype = getBaseType(att->atttypid);
+	col->kind = ColumnKind(col->basetype);
+	col->typbyval = att->attbyval;
+	col->typlen = att->attlen;
+
+	if (col->kind == JK_GENERIC)
+	{
+		FuncExpr   *expr;
+
+		/* to_jsonb(anyelement) learns the argument type from its call expression */
+		fmgr_info_cxt(F_TO_JSONB, &col->func, CurrentMemoryContext);
+		expr = makeFuncExpr(F_TO_JSONB, JSONBOID,
+							list_make1(makeNullConst(att->atttypid, att->atttypmod, att->attcollation)),
+							InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		fmgr_info_set_expr((Node *) expr, &col->func);
+	}
+	else if (col->kind == JK_FLOAT || col->kind == JK_NUMERIC || col->kind == JK_OUTPUT)
+	{
+		Oid			outfunc;
+		bool		isvarlena;
+
+		getTypeOutputInfo(col->basetype, &outfunc, &isvarlena);
+		fmgr_info_cxt(outfunc, &col->func, CurrentMemoryContext);
+	}
+}
+
+/*
+ * ColumnNamed returns the attribute of a table called name, or NULL.
+ */
+static Form_pg_attribute
+ColumnNamed(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att;
+	}
+	return NULL;
+}
+
+/*
+ * MissingColumnError reports a setting that names a column the table no
+ * longer has.  Writing on would leak what the setting hides, so refuse.
+ */
+static void
+MissingColumnError(Relation rel, const char *setting, const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("audit setting \"%s\" of table %s names column \"%s\", which does not exist",
+					setting, RelationGetRelationName(rel), name),
+			 errhint("Call tenantcore.audit() again with the current column names.")));
+}
+
+/*
+ * CompareKeys orders columns as JSONB orders object keys: shorter first,
+ * then bytewise.
+ */
+static int
+CompareKeys(const void *a, const void *b, void *arg)
+{
+	AuditColumn *columns = (AuditColumn *) arg;
+	AuditColumn *ca = &columns[*(const int *) a];
+	AuditColumn *cb = &columns[*(const int *) b];
+
+	if (ca->namelen != cb->namelen)
+		return (ca->namelen > cb->namelen) ? 1 : -1;
+	return memcmp(ca->name, cb->name, ca->namelen);
+}
+
+/*
+ * ResolveTrigger resolves the settings of an audit trigger (its arguments)
+ * against the table, in a new memory context below the cache.
+ */
+static void
+ResolveTrigger(AuditTrigger *entry, Trigger *trigger, Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	MemoryContext cxt;
+	MemoryContext old;
+	bool	   *excluded;
+	bool	   *redacted;
+	bool	   *pkey;
+	Bitmapset  *pkattrs;
+	int			n = 0;
+
+	cxt = AllocSetContextCreate(audit_cache_cxt, "tenantcore audit trigger",
+								ALLOCSET_SMALL_SIZES);
+	/* owned by the entry at once, so an error below leaks nothing */
+	entry->cxt = cxt;
+	old = MemoryContextSwitchTo(cxt);
+
+	excluded = palloc0(sizeof(bool) * (desc->natts + 1));
+	redacted = palloc0(sizeof(bool) * (desc->natts + 1));
+	pkey = palloc0(sizeof(bool) * (desc->natts + 1));
+
+	entry->relid = RelationGetRelid(rel);
+	entry->natts = desc->natts;
+	entry->changed_only = true;
+	entry->tenant_attnum = 0;
+
+	for (int i = 0; i < trigger->tgnargs; i++)
+	{
+		const char *arg = trigger->tgargs[i];
+		Form_pg_attribute att;
+
+		if (strcmp(arg, "changed_only") == 0)
+			entry->changed_only = true;
+		else if (strcmp(arg, "full_rows") == 0)
+			entry->changed_only = false;
+		else if (strncmp(arg, "tenant:", 7) == 0)
+		{
+			att = ColumnNamed(desc, arg + 7);
+			/* a tenant column that vanished: fall back to the current tenant */
+			if (att != NULL && att->atttypid == UUIDOID)
+				entry->tenant_attnum = att->attnum;
+		}
+		else if (strncmp(arg, "exclude:", 8) == 0)
+		{
+			att = ColumnNamed(desc, arg + 8);
+			if (att == NULL)
+				MissingColumnError(rel, "exclude", arg + 8);
+			excluded[att->attnum] = true;
+		}
+		else if (strncmp(arg, "redact:", 7) == 0)
+		{
+			att = ColumnNamed(desc, arg + 7);
+			if (att == NULL)
+				MissingColumnError(rel, "redact", arg + 7);
+			redacted[att->attnum] = true;
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid argument \"%s\" of trigger \"%s\" on table %s",
+							arg, trigger->tgname, RelationGetRelationName(rel)),
+					 errhint("Install the audit trigger with tenantcore.audit().")));
+	}
+
+	pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	if (bms_is_empty(pkattrs))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("audited table %s has no primary key", RelationGetRelationName(rel)),
+				 errdetail("The audit log identifies each row by its primary key."),
+				 errhint("Add a primary key to the table.")));
+	for (int i = 1; i <= desc->natts; i++)
+		pkey[i] = bms_is_member(i - FirstLowInvalidHeapAttributeNumber, pkattrs);
+
+	entry->columns = palloc0(sizeof(AuditColumn) * desc->natts);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || excluded[att->attnum])
+			continue;
+		InitColumn(&entry->columns[n], att);
+		entry->columns[n].redact = redacted[att->attnum] && !pkey[att->attnum];
+		entry->columns[n].pkey = pkey[att->attnum];
+		n++;
+	}
+	entry->ncolumns = n;
+	/* JSONB sorts an object's keys: push them sorted, the sort is then a check */
+	entry->keyorder = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		entry->keyorder[i] = i;
+	qsort_arg(entry->keyorder, n, sizeof(int), CompareKeys, entry->columns);
+
+	entry->rootid = TriggerRootRelation(trigger->tgoid);
+	entry->table_name = QualifiedRelationName(entry->rootid);
+	entry->table_name_text = cstring_to_text(entry->table_name);
+
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * ForgetStaleTriggers frees the settings of invalidated triggers other than
+ * the one being resolved: audit() recreates the trigger (a new OID) on every
+ * call, so the entries of dropped triggers would otherwise stay forever.  A
+ * live trigger forgotten here is simply resolved again when it fires.
+ */
+static void
+ForgetStaleTriggers(Oid keep)
+{
+	HASH_SEQ_STATUS status;
+	AuditTrigger *entry;
+
+	hash_seq_init(&status, audit_triggers);
+	while ((entry = (AuditTrigger *) hash_seq_search(&status)) != NULL)
+	{
+		if (entry->valid || entry->tgoid == keep)
+			continue;
+		if (entry->cxt != NULL)
+			MemoryContextDelete(entry->cxt);
+		(void) hash_search(audit_triggers, &entry->tgoid, HASH_REMOVE, NULL);
+	}
+}
+
+/*
+ * LookupTrigger returns the resolved settings of the audit trigger firing
+ * now, resolving them when missing or stale.
+ */
+static AuditTrigger *
+LookupTrigger(Trigger *trigger, Relation rel)
+{
+	AuditTrigger *entry;
+	bool		found;
+	uint64		inval_count;
+
+	if (audit_triggers == NULL)
+	{
+		HASHCTL		ctl;
+
+		audit_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "tenantcore audit cache",
+												ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(AuditTrigger);
+		ctl.hcxt = audit_cache_cxt;
+		audit_triggers = hash_create("tenantcore audit triggers", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	entry = (AuditTrigger *) hash_search(audit_triggers, &trigger->tgoid, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->valid = false;
+		entry->cxt = NULL;
+		entry->relid = RelationGetRelid(rel);
+		entry->rootid = InvalidOid;
+	}
+	if (entry->valid && entry->natts == RelationGetDescr(rel)->natts)
+		return entry;
+
+	if (entry->cxt != NULL)
+	{
+		MemoryContextDelete(entry->cxt);
+		entry->cxt = NULL;
+	}
+	entry->valid = false;
+	ForgetStaleTriggers(trigger->tgoid);
+	inval_count = audit_inval_count;
+	ResolveTrigger(entry, trigger, rel);
+	/* an invalidation that arrived while resolving makes the next call resolve again */
+	entry->valid = (inval_count == audit_inval_count);
+	return entry;
+}
+
+/*
+ * ResolveLog finds audit_log, its sequence and its columns in the schema of
+ * the trigger function.
+ */
+static void
+ResolveLog(Oid funcid)
+{
+	Oid			nspid = get_func_namespace(funcid);
+	uint64		inval_count = audit_inval_count;
+
+	log_relid = get_relname_relid("audit_log", nspid);
+	log_seqid = get_relname_relid("audit_log_id_seq", nspid);
+	if (!OidIsValid(log_relid) || !OidIsValid(log_seqid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table %s.audit_log does not exist", get_namespace_name(nspid)),
+				 errhint("Reinstall the tenantcore extension.")));
+	for (int i = 0; i < LOG_NCOLUMNS; i++)
+	{
+		log_attnums[i] = get_attnum(log_relid, log_column_names[i]);
+		if (log_attnums[i] == InvalidAttrNumber)
+			elog(ERROR, "column \"%s\" of audit_log does not exist", log_column_names[i]);
+	}
+	log_valid = (inval_count == audit_inval_count);
+}
+
+/*
+ * PartitionFor returns the partition of the log that holds ts: a monthly
+ * partition, or the default partition.
+ */
+static Oid
+PartitionFor(Relation parent, TimestampTz ts)
+{
+	PartitionKey key = RelationGetPartitionKey(parent);
+	PartitionDesc partdesc = RelationGetPartitionDesc(parent, true);
+	PartitionBoundInfo bounds = partdesc->boundinfo;
+	int			index = -1;
+
+	if (bounds != NULL && bounds->ndatums > 0)
+	{
+		Datum		value = TimestampTzGetDatum(ts);
+		bool		equal;
+		int			offset;
+
+		offset = partition_range_datum_bsearch(key->partsupfunc, key->partcollation,
+											   bounds, 1, &value, &equal);
+		index = bounds->indexes[offset + 1];
+	}
+	if (index < 0 && bounds != NULL && partition_bound_has_default(bounds))
+		index = bounds->default_index;
+	if (index < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("no partition of tenantcore.audit_log holds %s", timestamptz_to_str(ts)),
+				 errhint("Restore the default partition tenantcore.audit_log_default.")));
+	return partdesc->oids[index];
+}
+
+/*
+ * InsertLogEntry writes one entry into the partition of the log that holds
+ * the transaction timestamp, maintaining its indexes.  No privilege check:
+ * the entry comes from the trigger, never from the user.
+ */
+static void
+InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
+{
+	Datum		logvalues[MaxTupleAttributeNumber];
+	bool		lognulls[MaxTupleAttributeNumber];
+	TimestampTz ts = GetCurrentTransactionStartTimestamp();
+	Relation	parent;
+	Relation	part;
+	TupleDesc	parentdesc;
+	TupleConversionMap *map;
+	HeapTuple	tuple;
+	TupleTableSlot *slot;
+	ResultRelInfo *rri;
+
+	if (!log_valid)
+		ResolveLog(funcid);
+
+	parent = table_open(log_relid, RowExclusiveLock);
+	for (;;)
+	{
+		if (!part_valid || part_lxid != MyLocalTransactionId() || part_ts != ts)
+		{
+			uint64		inval_count = audit_inval_count;
+
+			part_relid = PartitionFor(parent, ts);
+			part_lxid = MyLocalTransactionId();
+			part_ts = ts;
+			part_valid = (inval_count == audit_inval_count);
+			part = table_open(part_relid, RowExclusiveLock);
+			map = convert_tuples_by_name(RelationGetDescr(parent), RelationGetDescr(part));
+			part_same_layout = (map == NULL);
+			if (map != NULL)
+				free_conversion_map(map);
+		}
+		else
+			part = table_open(part_relid, RowExclusiveLock);
+		/* locking may have brought news of a new or detached partition */
+		if (part_valid)
+			break;
+		table_close(part, RowExclusiveLock);
+	}
+
+	parentdesc = RelationGetDescr(parent);
+	for (int i = 0; i < parentdesc->natts; i++)
+	{
+		logvalues[i] = (Datum) 0;
+		lognulls[i] = true;
+	}
+	values[LOG_ID] = Int64GetDatum(nextval_internal(log_seqid, false));
+	nulls[LOG_ID] = false;
+	values[LOG_OCCURRED_AT] = TimestampTzGetDatum(ts);
+	nulls[LOG_OCCURRED_AT] = false;
+	for (int i = 0; i < LOG_NCOLUMNS; i++)
+	{
+		logvalues[log_attnums[i] - 1] = values[i];
+		lognulls[log_attnums[i] - 1] = nulls[i];
+	}
+	tuple = heap_form_tuple(parentdesc, logvalues, lognulls);
+	if (!part_same_layout)
+	{
+		/* e.g. a partition attached with its columns in another order */
+		map = convert_tuples_by_name(parentdesc, RelationGetDescr(part));
+		if (map != NULL)
+			tuple = execute_attr_map_tuple(tuple, map);
+	}
+
+	if (audit_estate == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		audit_estate = CreateExecutorState();
+		MemoryContextSwitchTo(old);
+	}
+
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(part), &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(tuple, slot, false);
+
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, part, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+
+	table_tuple_insert(part, slot, GetCurrentCommandId(true), 0, NULL);
+	if (rri->ri_NumIndices > 0)
+	{
+#if PG_VERSION_NUM >= 160000
+		list_free(ExecInsertIndexTuples(rri, slot, audit_estate, false, false, NULL, NIL, false));
+#else
+		list_free(ExecInsertIndexTuples(rri, slot, audit_estate, false, false, NULL, NIL));
+#endif
+	}
+	ResetPerTupleExprContext(audit_estate);
+
+	ExecCloseIndices(rri);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(part, NoLock);
+	table_close(parent, NoLock);
+}
+
+/*
+ * PushValue appends the JSONB form of one column value (as to_jsonb()
+ * would build it) to the object being built.
+ */
+static void
+PushValue(JsonbParseState **state, AuditColumn *col, Datum value, bool isnull)
+{
+	JsonbValue	v;
+	char	   *str;
+
+	if (isnull)
+	{
+		v.type = jbvNull;
+		pushJsonbValue(state, WJB_VALUE, &v);
+		return;
+	}
+	if (col->redact)
+	{
+		v.type = jbvString;
+		v.val.string.val = REDACTED_MARKER;
+		v.val.string.len = sizeof(REDACTED_MARKER) - 1;
+		pushJsonbValue(state, WJB_VALUE, &v);
+		return;
+	}
+
+	switch (col->kind)
+	{
+		case JK_BOOL:
+			v.type = jbvBool;
+			v.val.boolean = DatumGetBool(value);
+			break;
+		case JK_INT2:
+			v.type = jbvNumeric;
+			v.val.numeric = int64_to_numeric(DatumGetInt16(value));
+			break;
+		case JK_INT4:
+			v.type = jbvNumeric;
+			v.val.numeric = int64_to_numeric(DatumGetInt32(value));
+			break;
+		case JK_INT8:
+			v.type = jbvNumeric;
+			v.val.numeric = int64_to_numeric(DatumGetInt64(value));
+			break;
+		case JK_NUMERIC:
+			{
+				Numeric		num = DatumGetNumeric(value);
+
+				if (!numeric_is_nan(num) && !numeric_is_inf(num))
+				{
+					v.type = jbvNumeric;
+					v.val.numeric = num;
+					break;
+				}
+				str = OutputFunctionCall(&col->func, value);
+				v.type = jbvString;
+				v.val.string.val = str;
+				v.val.string.len = strlen(str);
+				break;
+			}
+		case JK_FLOAT:
+			str = OutputFunctionCall(&col->func, value);
+			if (IsValidJsonNumber(str, strlen(str)))
+			{
+				v.type = jbvNumeric;
+				v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(str),
+																	ObjectIdGetDatum(InvalidOid),
+																	Int32GetDatum(-1)));
+			}
+			else
+			{
+				v.type = jbvString;
+				v.val.string.val = str;
+				v.val.string.len = strlen(str);
+			}
+			break;
+		case JK_TEXT:
+			{
+				text	   *t = DatumGetTextPP(value);
+
+				v.type = jbvString;
+				v.val.string.val = VARDATA_ANY(t);
+				v.val.string.len = VARSIZE_ANY_EXHDR(t);
+				break;
+			}
+		case JK_DATETIME:
+			str = JsonEncodeDateTime(NULL, value, col->basetype, NULL);
+			v.type = jbvString;
+			v.val.string.val = str;
+			v.val.string.len = strlen(str);
+			break;
+		case JK_OUTPUT:
+			str = OutputFunctionCall(&col->func, value);
+			v.type = jbvString;
+			v.val.string.val = str;
+			v.val.string.len = strlen(str);
+			break;
+		case JK_JSONB:
+		case JK_GENERIC:
+			{
+				Jsonb	   *jb;
+
+				if (col->kind == JK_JSONB)
+					jb = DatumGetJsonbP(value);
+				else
+					jb = DatumGetJsonbP(FunctionCall1(&col->func, value));
+				v.type = jbvBinary;
+				v.val.binary.data = &jb->root;
+				v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+				break;
+			}
+	}
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/*
+ * RowToJsonb builds the JSONB object of a row: every logged column, or, when
+ * only is given, the columns marked in it.
+ */
+static Datum
+RowToJsonb(AuditTrigger *trig, Datum *values, bool *nulls, bool *only)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int k = 0; k < trig->ncolumns; k++)
+	{
+		int			i = trig->keyorder[k];
+		AuditColumn *col = &trig->columns[i];
+		JsonbValue	key;
+
+		if (only != NULL && !only[i])
+			continue;
+		key.type = jbvString;
+		key.val.string.val = col->name;
+		key.val.string.len = col->namelen;
+		pushJsonbValue(&state, WJB_KEY, &key);
+		PushValue(&state, col, values[col->attnum - 1], nulls[col->attnum - 1]);
+	}
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(result));
+}
+
+/*
+ * ValuesDiffer tells whether a column has a different value in two rows.
+ */
+static bool
+ValuesDiffer(AuditColumn *col, Datum a, bool anull, Datum b, bool bnull)
+{
+	if (anull || bnull)
+		return anull != bnull;
+	/* the same bytes (an unchanged TOAST pointer, say) need no detoasting */
+	if (datumIsEqual(a, b, col->typbyval, col->typlen))
+		return false;
+	if (col->typlen == -1)
+	{
+		/* compare the values, not how they happen to be stored */
+		struct varlena *va = PG_DETOAST_DATUM_PACKED(a);
+		struct varlena *vb = PG_DETOAST_DATUM_PACKED(b);
+
+		return VARSIZE_ANY_EXHDR(va) != VARSIZE_ANY_EXHDR(vb) ||
+			memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), VARSIZE_ANY_EXHDR(va)) != 0;
+	}
+	return !datumIsEqual(a, b, col->typbyval, col->typlen);
+}
+
+/*
+ * SetContextValues fills in the columns of an entry that describe the
+ * transaction and the session: transaction id, actor, user, application and
+ * client address.
+ */
+static void
+SetContextValues(Datum *values, bool *nulls)
+{
+	const pg_uuid_t *actor = CurrentActor();
+
+	values[LOG_TXID] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	nulls[LOG_TXID] = false;
+
+	if (actor != NULL)
+	{
+		pg_uuid_t  *copy = palloc(sizeof(pg_uuid_t));
+
+		*copy = *actor;
+		values[LOG_ACTOR_ID] = UUIDPGetDatum(copy);
+		nulls[LOG_ACTOR_ID] = false;
+	}
+
+	if (db_user_text == NULL || db_user_id != GetSessionUserId())
+	{
+		char	   *name = GetUserNameFromId(GetSessionUserId(), false);
+
+		if (db_user_text != NULL)
+			pfree(db_user_text);
+		db_user_text = MemoryContextAlloc(TopMemoryContext, VARHDRSZ + strlen(name));
+		SET_VARSIZE(db_user_text, VARHDRSZ + strlen(name));
+		memcpy(VARDATA(db_user_text), name, strlen(name));
+		db_user_id = GetSessionUserId();
+	}
+	values[LOG_DB_USER] = PointerGetDatum(db_user_text);
+	nulls[LOG_DB_USER] = false;
+
+	if (application_name != NULL && application_name[0] != '\0')
+	{
+		values[LOG_APPLICATION_NAME] = CStringGetTextDatum(application_name);
+		nulls[LOG_APPLICATION_NAME] = false;
+	}
+
+	if (!client_addr_done)
+	{
+		LOCAL_FCINFO(fcinfo, 0);
+		Datum		addr;
+
+		InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+		addr = inet_client_addr(fcinfo);
+		if (!fcinfo->isnull)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			client_addr_value = datumCopy(addr, false, -1);
+			MemoryContextSwitchTo(old);
+		}
+		client_addr_done = true;
+	}
+	if (client_addr_value != (Datum) 0)
+	{
+		values[LOG_CLIENT_ADDR] = client_addr_value;
+		nulls[LOG_CLIENT_ADDR] = false;
+	}
+}
+
+/*
+ * SetTenant sets the tenant of an entry: the row's tenant column, else the
+ * current tenant.
+ */
+static void
+SetTenant(AuditTrigger *trig, Datum *rowvalues, bool *rownulls, Datum *values, bool *nulls)
+{
+	if (trig != NULL && trig->tenant_attnum > 0 && !rownulls[trig->tenant_attnum - 1])
+	{
+		values[LOG_ORGANIZATION_ID] = rowvalues[trig->tenant_attnum - 1];
+		nulls[LOG_ORGANIZATION_ID] = false;
+	}
+	else
+	{
+		const pg_uuid_t *tenant = CurrentTenant();
+
+		if (tenant != NULL)
+		{
+			pg_uuid_t  *copy = palloc(sizeof(pg_uuid_t));
+
+			*copy = *tenant;
+			values[LOG_ORGANIZATION_ID] = UUIDPGetDatum(copy);
+			nulls[LOG_ORGANIZATION_ID] = false;
+		}
+	}
+}
+
+/*
+ * AuditRow writes the entry of one inserted, updated or deleted row.
+ */
+static void
+AuditRow(TriggerData *trigdata, Oid funcid)
+{
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	AuditTrigger *trig = LookupTrigger(trigdata->tg_trigger, rel);
+	TriggerEvent event = trigdata->tg_event;
+	Datum		values[LOG_NCOLUMNS];
+	bool		nulls[LOG_NCOLUMNS];
+	Datum	   *oldvalues = NULL;
+	bool	   *oldnulls = NULL;
+	Datum	   *newvalues = NULL;
+	bool	   *newnulls = NULL;
+	bool	   *pkonly;
+	const char *operation;
+
+	for (int i = 0; i < LOG_NCOLUMNS; i++)
+	{
+		values[i] = (Datum) 0;
+		nulls[i] = true;
+	}
+
+	if (TRIGGER_FIRED_BY_INSERT(event) || TRIGGER_FIRED_BY_UPDATE(event))
+	{
+		HeapTuple	tuple = TRIGGER_FIRED_BY_INSERT(event) ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
+
+		newvalues = palloc(sizeof(Datum) * desc->natts);
+		newnulls = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(tuple, desc, newvalues, newnulls);
+	}
+	if (TRIGGER_FIRED_BY_DELETE(event) || TRIGGER_FIRED_BY_UPDATE(event))
+	{
+		oldvalues = palloc(sizeof(Datum) * desc->natts);
+		oldnulls = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(trigdata->tg_trigtuple, desc, oldvalues, oldnulls);
+	}
+
+	pkonly = palloc(sizeof(bool) * trig->ncolumns);
+	for (int i = 0; i < trig->ncolumns; i++)
+		pkonly[i] = trig->columns[i].pkey;
+
+	if (TRIGGER_FIRED_BY_UPDATE(event))
+	{
+		bool	   *keys = palloc(sizeof(bool) * trig->ncolumns);
+		Datum	   *changed = palloc(sizeof(Datum) * trig->ncolumns);
+		int			nchanged = 0;
+
+		for (int i = 0; i < trig->ncolumns; i++)
+		{
+			AuditColumn *col = &trig->columns[i];
+			int			j = col->attnum - 1;
+
+			keys[i] = col->pkey;
+			if (ValuesDiffer(col, oldvalues[j], oldnulls[j], newvalues[j], newnulls[j]))
+			{
+				keys[i] = true;
+				changed[nchanged++] = PointerGetDatum(cstring_to_text_with_len(col->name, col->namelen));
+			}
+		}
+		/* an UPDATE that changes no logged column leaves no entry */
+		if (nchanged == 0)
+			return;
+
+		operation = "UPDATE";
+		values[LOG_OLD_ROW] = RowToJsonb(trig, oldvalues, oldnulls, trig->changed_only ? keys : NULL);
+		values[LOG_NEW_ROW] = RowToJsonb(trig, newvalues, newnulls, trig->changed_only ? keys : NULL);
+		nulls[LOG_OLD_ROW] = nulls[LOG_NEW_ROW] = false;
+		values[LOG_CHANGED_COLUMNS] = PointerGetDatum(construct_array(changed, nchanged, TEXTOID, -1, false, TYPALIGN_INT));
+		nulls[LOG_CHANGED_COLUMNS] = false;
+		values[LOG_PK] = RowToJsonb(trig, newvalues, newnulls, pkonly);
+		SetTenant(trig, newvalues, newnulls, values, nulls);
+	}
+	else if (TRIGGER_FIRED_BY_INSERT(event))
+	{
+		operation = "INSERT";
+		values[LOG_NEW_ROW] = RowToJsonb(trig, newvalues, newnulls, NULL);
+		nulls[LOG_NEW_ROW] = false;
+		values[LOG_PK] = RowToJsonb(trig, newvalues, newnulls, pkonly);
+		SetTenant(trig, newvalues, newnulls, values, nulls);
+	}
+	else
+	{
+		operation = "DELETE";
+		values[LOG_OLD_ROW] = RowToJsonb(trig, oldvalues, oldnulls, NULL);
+		nulls[LOG_OLD_ROW] = false;
+		values[LOG_PK] = RowToJsonb(trig, oldvalues, oldnulls, pkonly);
+		SetTenant(trig, oldvalues, oldnulls, values, nulls);
+	}
+	nulls[LOG_PK] = false;
+
+	values[LOG_RELID] = ObjectIdGetDatum(trig->rootid);
+	nulls[LOG_RELID] = false;
+	values[LOG_TABLE_NAME] = PointerGetDatum(trig->table_name_text);
+	nulls[LOG_TABLE_NAME] = false;
+	values[LOG_OPERATION] = CStringGetTextDatum(operation);
+	nulls[LOG_OPERATION] = false;
+	SetContextValues(values, nulls);
+
+	InsertLogEntry(funcid, values, nulls);
+}
+
+/*
+ * AuditTruncate writes the entry of a TRUNCATE.  Each truncated table with
+ * rows of its own gets one; a partitioned table has none (its partitions'
+ * triggers write theirs).
+ */
+static void
+AuditTruncate(TriggerData *trigdata, Oid funcid)
+{
+	Relation	rel = trigdata->tg_relation;
+	Datum		values[LOG_NCOLUMNS];
+	bool		nulls[LOG_NCOLUMNS];
+
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		return;
+
+	for (int i = 0; i < LOG_NCOLUMNS; i++)
+	{
+		values[i] = (Datum) 0;
+		nulls[i] = true;
+	}
+	SetTenant(NULL, NULL, NULL, values, nulls);
+	values[LOG_RELID] = ObjectIdGetDatum(RelationGetRelid(rel));
+	nulls[LOG_RELID] = false;
+	values[LOG_TABLE_NAME] = CStringGetTextDatum(QualifiedRelationName(RelationGetRelid(rel)));
+	nulls[LOG_TABLE_NAME] = false;
+	values[LOG_OPERATION] = CStringGetTextDatum("TRUNCATE");
+	nulls[LOG_OPERATION] = false;
+	SetContextValues(values, nulls);
+
+	InsertLogEntry(funcid, values, nulls);
+}
+
+/*
+ * tenantcore_audit_trigger is the audit trigger: AFTER INSERT, UPDATE or
+ * DELETE FOR EACH ROW, or AFTER TRUNCATE FOR EACH STATEMENT.
+ */
+Datum
+tenantcore_audit_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerEvent event;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("tenantcore.audit_trigger() must be called as a trigger")));
+	event = trigdata->tg_event;
+	if (!TRIGGER_FIRED_AFTER(event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("tenantcore.audit_trigger() must be fired AFTER the change"),
+				 errhint("Install it with tenantcore.audit().")));
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(event))
+		AuditTruncate(trigdata, fcinfo->flinfo->fn_oid);
+	else if (TRIGGER_FIRED_FOR_ROW(event))
+		AuditRow(trigdata, fcinfo->flinfo->fn_oid);
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("tenantcore.audit_trigger() must be fired FOR EACH ROW for INSERT, UPDATE and DELETE"),
+				 errhint("Install it with tenantcore.audit().")));
+
+	return PointerGetDatum(NULL);
+}
