@@ -58,7 +58,7 @@ sleep 3
 start=$(now_ms)
 q -c "CALL tenantcore.run_retention(max_runtime => '30 minutes', batch_size => 10000)"
 end=$(now_ms)
-kill -INT $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true
+kill -TERM $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true
 purged=$(q -c "SELECT rows_affected FROM tenantcore.retention_runs ORDER BY id DESC LIMIT 1")
 during_tps=$(awk -v s="$start" -v e="$end" '/^progress: [0-9.]+ s, [0-9.]+ tps/ {
                  t = $2 * 1000; if (t >= s && t <= e) { sum += $4; n++ } }
