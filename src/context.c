@@ -76,7 +76,7 @@ PG_FUNCTION_INFO_V1(tenantcore_clear_tenant);
 /*
  * HexValue returns the value of a hexadecimal digit, or -1.
  */
-static int
+int
 HexValue(char c)
 {
 	if (c >= '0' && c <= '9')

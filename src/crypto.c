@@ -174,21 +174,6 @@ WipeMasterKey(void)
 }
 
 /*
- * HexDigit returns the value of a hexadecimal digit, or -1.
- */
-static int
-HexDigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
  * ParseMasterKey parses 64 hexadecimal digits, optionally followed by
  * whitespace, into master_key.  Returns false on any other content.
  */
@@ -203,8 +188,8 @@ ParseMasterKey(const char *buf, size_t len)
 		return false;
 	for (i = 0; i < KEY_LEN; i++)
 	{
-		int			hi = HexDigit(buf[2 * i]);
-		int			lo = HexDigit(buf[2 * i + 1]);
+		int			hi = HexValue(buf[2 * i]);
+		int			lo = HexValue(buf[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 		{

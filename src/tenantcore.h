@@ -26,6 +26,7 @@
 
 /* context.c */
 extern void ContextInit(void);
+extern int	HexValue(char c);
 extern bool ParseUuid(const char *str, pg_uuid_t *uuid);
 extern const pg_uuid_t *CurrentTenant(void);
 extern const pg_uuid_t *CurrentActor(void);
