@@ -357,7 +357,7 @@ BEGIN
         IF p.tenant_column IS NOT NULL THEN
             EXECUTE format('SELECT ''legal hold of tenant '' || %I FROM %s WHERE %I = ANY ($1) LIMIT 1',
                            p.tenant_column, part, p.tenant_column)
-               INTO blocked USING held;
+               INTO blocked USING held || @extschema@._retention_held_tenants(part);
             IF blocked IS NULL THEN
                 EXECUTE format('SELECT ''longer retention of tenant '' || t.%1$I FROM %2$s t
                                   JOIN @extschema@.retention_overrides o ON o.organization_id = t.%1$I AND o.policy_id = $1
@@ -485,7 +485,8 @@ DECLARE
 BEGIN
     RETURN QUERY EXECUTE format('SELECT DISTINCT %I FROM %s WHERE %I < $1 AND %I IS NOT NULL AND NOT %I = ANY ($2)',
                                 p.tenant_column, target, p.time_column, p.tenant_column, p.tenant_column)
-        USING now() - shortest, @extschema@._retention_held_tenants(p.rel);
+        -- a hold on the table of the policy or on this partition of it
+        USING now() - shortest, @extschema@._retention_held_tenants(p.rel) || @extschema@._retention_held_tenants(target);
 END
 $$;
 

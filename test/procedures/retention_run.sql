@@ -63,7 +63,7 @@ SELECT tenantcore.retain('ret_run.log', 'at', '1 year', 'drop_partition');
 
 CALL tenantcore.run_retention(batch_size => 7);
 
-SELECT plan(16);
+SELECT plan(17);
 
 SELECT results_eq(
     $$SELECT organization_id::text, count(*)::int FROM ret_run.events GROUP BY 1 ORDER BY 1$$,
@@ -119,6 +119,19 @@ SELECT is((SELECT count(*)::int FROM ret_run.events WHERE organization_id = '000
           'a hold on another table does not protect this one; removing the override applies the default period');
 SELECT tenantcore.release_hold(:hold_b);
 
+-- a hold placed on one partition protects that tenant's rows in it from the parent's policy
+CREATE TABLE ret_run.parted (organization_id uuid NOT NULL, at timestamptz NOT NULL) PARTITION BY LIST (organization_id);
+CREATE TABLE ret_run.parted_a PARTITION OF ret_run.parted FOR VALUES IN ('00000000-0000-0000-0000-00000000000a');
+CREATE TABLE ret_run.parted_b PARTITION OF ret_run.parted FOR VALUES IN ('00000000-0000-0000-0000-00000000000b');
+INSERT INTO ret_run.parted VALUES ('00000000-0000-0000-0000-00000000000a', now() - interval '2 years'),
+                                  ('00000000-0000-0000-0000-00000000000b', now() - interval '2 years');
+SELECT tenantcore.retain('ret_run.parted', 'at', '1 year');
+SELECT tenantcore.hold('00000000-0000-0000-0000-00000000000a', 'ret_run.parted_a') AS hold_p \gset
+CALL tenantcore.run_retention();
+SELECT results_eq($$SELECT tableoid::regclass::text FROM ret_run.parted$$, $$VALUES ('ret_run.parted_a')$$,
+                  'a hold on a partition keeps its rows; the other partition is purged');
+SELECT tenantcore.release_hold(:hold_p);
+
 -- max_runtime bounds the run
 INSERT INTO ret_run.events (organization_id, id, at)
 SELECT '00000000-0000-0000-0000-00000000000a', 2000 + g, now() - interval '1 year' FROM generate_series(1, 50) g;
@@ -131,6 +144,6 @@ SELECT is((SELECT count(*)::int FROM ret_run.events WHERE id > 2000), 0, 'the ne
 SELECT * FROM finish();
 
 DROP SCHEMA ret_run CASCADE;
-DELETE FROM tenantcore.legal_holds WHERE id IN (:hold_c, :hold_b);
+DELETE FROM tenantcore.legal_holds WHERE id IN (:hold_c, :hold_b, :hold_p);
 DELETE FROM tenantcore.retention_runs;
 DROP ROLE ret_run_owner;
