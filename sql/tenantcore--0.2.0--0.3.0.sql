@@ -82,6 +82,44 @@ BEGIN ATOMIC
       JOIN pg_attribute a ON a.attrelid = rel AND a.attname = s.key AND a.attnum > 0 AND NOT a.attisdropped;
 END;
 
+-- _check_anonymize raises the error that explains why an anonymize spec (a
+-- JSON object of column names and literal replacement values) does not fit rel.
+CREATE FUNCTION @extschema@._check_anonymize(rel regclass, spec jsonb) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col text;
+BEGIN
+    IF spec IS NULL THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(spec) <> 'object' OR spec = '{}' THEN
+        RAISE EXCEPTION 'anonymize must be a non-empty JSON object of column names and replacement values'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR col IN SELECT jsonb_object_keys(spec) LOOP
+        IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col
+                          AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, rel USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- every replacement value must cast to its column's type
+    EXECUTE (SELECT 'SELECT ' || string_agg(@extschema@._retention_literal(s.value, format_type(a.atttypid, a.atttypmod)), ', ')
+               FROM jsonb_each(spec) s
+               JOIN pg_attribute a ON a.attrelid = rel AND a.attname = s.key AND a.attnum > 0 AND NOT a.attisdropped);
+END
+$$;
+
+-- _tenant_column_of is the tenant column of rel: the isolated one, else a uuid
+-- column named organization_id, else NULL (a table shared by all tenants).
+CREATE FUNCTION @extschema@._tenant_column_of(rel regclass) RETURNS name
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce((SELECT t.tenant_column FROM @extschema@.isolated_tables t WHERE t.rel = $1),
+                (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = $1 AND a.attname = 'organization_id'
+                    AND a.atttypid = 'uuid'::regtype AND NOT a.attisdropped));
+
 CREATE FUNCTION @extschema@.retain(rel regclass, time_column name, keep interval,
                                    action text DEFAULT 'delete', anonymize jsonb DEFAULT NULL)
 RETURNS integer
@@ -92,7 +130,6 @@ DECLARE
     c        pg_class;
     typ      regtype;
     tcol     name;
-    col      text;
     pid      integer;
     sql      record;
 BEGIN
@@ -143,29 +180,12 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass anonymize => ''{"email": "anonymized@example.invalid", "name": null}''.';
     END IF;
-    IF anonymize IS NOT NULL THEN
-        IF jsonb_typeof(anonymize) <> 'object' OR anonymize = '{}' THEN
-            RAISE EXCEPTION 'anonymize must be a non-empty JSON object of column names and replacement values'
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        FOR col IN SELECT jsonb_object_keys(anonymize) LOOP
-            IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col
-                              AND a.attnum > 0 AND NOT a.attisdropped) THEN
-                RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, rel USING ERRCODE = 'undefined_column';
-            END IF;
-            IF col = time_column THEN
-                RAISE EXCEPTION 'cannot anonymize the time column "%"', col USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-        END LOOP;
-        -- every replacement value must cast to its column's type
-        EXECUTE (SELECT 'SELECT ' || string_agg(@extschema@._retention_literal(s.value, format_type(a.atttypid, a.atttypmod)), ', ')
-                   FROM jsonb_each(anonymize) s
-                   JOIN pg_attribute a ON a.attrelid = rel AND a.attname = s.key AND a.attnum > 0 AND NOT a.attisdropped);
+    IF anonymize ? time_column THEN
+        RAISE EXCEPTION 'cannot anonymize the time column "%"', time_column USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM @extschema@._check_anonymize(rel, anonymize);
 
-    tcol := coalesce((SELECT t.tenant_column FROM @extschema@.isolated_tables t WHERE t.rel = retain.rel),
-                     (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = 'organization_id'
-                         AND a.atttypid = 'uuid'::regtype AND NOT a.attisdropped));
+    tcol := @extschema@._tenant_column_of(rel);
 
     INSERT INTO @extschema@.retention_policies AS p (rel, time_column, keep, action, anonymize, tenant_column)
     VALUES (rel, time_column, keep, action, anonymize, tcol)
@@ -629,7 +649,6 @@ AS $$
 DECLARE
     c    pg_class;
     typ  regtype;
-    col  text;
     tcol name;
 BEGIN
     IF rel IS NULL OR subject_column IS NULL OR on_erase IS NULL THEN
@@ -665,31 +684,14 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass anonymize => ''{"email": "deleted@example.invalid", "name": "Deleted User"}''.';
     END IF;
-    IF anonymize IS NOT NULL THEN
-        IF jsonb_typeof(anonymize) <> 'object' OR anonymize = '{}' THEN
-            RAISE EXCEPTION 'anonymize must be a non-empty JSON object of column names and replacement values'
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        FOR col IN SELECT jsonb_object_keys(anonymize) LOOP
-            IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col
-                              AND a.attnum > 0 AND NOT a.attisdropped) THEN
-                RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, rel USING ERRCODE = 'undefined_column';
-            END IF;
-            IF col = subject_column AND jsonb_typeof(anonymize -> col) <> 'null' THEN
-                RAISE EXCEPTION 'the subject column "%" can only be anonymized to null', col
-                    USING ERRCODE = 'invalid_parameter_value',
-                          DETAIL = 'Another value would attribute the rows to another person.';
-            END IF;
-        END LOOP;
-        -- every replacement value must cast to its column's type
-        EXECUTE (SELECT 'SELECT ' || string_agg(@extschema@._retention_literal(s.value, format_type(a.atttypid, a.atttypmod)), ', ')
-                   FROM jsonb_each(anonymize) s
-                   JOIN pg_attribute a ON a.attrelid = rel AND a.attname = s.key AND a.attnum > 0 AND NOT a.attisdropped);
+    PERFORM @extschema@._check_anonymize(rel, anonymize);
+    IF anonymize ? subject_column AND jsonb_typeof(anonymize -> subject_column) <> 'null' THEN
+        RAISE EXCEPTION 'the subject column "%" can only be anonymized to null', subject_column
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Another value would attribute the rows to another person.';
     END IF;
 
-    tcol := coalesce((SELECT t.tenant_column FROM @extschema@.isolated_tables t WHERE t.rel = register_subject_table.rel),
-                     (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = 'organization_id'
-                         AND a.atttypid = 'uuid'::regtype AND NOT a.attisdropped));
+    tcol := @extschema@._tenant_column_of(rel);
 
     INSERT INTO @extschema@.subject_tables AS s (rel, subject_column, on_erase, anonymize, tenant_column)
     VALUES (rel, subject_column, on_erase, anonymize, tcol)
