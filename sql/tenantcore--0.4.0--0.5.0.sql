@@ -323,3 +323,52 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.citus_plan() IS
     'check that isolated tables can be distributed by Citus on their tenant column; the statements that would do it, or the problems';
+
+-- ===========================================================================
+-- Part 7: master key rotation
+--
+-- Every wrapped data key records the id of the master key that wrapped it
+-- (NULL for keys wrapped before 0.5.0: the current key).  To rotate the
+-- master key, a DBA configures the new key as tenantcore.master_key_file and
+-- the old one as tenantcore.previous_master_key_file, reloads, and runs
+-- rewrap_tenant_keys(); then removes the previous key from the settings.
+-- ===========================================================================
+
+ALTER TABLE @extschema@.tenant_keys ADD COLUMN master_key_id text;
+COMMENT ON COLUMN @extschema@.tenant_keys.master_key_id IS
+    'id of the master key that wrapped wrapped_key (see master_key_status()); NULL: wrapped before 0.5.0 by the master key configured then';
+
+CREATE FUNCTION @extschema@.rewrap_tenant_keys() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'tenantcore_rewrap_tenant_keys'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.rewrap_tenant_keys() IS
+    'wrap every tenant data key with the current master key (the last step of a master key rotation); returns how many were rewrapped';
+REVOKE EXECUTE ON FUNCTION @extschema@.rewrap_tenant_keys() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._master_key_id(previous boolean) RETURNS text
+    AS 'MODULE_PATHNAME', 'tenantcore_master_key_id'
+    LANGUAGE C VOLATILE STRICT;
+REVOKE EXECUTE ON FUNCTION @extschema@._master_key_id(boolean) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.master_key_status()
+RETURNS TABLE (wrapped_by text, master_key_id text, data_keys bigint)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH ids AS (
+        SELECT @extschema@._master_key_id(false) AS current_id,
+               @extschema@._master_key_id(true) AS previous_id
+    )
+    SELECT CASE WHEN k.master_key_id IS NULL THEN 'current (recorded before 0.5.0)'
+                WHEN k.master_key_id = ids.current_id THEN 'current'
+                WHEN k.master_key_id = ids.previous_id THEN 'previous'
+                ELSE 'not configured' END,
+           k.master_key_id, count(*)
+      FROM @extschema@.tenant_keys k, ids
+     WHERE k.wrapped_key IS NOT NULL
+     GROUP BY 1, 2
+     ORDER BY 1, 2;
+END;
+COMMENT ON FUNCTION @extschema@.master_key_status() IS
+    'how many tenant data keys each master key wraps: a master key rotation is complete when all are wrapped by the current one';
+REVOKE EXECUTE ON FUNCTION @extschema@.master_key_status() FROM PUBLIC;

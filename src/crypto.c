@@ -6,14 +6,13 @@
  *
  * Key hierarchy
  *   - The master key (256 bits) comes from server configuration that only
- *     superusers control: the file named by tenantcore.master_key_file (64
- *     hexadecimal digits, owned by the server user, mode 0600 or stricter) or
- *     the standard output of tenantcore.master_key_command.  It is read when
- *     first needed (in the postmaster already when the library is preloaded),
- *     kept in static memory and never printed.
+ *     superusers control (masterkey.c).
  *   - Every tenant has random 256-bit data keys, numbered by version, stored
  *     in tenantcore.tenant_keys wrapped by the master key (an OpenPGP message
- *     whose passphrase is the master key in hexadecimal).  The first key is
+ *     whose passphrase is the master key in hexadecimal) together with the id
+ *     of the master key that wrapped it; during a master key rotation, keys
+ *     wrapped by the previous master key are unwrapped with it until
+ *     tenantcore.rewrap_tenant_keys() wraps them with the current one.  The first key is
  *     created on first use.  Application roles have no access to the table:
  *     it is read through SPI as the extension owner with a pinned search_path.
  *   - Unwrapped keys are cached per backend in a child of TopMemoryContext
@@ -69,6 +68,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 
@@ -90,16 +90,6 @@
 /* options of every pgp_sym_encrypt() call: the keys are random, no stretching */
 #define DATA_PGP_OPTIONS	"cipher-algo=aes256, compress-algo=0, s2k-mode=1"
 #define WRAP_PGP_OPTIONS	"cipher-algo=aes256, compress-algo=0, s2k-mode=1"
-
-/* settings */
-static char *master_key_file = NULL;
-static char *master_key_command = NULL;
-
-/* the master key, once loaded, and the settings it was loaded with */
-static bool master_key_loaded = false;
-static uint8 master_key[KEY_LEN];
-static char loaded_file[MAXPGPATH];
-static char loaded_command[MAXPGPATH];
 
 /* pgcrypto functions, looked up by OID once per backend */
 typedef struct PgcryptoFuncs
@@ -151,232 +141,14 @@ PG_FUNCTION_INFO_V1(tenantcore_blind_index);
 PG_FUNCTION_INFO_V1(tenantcore_key_version);
 PG_FUNCTION_INFO_V1(tenantcore_rotate_tenant_key);
 PG_FUNCTION_INFO_V1(tenantcore_shred_tenant);
+PG_FUNCTION_INFO_V1(tenantcore_rewrap_tenant_keys);
+PG_FUNCTION_INFO_V1(tenantcore_master_key_id);
 PG_FUNCTION_INFO_V1(tenantcore_tenant_keys_changed);
 PG_FUNCTION_INFO_V1(tenantcore_protect_trigger);
 PG_FUNCTION_INFO_V1(tenantcore_protect_encrypt);
 PG_FUNCTION_INFO_V1(tenantcore_protect_blind_index);
 PG_FUNCTION_INFO_V1(tenantcore_reencrypt_value);
 PG_FUNCTION_INFO_V1(tenantcore_needs_reencrypt);
-
-/* ------------------------------------------------------------------------
- * Master key
- * ------------------------------------------------------------------------
- */
-
-/*
- * WipeMasterKey forgets the master key.
- */
-static void
-WipeMasterKey(void)
-{
-	explicit_bzero(master_key, sizeof(master_key));
-	master_key_loaded = false;
-}
-
-/*
- * ParseMasterKey parses 64 hexadecimal digits, optionally followed by
- * whitespace, into master_key.  Returns false on any other content.
- */
-static bool
-ParseMasterKey(const char *buf, size_t len)
-{
-	size_t		i;
-
-	while (len > 0 && isspace((unsigned char) buf[len - 1]))
-		len--;
-	if (len != KEY_HEX_LEN)
-		return false;
-	for (i = 0; i < KEY_LEN; i++)
-	{
-		int			hi = HexValue(buf[2 * i]);
-		int			lo = HexValue(buf[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-		{
-			explicit_bzero(master_key, sizeof(master_key));
-			return false;
-		}
-		master_key[i] = (uint8) (hi * 16 + lo);
-	}
-	return true;
-}
-
-/*
- * ReadMasterKeyFile reads the key file into buf after checking that only the
- * server user can read it.  Reports problems at elevel and returns -1.
- */
-static ssize_t
-ReadMasterKeyFile(const char *path, char *buf, size_t size, int elevel)
-{
-	struct stat st;
-	int			fd;
-	ssize_t		n;
-
-	fd = open(path, O_RDONLY | PG_BINARY, 0);
-	if (fd < 0)
-	{
-		ereport(elevel,
-				(errcode_for_file_access(),
-				 errmsg("could not open master key file \"%s\": %m", path),
-				 errhint("Check tenantcore.master_key_file.")));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-	{
-		close(fd);
-		ereport(elevel,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("master key file \"%s\" is not a regular file", path)));
-		return -1;
-	}
-	if (st.st_uid != geteuid())
-	{
-		close(fd);
-		ereport(elevel,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("master key file \"%s\" must be owned by the database server user", path),
-				 errhint("Run chown on the file as the user the server runs as.")));
-		return -1;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-	{
-		close(fd);
-		ereport(elevel,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("master key file \"%s\" must not be accessible by group or others", path),
-				 errhint("Run chmod 600 on the file.")));
-		return -1;
-	}
-	n = read(fd, buf, size);
-	close(fd);
-	if (n < 0)
-	{
-		ereport(elevel,
-				(errcode_for_file_access(),
-				 errmsg("could not read master key file \"%s\": %m", path)));
-		return -1;
-	}
-	return n;
-}
-
-/*
- * ReadMasterKeyCommand runs the key command and reads its standard output.
- * Reports problems at elevel and returns -1.
- */
-static ssize_t
-ReadMasterKeyCommand(const char *command, char *buf, size_t size, int elevel)
-{
-	FILE	   *pipe;
-	size_t		n;
-	int			rc;
-
-	fflush(NULL);
-	pipe = popen(command, "r");
-	if (pipe == NULL)
-	{
-		ereport(elevel,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("could not run tenantcore.master_key_command: %m")));
-		return -1;
-	}
-	n = fread(buf, 1, size, pipe);
-	/* drain the rest so the command does not die of SIGPIPE */
-	{
-		char		rest[256];
-
-		while (fread(rest, 1, sizeof(rest), pipe) > 0)
-			n = size;			/* too long: make the parse fail */
-		explicit_bzero(rest, sizeof(rest));
-	}
-	rc = pclose(pipe);
-	if (rc != 0)
-	{
-		explicit_bzero(buf, size);
-		ereport(elevel,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("tenantcore.master_key_command failed: %s", wait_result_to_str(rc))));
-		return -1;
-	}
-	return (ssize_t) n;
-}
-
-/*
- * LoadMasterKey loads the master key from the configured file or command.
- * Problems are reported at elevel (ERROR in backends, WARNING in the
- * postmaster); returns whether a key is loaded.  The key is never printed.
- */
-static bool
-LoadMasterKey(int elevel)
-{
-	char		buf[KEY_HEX_LEN + 64];
-	ssize_t		n;
-	bool		have_file = master_key_file != NULL && master_key_file[0] != '\0';
-	bool		have_command = master_key_command != NULL && master_key_command[0] != '\0';
-	const char *source;
-
-	if (master_key_loaded)
-		return true;
-
-	if (!have_file && !have_command)
-	{
-		ereport(elevel,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no tenantcore master key is configured"),
-				 errdetail("PII encryption needs a master key that wraps the tenants' data keys."),
-				 errhint("Create a file holding 64 hexadecimal digits (e.g. head -c32 /dev/urandom | od -An -tx1 | tr -d ' \\n'), owned by the server user with mode 600, set tenantcore.master_key_file to its path in postgresql.conf and reload.")));
-		return false;
-	}
-	if (have_file && have_command)
-	{
-		ereport(elevel,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("tenantcore.master_key_file and tenantcore.master_key_command are both set"),
-				 errhint("Set only one of them.")));
-		return false;
-	}
-
-	if (have_file)
-	{
-		source = "tenantcore.master_key_file";
-		n = ReadMasterKeyFile(master_key_file, buf, sizeof(buf), elevel);
-	}
-	else
-	{
-		source = "tenantcore.master_key_command";
-		n = ReadMasterKeyCommand(master_key_command, buf, sizeof(buf), elevel);
-	}
-	if (n < 0)
-		return false;
-
-	if (!ParseMasterKey(buf, (size_t) n))
-	{
-		explicit_bzero(buf, sizeof(buf));
-		ereport(elevel,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("the master key from %s is malformed", source),
-				 errdetail("The key must be exactly 64 hexadecimal digits (256 bits), optionally followed by a newline.")));
-		return false;
-	}
-	explicit_bzero(buf, sizeof(buf));
-	strlcpy(loaded_file, have_file ? master_key_file : "", sizeof(loaded_file));
-	strlcpy(loaded_command, have_command ? master_key_command : "", sizeof(loaded_command));
-	master_key_loaded = true;
-	return true;
-}
-
-/*
- * MasterPassphrase returns the master key in hexadecimal as a palloc'd text
- * datum; the caller wipes and frees it with WipeText().
- */
-static text *
-MasterPassphrase(void)
-{
-	text	   *t = (text *) palloc(VARHDRSZ + KEY_HEX_LEN);
-
-	SET_VARSIZE(t, VARHDRSZ + KEY_HEX_LEN);
-	hex_encode((const char *) master_key, KEY_LEN, VARDATA(t));
-	return t;
-}
 
 /*
  * WipeText overwrites and frees a text or bytea that held key material.
@@ -484,72 +256,25 @@ KeyCacheSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
- * ForgetIfChanged forgets the loaded master key and every cached data key
- * when a key setting no longer has the value the key was loaded with (a
- * reload that changes nothing keeps the key, so a key command is not run
- * again by every new backend).
+ * CryptoForgetKeys wipes every cached data key (masterkey.c calls it when a
+ * master key setting changes).
  */
-static void
-ForgetIfChanged(const char *newval, const char *loaded_with)
+void
+CryptoForgetKeys(void)
 {
-	if (!master_key_loaded)
-		return;
-	if (strcmp(newval ? newval : "", loaded_with) != 0)
-	{
-		WipeMasterKey();
-		WipeKeyCache();
-	}
-}
-
-/* AssignMasterKeyFile is the assign hook of tenantcore.master_key_file */
-static void
-AssignMasterKeyFile(const char *newval, void *extra)
-{
-	ForgetIfChanged(newval, loaded_file);
-}
-
-/* AssignMasterKeyCommand is the assign hook of tenantcore.master_key_command */
-static void
-AssignMasterKeyCommand(const char *newval, void *extra)
-{
-	ForgetIfChanged(newval, loaded_command);
+	WipeKeyCache();
 }
 
 /*
- * CryptoInit defines the master key settings and registers the cache
- * callbacks.  When preloaded, the postmaster reads the master key once, so
- * a key command runs at server start and backends inherit the key.
+ * CryptoInit registers the cache callbacks.
  */
 void
 CryptoInit(void)
 {
-	DefineCustomStringVariable("tenantcore.master_key_file",
-							   gettext_noop("File holding the tenantcore master key (64 hexadecimal digits)."),
-							   gettext_noop("Must be owned by the server user and not readable by group or others."),
-							   &master_key_file,
-							   "",
-							   PGC_SIGHUP,
-							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
-							   NULL, AssignMasterKeyFile, NULL);
-
-	DefineCustomStringVariable("tenantcore.master_key_command",
-							   gettext_noop("Shell command that prints the tenantcore master key (64 hexadecimal digits)."),
-							   gettext_noop("Run by the server when the key is first needed; used when tenantcore.master_key_file is empty."),
-							   &master_key_command,
-							   "",
-							   PGC_SIGHUP,
-							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
-							   NULL, AssignMasterKeyCommand, NULL);
-
 	CacheRegisterRelcacheCallback(KeyCacheRelcacheCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, PgcryptoSyscacheCallback, (Datum) 0);
 	RegisterXactCallback(KeyCacheXactCallback, NULL);
 	RegisterSubXactCallback(KeyCacheSubXactCallback, NULL);
-
-	if (process_shared_preload_libraries_in_progress &&
-		((master_key_file != NULL && master_key_file[0] != '\0') ||
-		 (master_key_command != NULL && master_key_command[0] != '\0')))
-		(void) LoadMasterKey(WARNING);
 }
 
 /* ------------------------------------------------------------------------
@@ -785,8 +510,8 @@ CallPgcrypto(FmgrInfo *flinfo, int nargs, Datum a, Datum b, Datum c,
 }
 
 /*
- * WrapKey encrypts a data key with the master key, binding it to its tenant
- * and version.
+ * WrapKey encrypts a data key with the current master key, binding it to its
+ * tenant and version.
  */
 static bytea *
 WrapKey(const pg_uuid_t *tenant, int32 version, const uint8 *key)
@@ -803,7 +528,7 @@ WrapKey(const pg_uuid_t *tenant, int32 version, const uint8 *key)
 	memcpy(p + 4 + UUID_LEN, &be, 4);
 	memcpy(p + 8 + UUID_LEN, key, KEY_LEN);
 
-	pass = MasterPassphrase();
+	pass = MasterKeyPassphrase(MASTER_KEY_CURRENT);
 	wrapped = DatumGetByteaPP(CallPgcrypto(&pgcrypto.encrypt_bytea, 3,
 										   PointerGetDatum(payload), PointerGetDatum(pass),
 										   CStringGetTextDatum(WRAP_PGP_OPTIONS),
@@ -814,20 +539,57 @@ WrapKey(const pg_uuid_t *tenant, int32 version, const uint8 *key)
 }
 
 /*
- * UnwrapKey decrypts a wrapped data key with the master key into key[] and
- * checks that it was wrapped for this tenant and version.
+ * WrappingMasterKey returns the master key that wrapped a data key, by the
+ * master key id stored with it; false when the id is NULL (a key wrapped
+ * before 0.5.0, by whatever master key was configured then).
+ */
+static bool
+WrappingMasterKey(const pg_uuid_t *tenant, int32 version, const char *wrapped_by,
+				  MasterKeySlot *slot)
+{
+	MasterKeyLoad(MASTER_KEY_CURRENT, ERROR);
+	if (wrapped_by == NULL)
+		return false;
+	if (strcmp(wrapped_by, MasterKeyId(MASTER_KEY_CURRENT)) == 0)
+	{
+		*slot = MASTER_KEY_CURRENT;
+		return true;
+	}
+	if (MasterKeyConfigured(MASTER_KEY_PREVIOUS) &&
+		MasterKeyLoad(MASTER_KEY_PREVIOUS, ERROR) &&
+		strcmp(wrapped_by, MasterKeyId(MASTER_KEY_PREVIOUS)) == 0)
+	{
+		*slot = MASTER_KEY_PREVIOUS;
+		return true;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("data key version %d of tenant %s is wrapped by a master key that is not configured",
+					version, TenantText(tenant)),
+			 errdetail("The data key was wrapped by master key %s; the current master key is %s.",
+					   wrapped_by, MasterKeyId(MASTER_KEY_CURRENT)),
+			 errhint("During a master key rotation, set tenantcore.previous_master_key_file to the replaced key, reload, and run tenantcore.rewrap_tenant_keys().")));
+	pg_unreachable();
+}
+
+/*
+ * UnwrapWith decrypts a wrapped data key with one master key and checks that
+ * it was wrapped for this tenant and version; the key goes into key[].
  */
 static void
-UnwrapKey(const pg_uuid_t *tenant, int32 version, bytea *wrapped, uint8 *key)
+UnwrapWith(MasterKeySlot slot, const pg_uuid_t *tenant, int32 version, bytea *wrapped,
+		   uint8 *key)
 {
-	text	   *pass = MasterPassphrase();
+	text	   *pass = MasterKeyPassphrase(slot);
 	bytea	   *payload;
 	uint8	   *p;
 	uint32		be = pg_hton32((uint32) version);
 
 	payload = DatumGetByteaPP(CallPgcrypto(&pgcrypto.decrypt_bytea, 2,
 										   PointerGetDatum(wrapped), PointerGetDatum(pass), (Datum) 0,
-										   "could not unwrap a tenant data key with the configured master key",
+										   slot == MASTER_KEY_CURRENT
+										   ? "could not unwrap a tenant data key with the configured master key"
+										   : "could not unwrap a tenant data key with the previous master key",
 										   tenant));
 	WipeText(pass);
 	p = (uint8 *) VARDATA_ANY(payload);
@@ -842,6 +604,60 @@ UnwrapKey(const pg_uuid_t *tenant, int32 version, bytea *wrapped, uint8 *key)
 				 errdetail("The row of tenantcore.tenant_keys was altered or copied from another tenant.")));
 	memcpy(key, p + 8 + UUID_LEN, KEY_LEN);
 	explicit_bzero(payload, VARSIZE_ANY(payload));
+}
+
+/*
+ * TryUnwrapWith is UnwrapWith() that returns false instead of raising an
+ * error; it runs in a subtransaction, like a plpgsql exception block.
+ */
+static bool
+TryUnwrapWith(MasterKeySlot slot, const pg_uuid_t *tenant, int32 version, bytea *wrapped,
+			  uint8 *key)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		UnwrapWith(slot, tenant, version, wrapped, key);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	return ok;
+}
+
+/*
+ * UnwrapKey decrypts a wrapped data key with the master key that wrapped it.
+ * A key without a recorded master key id is tried with the current key, and
+ * during a rotation with the previous one after that.
+ */
+static void
+UnwrapKey(const pg_uuid_t *tenant, int32 version, bytea *wrapped, const char *wrapped_by,
+		  uint8 *key)
+{
+	MasterKeySlot slot;
+
+	if (WrappingMasterKey(tenant, version, wrapped_by, &slot))
+		UnwrapWith(slot, tenant, version, wrapped, key);
+	else if (!MasterKeyConfigured(MASTER_KEY_PREVIOUS))
+		UnwrapWith(MASTER_KEY_CURRENT, tenant, version, wrapped, key);
+	else if (!TryUnwrapWith(MASTER_KEY_CURRENT, tenant, version, wrapped, key))
+	{
+		MasterKeyLoad(MASTER_KEY_PREVIOUS, ERROR);
+		UnwrapWith(MASTER_KEY_PREVIOUS, tenant, version, wrapped, key);
+	}
 }
 
 /*
@@ -929,8 +745,8 @@ static bool
 InsertDataKey(const pg_uuid_t *tenant, int32 version, uint8 *key)
 {
 	bytea	   *wrapped;
-	Oid			types[3] = {UUIDOID, INT4OID, BYTEAOID};
-	Datum		values[3];
+	Oid			types[4] = {UUIDOID, INT4OID, BYTEAOID, TEXTOID};
+	Datum		values[4];
 	pg_uuid_t  *tenant_copy = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
 	int			rc;
 
@@ -943,9 +759,10 @@ InsertDataKey(const pg_uuid_t *tenant, int32 version, uint8 *key)
 	values[0] = UUIDPGetDatum(tenant_copy);
 	values[1] = Int32GetDatum(version);
 	values[2] = PointerGetDatum(wrapped);
-	rc = SPI_execute_with_args("INSERT INTO tenantcore.tenant_keys (organization_id, version, wrapped_key, status) "
-							   "VALUES ($1, $2, $3, 'active') ON CONFLICT DO NOTHING",
-							   3, types, values, NULL, false, 0);
+	values[3] = CStringGetTextDatum(MasterKeyId(MASTER_KEY_CURRENT));
+	rc = SPI_execute_with_args("INSERT INTO tenantcore.tenant_keys (organization_id, version, wrapped_key, status, master_key_id) "
+							   "VALUES ($1, $2, $3, 'active', $4) ON CONFLICT DO NOTHING",
+							   4, types, values, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not store a tenant data key: %s", SPI_result_code_string(rc));
 	key_created_in_xact = true;
@@ -970,7 +787,7 @@ FetchKeyExtended(const pg_uuid_t *tenant, int32 version, bool create, bool missi
 		return entry;
 
 	ResolvePgcrypto();
-	LoadMasterKey(ERROR);
+	MasterKeyLoad(MASTER_KEY_CURRENT, ERROR);
 	BeginKeyTableAccess(&access);
 
 	for (attempt = 0; attempt < 2; attempt++)
@@ -981,11 +798,11 @@ FetchKeyExtended(const pg_uuid_t *tenant, int32 version, bool create, bool missi
 		char	   *status;
 
 		if (version == 0)
-			ExecuteKeyQuery("SELECT version, status, wrapped_key FROM tenantcore.tenant_keys "
+			ExecuteKeyQuery("SELECT version, status, wrapped_key, master_key_id FROM tenantcore.tenant_keys "
 							"WHERE organization_id = $1 ORDER BY status = 'active' DESC, version DESC LIMIT 1",
 							tenant, 0, 1, SPI_OK_SELECT);
 		else
-			ExecuteKeyQuery("SELECT version, status, wrapped_key FROM tenantcore.tenant_keys "
+			ExecuteKeyQuery("SELECT version, status, wrapped_key, master_key_id FROM tenantcore.tenant_keys "
 							"WHERE organization_id = $1 AND version = $2",
 							tenant, version, 2, SPI_OK_SELECT);
 
@@ -1029,7 +846,8 @@ FetchKeyExtended(const pg_uuid_t *tenant, int32 version, bool create, bool missi
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("tenant %s has no active data key", TenantText(tenant)),
 					 errhint("Run tenantcore.rotate_tenant_key() to create one.")));
-		UnwrapKey(tenant, found_version, DatumGetByteaPP(d), key);
+		UnwrapKey(tenant, found_version, DatumGetByteaPP(d),
+				  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4), key);
 		if (version == 0)
 			(void) CacheKey(tenant, found_version, found_version, key);
 		entry = CacheKey(tenant, version, found_version, key);
@@ -1386,7 +1204,7 @@ tenantcore_rotate_tenant_key(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	ResolvePgcrypto();
-	LoadMasterKey(ERROR);
+	MasterKeyLoad(MASTER_KEY_CURRENT, ERROR);
 	BeginKeyTableAccess(&access);
 
 	/* serialize rotations of one tenant */
@@ -1437,6 +1255,101 @@ tenantcore_shred_tenant(PG_FUNCTION_ARGS)
 	EndKeyTableAccess(&access);
 	WipeKeyCache();
 	PG_RETURN_INT32((int32) destroyed);
+}
+
+/*
+ * RewrapKeys wraps every data key that is not wrapped by the current master
+ * key with it; returns how many were rewrapped.  The rows are locked first,
+ * so concurrent rewraps or rotations wait instead of racing.
+ */
+static int64
+RewrapKeys(void)
+{
+	KeyTableAccess access;
+	const char *current_id;
+	Oid			types[4] = {UUIDOID, INT4OID, BYTEAOID, TEXTOID};
+	SPITupleTable *rows;
+	uint64		nrows;
+	uint64		i;
+	int			rc;
+
+	ResolvePgcrypto();
+	MasterKeyLoad(MASTER_KEY_CURRENT, ERROR);
+	current_id = MasterKeyId(MASTER_KEY_CURRENT);
+	BeginKeyTableAccess(&access);
+
+	{
+		Datum		arg = CStringGetTextDatum(current_id);
+
+		rc = SPI_execute_with_args("SELECT organization_id, version, wrapped_key, master_key_id "
+								   "FROM tenantcore.tenant_keys "
+								   "WHERE wrapped_key IS NOT NULL AND master_key_id IS DISTINCT FROM $1 "
+								   "ORDER BY organization_id, version FOR UPDATE",
+								   1, &types[3], &arg, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "tenant key query failed: %s", SPI_result_code_string(rc));
+	}
+	rows = SPI_tuptable;
+	nrows = SPI_processed;
+
+	for (i = 0; i < nrows; i++)
+	{
+		HeapTuple	row = rows->vals[i];
+		bool		isnull;
+		Datum		values[4];
+		pg_uuid_t  *tenant;
+		int32		version;
+		uint8		key[KEY_LEN];
+		bytea	   *wrapped;
+
+		values[0] = SPI_getbinval(row, rows->tupdesc, 1, &isnull);
+		tenant = DatumGetUUIDP(values[0]);
+		version = DatumGetInt32(SPI_getbinval(row, rows->tupdesc, 2, &isnull));
+		UnwrapKey(tenant, version,
+				  DatumGetByteaPP(SPI_getbinval(row, rows->tupdesc, 3, &isnull)),
+				  SPI_getvalue(row, rows->tupdesc, 4), key);
+		wrapped = WrapKey(tenant, version, key);
+		explicit_bzero(key, KEY_LEN);
+
+		values[1] = Int32GetDatum(version);
+		values[2] = PointerGetDatum(wrapped);
+		values[3] = CStringGetTextDatum(current_id);
+		rc = SPI_execute_with_args("UPDATE tenantcore.tenant_keys SET wrapped_key = $3, master_key_id = $4 "
+								   "WHERE organization_id = $1 AND version = $2",
+								   4, types, values, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE || SPI_processed != 1)
+			elog(ERROR, "could not store the rewrapped key version %d of tenant %s",
+				 version, TenantText(tenant));
+	}
+	EndKeyTableAccess(&access);
+	WipeKeyCache();
+	return (int64) nrows;
+}
+
+/*
+ * tenantcore_rewrap_tenant_keys() wraps every tenant data key with the
+ * current master key (the last step of a master key rotation); returns how
+ * many keys were rewrapped.
+ */
+Datum
+tenantcore_rewrap_tenant_keys(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(RewrapKeys());
+}
+
+/*
+ * tenantcore_master_key_id(previous boolean) returns the id of the current
+ * (or the previous) master key, NULL when the previous one is not configured.
+ */
+Datum
+tenantcore_master_key_id(PG_FUNCTION_ARGS)
+{
+	MasterKeySlot slot = PG_GETARG_BOOL(0) ? MASTER_KEY_PREVIOUS : MASTER_KEY_CURRENT;
+
+	if (slot == MASTER_KEY_PREVIOUS && !MasterKeyConfigured(slot))
+		PG_RETURN_NULL();
+	MasterKeyLoad(slot, ERROR);
+	PG_RETURN_TEXT_P(cstring_to_text(MasterKeyId(slot)));
 }
 
 /*

@@ -31,8 +31,22 @@ extern bool ParseUuid(const char *str, pg_uuid_t *uuid);
 extern const pg_uuid_t *CurrentTenant(void);
 extern const pg_uuid_t *CurrentActor(void);
 
+/* masterkey.c */
+#define MASTER_KEY_LEN	32		/* 256 bits */
+typedef enum MasterKeySlot
+{
+	MASTER_KEY_CURRENT,
+	MASTER_KEY_PREVIOUS
+}			MasterKeySlot;
+extern void MasterKeyInit(void);
+extern bool MasterKeyConfigured(MasterKeySlot slot);
+extern bool MasterKeyLoad(MasterKeySlot slot, int elevel);
+extern text *MasterKeyPassphrase(MasterKeySlot slot);
+extern const char *MasterKeyId(MasterKeySlot slot);
+
 /* crypto.c */
 extern void CryptoInit(void);
+extern void CryptoForgetKeys(void);
 
 /* audit.c */
 extern void AuditInit(void);
