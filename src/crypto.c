@@ -107,6 +107,7 @@ static MemoryContext PgcryptoContext = NULL;
 /* catalog facts about tenantcore, resolved once per backend */
 static Oid	tenant_keys_relid = InvalidOid;
 static Oid	extension_owner = InvalidOid;
+static bool tenant_keys_has_key_id = false; /* false until ALTER EXTENSION UPDATE to 0.5.0 */
 
 /* cached unwrapped keys */
 typedef struct KeyTag
@@ -394,7 +395,18 @@ ResolveTenantcore(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table tenantcore.tenant_keys does not exist"),
 				 errhint("Update the extension: ALTER EXTENSION tenantcore UPDATE.")));
+	tenant_keys_has_key_id = get_attnum(tenant_keys_relid, "master_key_id") != InvalidAttrNumber;
 	extension_owner = owner;
+}
+
+/*
+ * KeyIdColumn is the master key id column of tenant_keys in a select list:
+ * NULL while the installed extension is older than the library (0.4.0).
+ */
+static const char *
+KeyIdColumn(void)
+{
+	return tenant_keys_has_key_id ? "master_key_id" : "NULL::text";
 }
 
 /* ------------------------------------------------------------------------
@@ -760,9 +772,14 @@ InsertDataKey(const pg_uuid_t *tenant, int32 version, uint8 *key)
 	values[1] = Int32GetDatum(version);
 	values[2] = PointerGetDatum(wrapped);
 	values[3] = CStringGetTextDatum(MasterKeyId(MASTER_KEY_CURRENT));
-	rc = SPI_execute_with_args("INSERT INTO tenantcore.tenant_keys (organization_id, version, wrapped_key, status, master_key_id) "
-							   "VALUES ($1, $2, $3, 'active', $4) ON CONFLICT DO NOTHING",
-							   4, types, values, NULL, false, 0);
+	if (tenant_keys_has_key_id)
+		rc = SPI_execute_with_args("INSERT INTO tenantcore.tenant_keys (organization_id, version, wrapped_key, status, master_key_id) "
+								   "VALUES ($1, $2, $3, 'active', $4) ON CONFLICT DO NOTHING",
+								   4, types, values, NULL, false, 0);
+	else
+		rc = SPI_execute_with_args("INSERT INTO tenantcore.tenant_keys (organization_id, version, wrapped_key, status) "
+								   "VALUES ($1, $2, $3, 'active') ON CONFLICT DO NOTHING",
+								   3, types, values, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not store a tenant data key: %s", SPI_result_code_string(rc));
 	key_created_in_xact = true;
@@ -798,12 +815,14 @@ FetchKeyExtended(const pg_uuid_t *tenant, int32 version, bool create, bool missi
 		char	   *status;
 
 		if (version == 0)
-			ExecuteKeyQuery("SELECT version, status, wrapped_key, master_key_id FROM tenantcore.tenant_keys "
-							"WHERE organization_id = $1 ORDER BY status = 'active' DESC, version DESC LIMIT 1",
+			ExecuteKeyQuery(psprintf("SELECT version, status, wrapped_key, %s FROM tenantcore.tenant_keys "
+									 "WHERE organization_id = $1 ORDER BY status = 'active' DESC, version DESC LIMIT 1",
+									 KeyIdColumn()),
 							tenant, 0, 1, SPI_OK_SELECT);
 		else
-			ExecuteKeyQuery("SELECT version, status, wrapped_key, master_key_id FROM tenantcore.tenant_keys "
-							"WHERE organization_id = $1 AND version = $2",
+			ExecuteKeyQuery(psprintf("SELECT version, status, wrapped_key, %s FROM tenantcore.tenant_keys "
+									 "WHERE organization_id = $1 AND version = $2",
+									 KeyIdColumn()),
 							tenant, version, 2, SPI_OK_SELECT);
 
 		if (SPI_processed == 0)
