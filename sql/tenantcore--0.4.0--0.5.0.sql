@@ -933,6 +933,63 @@ $$;
 COMMENT ON FUNCTION @extschema@.revoke_role(uuid, text) IS
     'revoke a granted role from a member of the current tenant; false when it was not granted';
 
+CREATE FUNCTION @extschema@.create_role(key text, name text, permissions text[] DEFAULT '{}', description text DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ctx record := @extschema@._context('create_role', true);
+    rid uuid;
+    p   text;
+BEGIN
+    IF key IS NULL OR name IS NULL OR permissions IS NULL OR array_position(permissions, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'create_role: key, name and permissions must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@._require_permission('create_role', 'roles.manage');
+    IF EXISTS (SELECT FROM @extschema@.roles r WHERE r.organization_id = ctx.tenant AND r.key = create_role.key) THEN
+        RAISE EXCEPTION 'create_role: role "%" exists', key USING ERRCODE = 'duplicate_object';
+    END IF;
+    FOREACH p IN ARRAY permissions LOOP
+        IF NOT EXISTS (SELECT FROM @extschema@.permissions x WHERE x.key = p) THEN
+            RAISE EXCEPTION 'create_role: permission "%" does not exist', p USING ERRCODE = 'undefined_object';
+        END IF;
+        IF NOT @extschema@._actor_has(p) THEN
+            RAISE EXCEPTION 'create_role: cannot hand out permission "%"', p
+                USING ERRCODE = 'insufficient_privilege', DETAIL = 'You do not hold it.';
+        END IF;
+    END LOOP;
+    INSERT INTO @extschema@.roles (organization_id, key, name, description) VALUES (ctx.tenant, key, name, description)
+    RETURNING id INTO rid;
+    INSERT INTO @extschema@.role_permissions (organization_id, role_id, permission)
+    SELECT DISTINCT ctx.tenant, rid, x FROM unnest(permissions) x;
+    RETURN rid;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_role(text, text, text[], text) IS
+    'create a role of the current tenant with permissions the actor holds; returns its id';
+
+CREATE FUNCTION @extschema@.delete_role(key text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ctx record := @extschema@._context('delete_role', true);
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION 'delete_role: key must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@._require_permission('delete_role', 'roles.manage');
+    PERFORM @extschema@._check_grantable('delete_role', ctx.tenant, key);
+    IF (SELECT r.is_system FROM @extschema@.roles r WHERE r.organization_id = ctx.tenant AND r.key = delete_role.key) THEN
+        RAISE EXCEPTION 'delete_role: role "%" is a system role', key USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- the grants of the role go with it
+    DELETE FROM @extschema@.roles r WHERE r.organization_id = ctx.tenant AND r.key = delete_role.key;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.delete_role(text) IS 'delete a role of the current tenant (not a system role) and its grants';
+
 -- _parse_token splits a token into organization id, row id and secret, or
 -- raises 22023 without echoing the token.
 CREATE FUNCTION @extschema@._parse_token(token text, prefix text, what text,
@@ -1171,79 +1228,33 @@ COMMENT ON FUNCTION @extschema@.revoke_api_key(uuid) IS 'revoke an API key of th
 REVOKE EXECUTE ON FUNCTION @extschema@._context(text, boolean), @extschema@._require_permission(text, text),
     @extschema@._check_grantable(text, uuid, text), @extschema@._actor_has(text), @extschema@._check_owners(text, uuid, uuid),
     @extschema@._parse_token(text, text, text), @extschema@._make_token(text, uuid, uuid, bytea),
-    @extschema@._session_row(text, text, boolean),
-    @extschema@.create_user(text, text, text, text), @extschema@.create_organization(text, text, uuid, text),
-    @extschema@.my_organizations(), @extschema@.add_member(uuid, text), @extschema@.invite_member(text, text),
-    @extschema@.accept_invitation(), @extschema@.remove_member(uuid), @extschema@.set_member_role(uuid, text),
-    @extschema@.grant_role(uuid, text), @extschema@.revoke_role(uuid, text),
-    @extschema@.create_session(uuid, interval, text, inet), @extschema@.validate_session(text),
-    @extschema@.revoke_session(text), @extschema@.revoke_user_sessions(uuid),
-    @extschema@.create_api_key(text, text[], timestamptz), @extschema@.validate_api_key(text, text),
-    @extschema@.revoke_api_key(uuid)
+    @extschema@._session_row(text, text, boolean)
   FROM PUBLIC;
 
--- _grant_core grants an application role the core tables (row level
--- security decides which rows) and the functions above.  Token hashes and
--- password hashes stay unreadable.
-CREATE FUNCTION @extschema@._grant_core(role name) RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    EXECUTE format('GRANT SELECT (id, email, first_name, last_name, status, is_verified, last_login_at, created_at, updated_at, deleted_at), '
-                   'UPDATE (email, password_hash, first_name, last_name, updated_at) ON @extschema@.users TO %I', role);
-    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.user_profiles TO %I', role);
-    EXECUTE format('GRANT SELECT ON @extschema@.permissions, @extschema@.role_templates, '
-                   '@extschema@.role_template_permissions TO %I', role);
-    EXECUTE format('GRANT SELECT, UPDATE ON @extschema@.organizations TO %I', role);
-    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.organization_members, @extschema@.teams, '
-                   '@extschema@.team_members, @extschema@.roles, @extschema@.role_permissions, @extschema@.user_roles, '
-                   '@extschema@.subscriptions, @extschema@.settings, @extschema@.notifications, @extschema@.consents TO %I', role);
-    EXECUTE format('GRANT SELECT (organization_id, id, user_id, user_agent, ip_address, created_at, last_used_at, expires_at, '
-                   'revoked_at, ended_at) ON @extschema@.sessions TO %I', role);
-    EXECUTE format('GRANT SELECT (organization_id, id, user_id, name, scopes, created_at, last_used_at, expires_at, '
-                   'revoked_at, ended_at) ON @extschema@.api_keys TO %I', role);
-    EXECUTE format('GRANT SELECT, INSERT ON @extschema@.access_logs, @extschema@.error_logs TO %I', role);
-    EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.create_user(text, text, text, text), '
-                   '@extschema@.create_organization(text, text, uuid, text), @extschema@.my_organizations(), '
-                   '@extschema@.add_member(uuid, text), @extschema@.invite_member(text, text), @extschema@.accept_invitation(), '
-                   '@extschema@.remove_member(uuid), @extschema@.set_member_role(uuid, text), '
-                   '@extschema@.grant_role(uuid, text), @extschema@.revoke_role(uuid, text), '
-                   '@extschema@.create_session(uuid, interval, text, inet), @extschema@.validate_session(text), '
-                   '@extschema@.revoke_session(text), @extschema@.revoke_user_sessions(uuid), '
-                   '@extschema@.create_api_key(text, text[], timestamptz), @extschema@.validate_api_key(text, text), '
-                   '@extschema@.revoke_api_key(uuid) TO %I', role);
-END
-$$;
-REVOKE EXECUTE ON FUNCTION @extschema@._grant_core(name) FROM PUBLIC;
+-- Privileges.  The core tables and the functions above are granted to
+-- PUBLIC, like the registry tables: a role reaches them only with USAGE on
+-- the schema tenantcore (which grant_app_role() gives), and row level
+-- security decides which rows it sees.  Password and token hashes are left
+-- out of the column grants: no role but the extension's own functions reads
+-- them.
+GRANT SELECT (id, email, first_name, last_name, status, is_verified, last_login_at, created_at, updated_at, deleted_at),
+      UPDATE (email, password_hash, first_name, last_name)
+   ON @extschema@.users TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.user_profiles TO PUBLIC;
+GRANT SELECT ON @extschema@.permissions, @extschema@.role_templates, @extschema@.role_template_permissions TO PUBLIC;
+GRANT SELECT, UPDATE ON @extschema@.organizations TO PUBLIC;
+-- memberships and roles change only through the functions, which check the
+-- actor's permissions (nobody hands out more than they hold)
+GRANT SELECT ON @extschema@.organization_members, @extschema@.roles, @extschema@.role_permissions,
+      @extschema@.user_roles TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE
+   ON @extschema@.teams, @extschema@.team_members, @extschema@.subscriptions, @extschema@.settings,
+      @extschema@.notifications, @extschema@.consents
+   TO PUBLIC;
+GRANT SELECT (organization_id, id, user_id, user_agent, ip_address, created_at, last_used_at, expires_at, revoked_at, ended_at)
+   ON @extschema@.sessions TO PUBLIC;
+GRANT SELECT (organization_id, id, user_id, name, scopes, created_at, last_used_at, expires_at, revoked_at, ended_at)
+   ON @extschema@.api_keys TO PUBLIC;
+GRANT SELECT, INSERT ON @extschema@.access_logs, @extschema@.error_logs TO PUBLIC;
 
-CREATE OR REPLACE FUNCTION @extschema@.grant_app_role(role regrole) RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r pg_roles;
-BEGIN
-    IF role IS NULL THEN
-        RAISE EXCEPTION 'grant_app_role: role must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT * INTO r FROM pg_roles WHERE oid = role;
-    IF r.rolsuper OR r.rolbypassrls THEN
-        RAISE EXCEPTION 'role % bypasses row level security', role
-            USING ERRCODE = 'invalid_grant_operation',
-                  DETAIL = 'Tenant isolation does not apply to superusers and roles with BYPASSRLS.',
-                  HINT = format('Use a role with NOSUPERUSER NOBYPASSRLS for the application, or ALTER ROLE %I NOSUPERUSER NOBYPASSRLS.', r.rolname);
-    END IF;
-    EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %I', r.rolname);
-    EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.current_tenant(), @extschema@.current_actor(), '
-                   '@extschema@.set_tenant(uuid, boolean), @extschema@.set_actor(uuid, boolean), '
-                   '@extschema@.clear_tenant() TO %I', r.rolname);
-    -- the core schema (0.5.0)
-    PERFORM @extschema@._grant_core(r.rolname);
-    IF EXISTS (SELECT FROM @extschema@.isolated_tables t JOIN pg_class c ON c.oid = t.rel
-                WHERE NOT t.builtin AND pg_has_role(role, c.relowner, 'USAGE')) THEN
-        RAISE WARNING 'role % owns isolated tables', role
-            USING HINT = 'An owner can disable row level security; give the tables a NOLOGIN owner role.';
-    END IF;
-END
-$$;
+
