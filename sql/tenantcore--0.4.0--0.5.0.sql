@@ -1005,7 +1005,7 @@ BEGIN
        OR token !~ ('^' || prefix || '_[0-9a-f]{32}_[0-9a-f]{32}_[0-9a-f]{64}$') THEN
         RAISE EXCEPTION 'malformed %', what
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('A %s is "%s_" followed by three groups of lower-case hex digits.', what, prefix);
+                  DETAIL = format('Expected "%s_" followed by three groups of lower-case hex digits.', prefix);
     END IF;
     organization_id := substr(token, 5, 32)::uuid;
     id := substr(token, 38, 32)::uuid;
