@@ -150,7 +150,6 @@ CREATE TABLE @extschema@.permissions (
     key         text        NOT NULL
                 CONSTRAINT permissions_key_check CHECK (key ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'),
     description text,
-    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT permissions_pkey PRIMARY KEY (key)
 );
 COMMENT ON TABLE @extschema@.permissions IS 'global permission catalogue ("resource.action")';

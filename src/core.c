@@ -146,17 +146,14 @@ static const char *permission_sql =
 "SELECT EXISTS ("
 "  SELECT FROM tenantcore.organization_members m"
 "    JOIN tenantcore.users u ON u.id = m.user_id AND u.status = 'active' AND u.deleted_at IS NULL"
-"    JOIN tenantcore.roles r ON r.organization_id = m.organization_id AND r.key = m.role"
-"    JOIN tenantcore.role_permissions rp ON rp.organization_id = r.organization_id AND rp.role_id = r.id"
 "   WHERE m.organization_id = $1 AND m.user_id = $2 AND m.status = 'active' AND m.deleted_at IS NULL"
-"     AND rp.permission = $3"
-"  UNION ALL"
-"  SELECT FROM tenantcore.organization_members m"
-"    JOIN tenantcore.users u ON u.id = m.user_id AND u.status = 'active' AND u.deleted_at IS NULL"
-"    JOIN tenantcore.user_roles ur ON ur.organization_id = m.organization_id AND ur.user_id = m.user_id"
-"    JOIN tenantcore.role_permissions rp ON rp.organization_id = ur.organization_id AND rp.role_id = ur.role_id"
-"   WHERE m.organization_id = $1 AND m.user_id = $2 AND m.status = 'active' AND m.deleted_at IS NULL"
-"     AND rp.permission = $3)";
+"     AND ((m.role = 'owner' AND EXISTS (SELECT FROM tenantcore.permissions p WHERE p.key = $3))"
+"          OR EXISTS (SELECT FROM tenantcore.roles r"
+"                       JOIN tenantcore.role_permissions rp ON rp.organization_id = r.organization_id AND rp.role_id = r.id"
+"                      WHERE r.organization_id = m.organization_id AND r.key = m.role AND rp.permission = $3)"
+"          OR EXISTS (SELECT FROM tenantcore.user_roles ur"
+"                       JOIN tenantcore.role_permissions rp ON rp.organization_id = ur.organization_id AND rp.role_id = ur.role_id"
+"                      WHERE ur.organization_id = m.organization_id AND ur.user_id = m.user_id AND rp.permission = $3)))";
 
 /*
  * LookUpPermission runs the permission query as the owner of the function
@@ -228,8 +225,9 @@ FunctionOwner(Oid fn_oid)
 
 /*
  * tenantcore_has_permission tells whether the current actor holds a
- * permission in the current tenant, through its organization role or a
- * granted role.  No tenant or no actor: false.
+ * permission in the current tenant: an active owner holds every permission
+ * of the catalogue, other members those of their organization role and of
+ * their granted roles.  No tenant or no actor: false.
  */
 Datum
 tenantcore_has_permission(PG_FUNCTION_ARGS)
