@@ -606,8 +606,13 @@ CREATE FUNCTION @extschema@._token_matches(secret bytea, stored bytea) RETURNS b
 REVOKE EXECUTE ON FUNCTION @extschema@._token_secret(), @extschema@._token_hash(bytea),
     @extschema@._token_matches(bytea, bytea) FROM PUBLIC;
 
+-- the planner support function estimates that has_permission() keeps every
+-- row (its answer is the same for all rows of a query)
+CREATE FUNCTION @extschema@._has_permission_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tenantcore_has_permission_support' LANGUAGE C STRICT;
 CREATE FUNCTION @extschema@.has_permission(permission text) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'tenantcore_has_permission' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+    AS 'MODULE_PATHNAME', 'tenantcore_has_permission' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
+    SUPPORT @extschema@._has_permission_support;
 COMMENT ON FUNCTION @extschema@.has_permission(text) IS
     'whether the current actor holds a permission in the current tenant (organization role or granted roles)';
 
