@@ -11,24 +11,20 @@
 # "calls": the check alone, called for each of 10,000 rows of generate_series()
 # (its argument depends on the row, so the planner cannot hoist it into a
 # one-time filter, which it does for a constant argument outside a policy).
-# Prints the median latency of each and the ratios measured in this run.
+# Prints the time per query of each and the ratios measured in this run.
 #
 # Started by bench/run.sh (PGHOST, PGPORT, PGUSER, PGDATABASE exported), or
 # standalone against any server with tenantcore installed:
 #   PGHOST=... PGPORT=... PGUSER=postgres bash bench/core/run.sh
-# Environment: ROWS per tenant (default 10000), REPS (default 3),
-# SECONDS_PER_RUN (pgbench duration per variant and repetition, default 5).
+# Environment: ROWS per tenant (default 10000), REPS (default 5), ITERATIONS
+# (executions of each query per repetition, default 200).
 set -euo pipefail
 
 ROWS=${ROWS:-10000}
-REPS=${REPS:-3}
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+REPS=${REPS:-5}
+ITERATIONS=${ITERATIONS:-200}
 export PGDATABASE=${PGDATABASE:-bench_core}
-PGBENCH=${PGBENCH:-pgbench}
-command -v "$PGBENCH" >/dev/null || PGBENCH=$(pg_config --bindir 2>/dev/null)/pgbench
 APP=tc_bench_core_app
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDATABASE'" | grep -q 1 \
     || psql -X -q -d postgres -c "CREATE DATABASE \"$PGDATABASE\""
@@ -92,6 +88,19 @@ CREATE POLICY need_read ON bench.clients_tc AS RESTRICTIVE FOR SELECT
 CREATE POLICY need_read ON bench.clients_seed AS RESTRICTIVE FOR SELECT
     USING (bench.seed_has_permission(tenantcore.current_actor(), 'clients', 'read'));
 GRANT SELECT ON ALL TABLES IN SCHEMA bench TO tc_bench_core_app;
+-- avg_ms runs a query n times (after one warm-up run) and returns ms per run
+CREATE FUNCTION bench.avg_ms(q text, n int) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+BEGIN
+    EXECUTE q;
+    t0 := clock_timestamp();
+    FOR i IN 1 .. n LOOP
+        EXECUTE q;
+    END LOOP;
+    RETURN extract(epoch FROM clock_timestamp() - t0) * 1000 / n;
+END
+$$;
 VACUUM ANALYZE bench.clients_plain, bench.clients_tc, bench.clients_seed;
 SQL
 
@@ -109,29 +118,35 @@ n=$(PGOPTIONS="-c tenantcore.tenant_id=$tenant -c tenantcore.actor_id=a0000000-0
     psql -XAt -U "$APP" -c "SELECT count(*) FROM bench.clients_seed")
 echo "check: rows of the tenant the reader sees in each variant: $ROWS (the seed-style policy hides them from the owner, who has no granted role: $n)"
 
+# the queries of each variant
+declare -A sql
 for v in plain tc seed; do
-    echo "SELECT count(*) FROM bench.clients_$v WHERE status = 'active';" > "$work/count_$v.sql"
-    echo "SELECT id, business_name FROM bench.clients_$v WHERE status = 'active' ORDER BY id LIMIT 50 OFFSET 5000;" > "$work/page_$v.sql"
+    sql[count.$v]="SELECT count(*) FROM bench.clients_$v WHERE status = 'active'"
+    sql[page.$v]="SELECT id, business_name FROM bench.clients_$v WHERE status = 'active' ORDER BY id LIMIT 50 OFFSET 5000"
 done
-echo "SELECT count(*) FROM generate_series(1, $ROWS) g WHERE g > 0;" > "$work/calls_plain.sql"
-echo "SELECT count(*) FROM generate_series(1, $ROWS) g WHERE g > 0 AND tenantcore.has_permission(CASE WHEN g > 0 THEN 'clients.read' END);" > "$work/calls_tc.sql"
-echo "SELECT count(*) FROM generate_series(1, $ROWS) g WHERE g > 0 AND bench.seed_has_permission(tenantcore.current_actor(), CASE WHEN g > 0 THEN 'clients' END, 'read');" > "$work/calls_seed.sql"
+sql[calls.plain]="SELECT count(*) FROM generate_series(1, $ROWS) g WHERE g > 0"
+sql[calls.tc]="SELECT count(*) FROM generate_series(1, $ROWS) g WHERE g > 0 AND tenantcore.has_permission(CASE WHEN g > 0 THEN 'clients.read' END)"
+sql[calls.seed]="SELECT count(*) FROM generate_series(1, $ROWS) g WHERE g > 0 AND bench.seed_has_permission(tenantcore.current_actor(), CASE WHEN g > 0 THEN 'clients' END, 'read')"
 
-# median latency (ms) of one variant over REPS interleaved runs
+# Each repetition runs every variant in one session of the application role,
+# interleaved, timing ITERATIONS executions inside the server (no client or
+# connection noise); the seed-style variant, ~100x slower, runs 1/20 as often.
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A lat
-for query in count page calls; do
-    for rep in $(seq 1 "$REPS"); do
+for rep in $(seq 1 "$REPS"); do
+    for query in count page calls; do
         for v in plain tc seed; do
-            ms=$("$PGBENCH" -n -U "$APP" -c 1 -T "$SECONDS_PER_RUN" -f "$work/${query}_$v.sql" 2>/dev/null \
-                 | sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p')
+            n=$ITERATIONS; [ "$v" = seed ] && n=$(( (ITERATIONS + 19) / 20 ))
+            ms=$(echo "SELECT round(bench.avg_ms(:'q', :n)::numeric, 3)" \
+                 | psql -XAt -U "$APP" -v ON_ERROR_STOP=1 -v q="${sql[$query.$v]}" -v n="$n")
             lat[$query.$v]="${lat[$query.$v]:-} $ms"
         done
     done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo
-echo "has_permission() in a row level security policy, $ROWS rows of the current tenant (median of $REPS runs of ${SECONDS_PER_RUN}s)"
+echo "has_permission() in a row level security policy, $ROWS rows of the current tenant"
+echo "(ms per query, median of $REPS repetitions of $ITERATIONS executions; seed-style: $(( (ITERATIONS + 19) / 20 )))"
 printf '%-6s %12s %12s %12s %14s %14s\n' query plain_ms tc_ms seed_ms tc/plain seed/tc
 for query in count page calls; do
     p=$(echo "${lat[$query.plain]}" | median); t=$(echo "${lat[$query.tc]}" | median); s=$(echo "${lat[$query.seed]}" | median)
