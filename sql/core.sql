@@ -264,6 +264,11 @@ SELECT DISTINCT new_row ->> 'key_hash' AS key_hash FROM tenantcore.audit_log
  WHERE table_name = 'tenantcore.api_keys' AND operation = 'INSERT';
 SELECT DISTINCT new_row ->> 'password_hash' AS password_hash FROM tenantcore.audit_log
  WHERE table_name = 'tenantcore.users' AND operation = 'INSERT' AND new_row ->> 'password_hash' IS NOT NULL;
+-- token checks and logins write no entry (last_used_at, last_login_at are not audited), revocations do
+SELECT operation, changed_columns, count(*) AS entries FROM tenantcore.audit_log
+ WHERE table_name = 'tenantcore.sessions' AND operation = 'UPDATE' GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT count(*) AS login_entries FROM tenantcore.audit_log
+ WHERE table_name = 'tenantcore.users' AND operation = 'UPDATE' AND changed_columns && '{last_login_at,updated_at}';
 SELECT table_name, count(*) AS entries FROM tenantcore.audit_log
  WHERE organization_id = :'acme' AND table_name IN ('tenantcore.organization_members', 'tenantcore.roles')
  GROUP BY 1 ORDER BY 1;

@@ -499,7 +499,8 @@ CREATE TRIGGER tenantcore_organization_roles AFTER INSERT ON @extschema@.organiz
 -- _core_table puts one core table under the extension's own installers:
 -- isolation (tenant tables), audit (with redacted columns), updated_at, and
 -- dumped rows.  Registry rows are builtin.  Dropped at the end of this part.
-CREATE FUNCTION @extschema@._core_table(rel regclass, tenant_column name, audited boolean, redact text[] DEFAULT '{}')
+CREATE FUNCTION @extschema@._core_table(rel regclass, tenant_column name, audited boolean, redact text[] DEFAULT '{}',
+                                        exclude text[] DEFAULT '{}')
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -513,8 +514,8 @@ BEGIN
         PERFORM @extschema@._apply_policy(rel, tenant_column);
     END IF;
     IF audited THEN
-        INSERT INTO @extschema@.audited_tables (rel, redact_columns, tenant_column, builtin)
-        VALUES (rel, redact, CASE WHEN tenant_column = 'organization_id' THEN tenant_column END, true);
+        INSERT INTO @extschema@.audited_tables (rel, exclude_columns, redact_columns, tenant_column, builtin)
+        VALUES (rel, exclude, redact, CASE WHEN tenant_column = 'organization_id' THEN tenant_column END, true);
         PERFORM @extschema@._audit_install(rel);
         -- a restore loads the audit log with the rows: no second entry
         FOR trg IN SELECT t.oid, t.tgname, pg_get_triggerdef(t.oid) AS def FROM pg_trigger t
@@ -535,7 +536,9 @@ $$;
 -- organizations: the tenant is the row itself
 SELECT @extschema@._core_table('@extschema@.organizations', 'id', true);
 ALTER TABLE @extschema@.organizations ALTER COLUMN id SET DEFAULT gen_random_uuid();
-SELECT @extschema@._core_table('@extschema@.users', NULL, true, '{password_hash}');
+-- bookkeeping columns that change on every login or use are not audited
+-- (an UPDATE that changes only them leaves no entry)
+SELECT @extschema@._core_table('@extschema@.users', NULL, true, '{password_hash}', '{last_login_at,updated_at}');
 SELECT @extschema@._core_table('@extschema@.user_profiles', NULL, true);
 SELECT @extschema@._core_table('@extschema@.roles', 'organization_id', true);
 SELECT @extschema@._core_table('@extschema@.role_permissions', 'organization_id', true);
@@ -543,8 +546,8 @@ SELECT @extschema@._core_table('@extschema@.organization_members', 'organization
 SELECT @extschema@._core_table('@extschema@.user_roles', 'organization_id', true);
 SELECT @extschema@._core_table('@extschema@.teams', 'organization_id', true);
 SELECT @extschema@._core_table('@extschema@.team_members', 'organization_id', true);
-SELECT @extschema@._core_table('@extschema@.sessions', 'organization_id', true, '{token_hash}');
-SELECT @extschema@._core_table('@extschema@.api_keys', 'organization_id', true, '{key_hash}');
+SELECT @extschema@._core_table('@extschema@.sessions', 'organization_id', true, '{token_hash}', '{last_used_at}');
+SELECT @extschema@._core_table('@extschema@.api_keys', 'organization_id', true, '{key_hash}', '{last_used_at}');
 SELECT @extschema@._core_table('@extschema@.subscriptions', 'organization_id', true);
 SELECT @extschema@._core_table('@extschema@.settings', 'organization_id', true);
 SELECT @extschema@._core_table('@extschema@.notifications', 'organization_id', true);
@@ -552,7 +555,7 @@ SELECT @extschema@._core_table('@extschema@.consents', 'organization_id', true);
 -- the logs are append-only records themselves: isolated, not audited
 SELECT @extschema@._core_table('@extschema@.access_logs', 'organization_id', false);
 SELECT @extschema@._core_table('@extschema@.error_logs', 'organization_id', false);
-DROP FUNCTION @extschema@._core_table(regclass, name, boolean, text[]);
+DROP FUNCTION @extschema@._core_table(regclass, name, boolean, text[], text[]);
 
 -- The global identity tables: a role sees itself and the members of the
 -- current tenant, and changes only itself.  New people come through
