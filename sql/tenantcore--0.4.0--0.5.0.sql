@@ -997,6 +997,17 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.delete_role(text) IS 'delete a role of the current tenant (not a system role) and its grants';
 
+-- _active_member: the person is active, a member with status active, of an
+-- organization that is not soft-deleted.
+CREATE FUNCTION @extschema@._active_member(tenant uuid, "user" uuid) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN EXISTS (SELECT FROM @extschema@.organization_members m
+                 JOIN @extschema@.users u ON u.id = m.user_id
+                 JOIN @extschema@.organizations o ON o.id = m.organization_id
+                WHERE m.organization_id = tenant AND m.user_id = "user" AND m.status = 'active' AND m.deleted_at IS NULL
+                  AND u.status = 'active' AND u.deleted_at IS NULL AND o.deleted_at IS NULL);
+
 -- _parse_token splits a token into organization id, row id and secret, or
 -- raises 22023 without echoing the token.
 CREATE FUNCTION @extschema@._parse_token(token text, prefix text, what text,
@@ -1044,9 +1055,7 @@ BEGIN
     IF ttl <= interval '0' THEN
         RAISE EXCEPTION 'create_session: ttl must be positive' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NOT EXISTS (SELECT FROM @extschema@.organization_members m JOIN @extschema@.users u ON u.id = m.user_id
-                    WHERE m.organization_id = ctx.tenant AND m.user_id = "user" AND m.status = 'active'
-                      AND m.deleted_at IS NULL AND u.status = 'active' AND u.deleted_at IS NULL) THEN
+    IF NOT @extschema@._active_member(ctx.tenant, "user") THEN
         RAISE EXCEPTION 'create_session: user % is not an active member of the organization', "user"
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -1092,10 +1101,8 @@ AS $$
 DECLARE
     s @extschema@.sessions := @extschema@._session_row(token, 'validate_session', true);
 BEGIN
-    IF NOT EXISTS (SELECT FROM @extschema@.organization_members m JOIN @extschema@.users u ON u.id = m.user_id
-                    WHERE m.organization_id = s.organization_id AND m.user_id = s.user_id AND m.status = 'active'
-                      AND m.deleted_at IS NULL AND u.status = 'active' AND u.deleted_at IS NULL) THEN
-        RAISE EXCEPTION 'validate_session: the member of the session is not active'
+    IF NOT @extschema@._active_member(s.organization_id, s.user_id) THEN
+        RAISE EXCEPTION 'validate_session: the member or the organization of the session is not active'
             USING ERRCODE = 'invalid_authorization_specification';
     END IF;
     UPDATE @extschema@.sessions x SET last_used_at = now() WHERE x.organization_id = s.organization_id AND x.id = s.id;
@@ -1188,10 +1195,8 @@ BEGIN
     IF k.expires_at <= now() THEN
         RAISE EXCEPTION 'validate_api_key: API key expired' USING ERRCODE = 'invalid_authorization_specification';
     END IF;
-    IF NOT EXISTS (SELECT FROM @extschema@.organization_members m JOIN @extschema@.users u ON u.id = m.user_id
-                    WHERE m.organization_id = k.organization_id AND m.user_id = k.user_id AND m.status = 'active'
-                      AND m.deleted_at IS NULL AND u.status = 'active' AND u.deleted_at IS NULL) THEN
-        RAISE EXCEPTION 'validate_api_key: the member of the API key is not active'
+    IF NOT @extschema@._active_member(k.organization_id, k.user_id) THEN
+        RAISE EXCEPTION 'validate_api_key: the member or the organization of the API key is not active'
             USING ERRCODE = 'invalid_authorization_specification';
     END IF;
     -- "clients.*" covers "clients.read"
@@ -1235,7 +1240,7 @@ COMMENT ON FUNCTION @extschema@.revoke_api_key(uuid) IS 'revoke an API key of th
 REVOKE EXECUTE ON FUNCTION @extschema@._context(text, boolean), @extschema@._require_permission(text, text),
     @extschema@._check_grantable(text, uuid, text), @extschema@._actor_has(text), @extschema@._check_owners(text, uuid, uuid),
     @extschema@._parse_token(text, text, text), @extschema@._make_token(text, uuid, uuid, bytea),
-    @extschema@._session_row(text, text, boolean)
+    @extschema@._session_row(text, text, boolean), @extschema@._active_member(uuid, uuid)
   FROM PUBLIC;
 
 -- Privileges.  The core tables and the functions above are granted to

@@ -148,6 +148,7 @@ static const char *permission_sql =
 "SELECT EXISTS ("
 "  SELECT FROM tenantcore.organization_members m"
 "    JOIN tenantcore.users u ON u.id = m.user_id AND u.status = 'active' AND u.deleted_at IS NULL"
+"    JOIN tenantcore.organizations o ON o.id = m.organization_id AND o.deleted_at IS NULL"
 "   WHERE m.organization_id = $1 AND m.user_id = $2 AND m.status = 'active' AND m.deleted_at IS NULL"
 "     AND ((m.role = 'owner' AND EXISTS (SELECT FROM tenantcore.permissions p WHERE p.key = $3))"
 "          OR EXISTS (SELECT FROM tenantcore.roles r"
@@ -229,7 +230,8 @@ FunctionOwner(Oid fn_oid)
  * tenantcore_has_permission tells whether the current actor holds a
  * permission in the current tenant: an active owner holds every permission
  * of the catalogue, other members those of their organization role and of
- * their granted roles.  No tenant or no actor: false.
+ * their granted roles.  No tenant or no actor, a soft-deleted organization
+ * or person, a member not active: false.
  */
 Datum
 tenantcore_has_permission(PG_FUNCTION_ARGS)
