@@ -75,6 +75,9 @@ SELECT tenantcore.create_organization(NULL, 'x', :'carol');
 -- Acme, as alice (owner)
 SELECT tenantcore.set_tenant(:'acme', false) IS NOT NULL AS tenant_set, tenantcore.set_actor(:'alice', false) IS NOT NULL AS actor_set;
 SELECT name, slug, subscription_tier FROM tenantcore.organizations;
+UPDATE tenantcore.organizations SET name = 'Acme Inc' RETURNING name;
+UPDATE tenantcore.organizations SET name = 'Hijacked' WHERE id = :'globex' RETURNING name;
+UPDATE tenantcore.organizations SET subscription_tier = 'enterprise';
 SELECT key, is_system, (SELECT count(*) FROM tenantcore.role_permissions rp WHERE rp.role_id = r.id) AS permissions
   FROM tenantcore.roles r ORDER BY key;
 SELECT tenantcore.has_permission('members.manage') AS owner_manages, tenantcore.has_permission('billing.manage') AS owner_bills,

@@ -1254,7 +1254,8 @@ GRANT SELECT (id, email, first_name, last_name, status, is_verified, last_login_
    ON @extschema@.users TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.user_profiles TO PUBLIC;
 GRANT SELECT ON @extschema@.permissions, @extschema@.role_templates, @extschema@.role_template_permissions TO PUBLIC;
-GRANT SELECT, UPDATE ON @extschema@.organizations TO PUBLIC;
+-- the tier, the Stripe customer, the owner and deletion are the DBA's (or a billing service's)
+GRANT SELECT, UPDATE (name, slug, settings) ON @extschema@.organizations TO PUBLIC;
 -- memberships and roles change only through the functions, which check the
 -- actor's permissions (nobody hands out more than they hold)
 GRANT SELECT ON @extschema@.organization_members, @extschema@.roles, @extschema@.role_permissions,
