@@ -155,6 +155,11 @@ SELECT tenantcore.grant_role(:'carol', 'reviewer');
 SELECT tenantcore.set_tenant(:'acme', false) IS NOT NULL AS tenant_set, tenantcore.set_actor(:'bob', false) IS NOT NULL AS actor_set;
 -- bob is admin now: members yes, billing no
 SELECT tenantcore.has_permission('members.manage') AS admin_manages, tenantcore.has_permission('billing.manage') AS admin_bills;
+-- a change of roles counts at once, also later in the same transaction
+BEGIN;
+SELECT tenantcore.set_member_role(:'bob', 'member');
+SELECT tenantcore.add_member(:'carol');
+ROLLBACK;
 SELECT tenantcore.set_member_role(:'bob', 'owner');
 SELECT tenantcore.set_member_role(:'alice', 'member');
 SELECT tenantcore.remove_member(:'alice');

@@ -10,15 +10,17 @@
  * error message or a log line from this file.
  *
  * has_permission(permission) answers for the current actor in the current
- * tenant.  The answer is cached in the function's FmgrInfo for the duration
- * of one query execution (what STABLE allows), so a row level security policy
- * that calls it costs one lookup per query and a comparison per row.
+ * tenant.  The answer is cached at the call site for the rest of the
+ * statement, until the next change of data (what STABLE allows), so a row
+ * level security policy that calls it costs one lookup per query and a few
+ * comparisons per row.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
@@ -131,10 +133,18 @@ tenantcore_token_matches(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-/* the answer of the last call of one FmgrInfo (one query execution) */
+/*
+ * The answer of the last call at one call site (FmgrInfo).  An FmgrInfo can
+ * outlive a statement (plpgsql keeps the state of simple expressions for the
+ * whole transaction), so the answer is only reused within the same statement
+ * and command: any change to the role tables in between (which advances the
+ * command counter) makes the next call look again.
+ */
 typedef struct PermissionCache
 {
 	bool		valid;
+	TimestampTz statement_start;
+	CommandId	command_id;
 	pg_uuid_t	tenant;
 	pg_uuid_t	actor;
 	text	   *permission;		/* in fn_mcxt */
@@ -246,6 +256,8 @@ tenantcore_has_permission(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 
 	if (cache != NULL && cache->valid &&
+		cache->command_id == GetCurrentCommandId(false) &&
+		cache->statement_start == GetCurrentStatementStartTimestamp() &&
 		memcmp(&cache->tenant, tenant, sizeof(pg_uuid_t)) == 0 &&
 		memcmp(&cache->actor, actor, sizeof(pg_uuid_t)) == 0 &&
 		VARSIZE_ANY_EXHDR(cache->permission) == VARSIZE_ANY_EXHDR(permission) &&
@@ -266,6 +278,8 @@ tenantcore_has_permission(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	cache->tenant = *tenant;
 	cache->actor = *actor;
+	cache->statement_start = GetCurrentStatementStartTimestamp();
+	cache->command_id = GetCurrentCommandId(false);
 	cache->result = LookUpPermission(FunctionOwner(fcinfo->flinfo->fn_oid), tenant, actor,
 									 cache->permission);
 	cache->valid = true;
