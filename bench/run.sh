@@ -6,6 +6,7 @@
 #
 # Usage: bash bench/run.sh [name...]      (default: every benchmark)
 #        sudo bash bench/run.sh isolation
+#        bash bench/run.sh core           (has_permission in a policy, bench/core/run.sh)
 #
 # A benchmark's run.sh is started with PGHOST, PGPORT, PGUSER=postgres and
 # PGDATABASE=bench_<name> exported, TC_ROOT set to the repository and PGBENCH

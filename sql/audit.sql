@@ -59,12 +59,12 @@ GRANT EXECUTE ON FUNCTION tenantcore.audit(regclass, text[], text[], boolean), t
 SET ROLE audit_dba;
 SELECT pg_temp.err($$SELECT tenantcore.audit('audit_t.clients')$$);
 RESET ROLE;
-SELECT count(*) AS nothing_registered FROM tenantcore.audited_tables;
+SELECT count(*) AS nothing_registered FROM tenantcore.audited_tables WHERE NOT builtin;
 
 -- install, twice (idempotent), then re-configure
 SELECT tenantcore.audit('audit_t.clients');
 SELECT tenantcore.audit('audit_t.clients', exclude => '{updated_at}', redact => '{password_hash,token}');
-SELECT rel, exclude_columns, redact_columns, changed_only, tenant_column FROM tenantcore.audited_tables;
+SELECT rel, exclude_columns, redact_columns, changed_only, tenant_column FROM tenantcore.audited_tables WHERE NOT builtin;
 SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'audit_t.clients'::regclass AND NOT tgisinternal ORDER BY 1;
 
 -- the application writes as two tenants
@@ -158,13 +158,13 @@ SELECT tenantcore.row_as_of('audit_t.clients', '{"id": 1}', NULL) AS null_time;
 -- ALTER TABLE while audited: add, rename (the setting follows), drop
 ALTER TABLE audit_t.clients ADD COLUMN notes text;
 ALTER TABLE audit_t.clients RENAME COLUMN token TO api_token;
-SELECT exclude_columns, redact_columns FROM tenantcore.audited_tables;
+SELECT exclude_columns, redact_columns FROM tenantcore.audited_tables WHERE NOT builtin;
 BEGIN;
 SELECT tenantcore.set_tenant('aaaaaaaa-0000-0000-0000-000000000001');
 UPDATE audit_t.clients SET notes = 'n', api_token = 'tok-renamed' WHERE id = 10;
 COMMIT;
 ALTER TABLE audit_t.clients DROP COLUMN password_hash;
-SELECT exclude_columns, redact_columns FROM tenantcore.audited_tables;
+SELECT exclude_columns, redact_columns FROM tenantcore.audited_tables WHERE NOT builtin;
 BEGIN;
 SELECT tenantcore.set_tenant('aaaaaaaa-0000-0000-0000-000000000001');
 DELETE FROM audit_t.clients WHERE id = 10;
@@ -273,7 +273,7 @@ SELECT count(*) > 0 AS old_entries_kept FROM tenantcore.history('audit_t.clients
 
 -- dropping an audited table forgets its settings
 DROP TABLE audit_t.child;
-SELECT rel FROM tenantcore.audited_tables ORDER BY rel::text;
+SELECT rel FROM tenantcore.audited_tables WHERE NOT builtin ORDER BY rel::text;
 
 -- nothing went to the default partition: monthly partitions exist
 SELECT count(*) AS in_default FROM tenantcore.audit_log_default;

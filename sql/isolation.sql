@@ -29,7 +29,7 @@ LANGUAGE sql AS $$
       FROM pg_class c WHERE c.oid = r
 $$;
 CREATE FUNCTION pg_temp.registry() RETURNS TABLE (rel text, tenant_column name, source text)
-LANGUAGE sql AS $$ SELECT t.rel::text, t.tenant_column, t.source FROM tenantcore.isolated_tables t ORDER BY 1 $$;
+LANGUAGE sql AS $$ SELECT t.rel::text, t.tenant_column, t.source FROM tenantcore.isolated_tables t WHERE NOT t.builtin ORDER BY 1 $$;
 
 SET ROLE tc_iso_owner;
 CREATE TABLE iso.accounts (id int PRIMARY KEY, organization_id uuid NOT NULL, name text);
@@ -255,7 +255,7 @@ SELECT count(*) FROM tenantcore.isolate_schema('app');
 SET client_min_messages = warning;
 DROP SCHEMA app CASCADE;
 RESET client_min_messages;
-SELECT count(*) AS schemas, (SELECT count(*) FROM tenantcore.isolated_tables) AS tables FROM tenantcore.isolated_schemas;
+SELECT count(*) AS schemas, (SELECT count(*) FROM tenantcore.isolated_tables WHERE NOT builtin) AS tables FROM tenantcore.isolated_schemas;
 
 SET client_min_messages = warning;
 DROP SCHEMA iso CASCADE;

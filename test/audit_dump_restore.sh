@@ -83,7 +83,7 @@ SELECT 'entries', tableoid::regclass::text AS part, count(*) FROM tenantcore.aud
 SELECT 'entry', id, organization_id, occurred_at, txid, table_name, operation, pk, old_row, new_row,
        changed_columns, actor_id, db_user, application_name, client_addr
   FROM tenantcore.audit_log ORDER BY id;
-SELECT 'settings', rel, exclude_columns, redact_columns, changed_only, tenant_column FROM tenantcore.audited_tables;
+SELECT 'settings', rel, exclude_columns, redact_columns, changed_only, tenant_column FROM tenantcore.audited_tables WHERE NOT builtin;
 SELECT 'trigger', tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'public.accounts'::regclass ORDER BY 2;
 SQL
 }

@@ -54,7 +54,7 @@ SELECT format('%s %s %s', c.relname, t.organization_id, count(*))
  GROUP BY c.relname, t.organization_id ORDER BY 1;
 SQL
     psql -X -At -v ON_ERROR_STOP=1 -d "$db" > "$out.registry" <<'SQL'
-SELECT format('table %s %s %s', rel, tenant_column, source) FROM tenantcore.isolated_tables ORDER BY rel::text;
+SELECT format('table %s %s %s', rel, tenant_column, source) FROM tenantcore.isolated_tables WHERE NOT builtin ORDER BY rel::text;
 SELECT format('schema %s %s', schema_name, tenant_column) FROM tenantcore.isolated_schemas ORDER BY schema_name::text;
 SQL
     psql -X -At -v ON_ERROR_STOP=1 -d "$db" > "$out.policies" <<'SQL'

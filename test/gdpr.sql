@@ -4,6 +4,9 @@
 -- idempotence, legal holds, application role refused, shredded tenant.
 BEGIN;
 SELECT plan(31);
+-- the core tables' builtin registrations (0.5.0) are left out of the comparisons
+CREATE FUNCTION pg_temp.without_core(j jsonb) RETURNS jsonb LANGUAGE sql AS
+$$ SELECT coalesce(jsonb_object_agg(k, v), '{}') FROM jsonb_each(j) x(k, v) WHERE k NOT LIKE 'tenantcore.%' $$;
 
 CREATE ROLE tc_gtap_owner NOLOGIN;
 CREATE ROLE tc_gtap_app LOGIN NOSUPERUSER NOBYPASSRLS;
@@ -91,7 +94,7 @@ SELECT results_eq($$SELECT (r ->> 'id')::int FROM export, jsonb_array_elements(j
 SELECT results_eq($$SELECT r -> 'pk' FROM export, jsonb_array_elements(j -> 'audit') r ORDER BY r ->> 'id'$$,
                   $$VALUES ('{"id": 1}'::jsonb), ('{"id": 2}'::jsonb)$$, 'export holds the audit entries of the subject as actor');
 SELECT is((SELECT count(*) FROM tenantcore.gdpr_requests WHERE subject = '11111111-1111-4111-8111-111111111111' AND kind = 'export'
-              AND completed_at IS NOT NULL AND detail -> 'rows' = '{"gtap.members": 2, "gtap.sessions": 2}'),
+              AND completed_at IS NOT NULL AND pg_temp.without_core(detail -> 'rows') = '{"gtap.members": 2, "gtap.sessions": 2}'),
           1::bigint, 'the export is recorded in gdpr_requests');
 
 -- 11-13: a legal hold on tenant B blocks the whole erasure, nothing changes
@@ -108,7 +111,8 @@ SELECT is((SELECT count(*) FROM gtap.sessions WHERE user_id = '11111111-1111-411
 SELECT tenantcore.release_hold(:hold_id);
 
 -- 14-20: erasure
-SELECT is(tenantcore.erase_subject('11111111-1111-4111-8111-111111111111') - 'request_id',
+SELECT is((SELECT jsonb_set(e, '{tables}', pg_temp.without_core(e -> 'tables'))
+             FROM (SELECT tenantcore.erase_subject('11111111-1111-4111-8111-111111111111') - 'request_id') s(e)),
           '{"subject": "11111111-1111-4111-8111-111111111111", "tables": {"gtap.members.user_id": {"rows": 2, "action": "anonymize"},
             "gtap.sessions.user_id": {"rows": 2, "action": "delete"}}, "audit_entries_detached": 2}'::jsonb,
           'erase_subject returns what it did');
@@ -135,7 +139,7 @@ RESET ROLE;
 
 -- 21-23: idempotent, also when a hold was placed after the erasure
 SELECT tenantcore.hold('a0000000-0000-4000-8000-00000000000a', 'gtap.members') AS hold_id \gset
-SELECT is(tenantcore.erase_subject('11111111-1111-4111-8111-111111111111') -> 'tables',
+SELECT is(pg_temp.without_core(tenantcore.erase_subject('11111111-1111-4111-8111-111111111111') -> 'tables'),
           '{"gtap.members.user_id": {"rows": 0, "action": "anonymize"}, "gtap.sessions.user_id": {"rows": 0, "action": "delete"}}'::jsonb,
           'a second erasure changes nothing and succeeds, a hold on already erased rows does not block it');
 SELECT is((SELECT count(*) FROM tenantcore.gdpr_requests WHERE subject = '11111111-1111-4111-8111-111111111111' AND kind = 'erasure'),

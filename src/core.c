@@ -1,0 +1,309 @@
+/*-------------------------------------------------------------------------
+ *
+ * core.c
+ *		The C parts of the core schema: session and API key token secrets
+ *		(random, hashed, compared in constant time) and has_permission().
+ *
+ * A token is "<prefix>_<organization id>_<row id>_<secret>" (hex).  Only the
+ * SHA-256 of the 32 random bytes of the secret is stored; a 256-bit random
+ * secret needs no salt and no stretching.  The token itself never reaches an
+ * error message or a log line from this file.
+ *
+ * has_permission(permission) answers for the current actor in the current
+ * tenant.  The answer is cached at the call site for the rest of the
+ * statement, until the next change of data (what STABLE allows), so a row
+ * level security policy that calls it costs one lookup per query and a few
+ * comparisons per row.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/supportnodes.h"
+#include "port.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
+#include "utils/uuid.h"
+
+#include "tenantcore.h"
+
+#define TOKEN_SECRET_BYTES 32
+
+PG_FUNCTION_INFO_V1(tenantcore_token_secret);
+PG_FUNCTION_INFO_V1(tenantcore_token_hash);
+PG_FUNCTION_INFO_V1(tenantcore_token_matches);
+PG_FUNCTION_INFO_V1(tenantcore_has_permission);
+PG_FUNCTION_INFO_V1(tenantcore_has_permission_support);
+
+/*
+ * Sha256 writes the SHA-256 digest of data into digest.
+ */
+static void
+Sha256(const uint8 *data, size_t len, uint8 *digest)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL ||
+		pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, data, len) < 0 ||
+		pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+	{
+		pg_cryptohash_free(ctx);
+		elog(ERROR, "could not compute SHA-256 digest");
+	}
+	pg_cryptohash_free(ctx);
+}
+
+/*
+ * ConstantTimeEqual compares two buffers of the same length without an
+ * early exit, so the time taken does not tell how many bytes matched.
+ */
+static bool
+ConstantTimeEqual(const uint8 *a, const uint8 *b, size_t len)
+{
+	volatile uint8 diff = 0;
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+/*
+ * tenantcore_token_secret returns 32 bytes from the server's strong random
+ * source (the source of pgcrypto's gen_random_bytes()).
+ */
+Datum
+tenantcore_token_secret(PG_FUNCTION_ARGS)
+{
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + TOKEN_SECRET_BYTES);
+
+	SET_VARSIZE(result, VARHDRSZ + TOKEN_SECRET_BYTES);
+	if (!pg_strong_random(VARDATA(result), TOKEN_SECRET_BYTES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random token secret")));
+	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * tenantcore_token_hash returns the SHA-256 digest of a token secret.
+ */
+Datum
+tenantcore_token_hash(PG_FUNCTION_ARGS)
+{
+	bytea	   *secret = PG_GETARG_BYTEA_PP(0);
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+	SET_VARSIZE(result, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	Sha256((uint8 *) VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret), (uint8 *) VARDATA(result));
+	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * tenantcore_token_matches tells whether the SHA-256 digest of a secret is
+ * the stored hash, comparing the digests in constant time.
+ */
+Datum
+tenantcore_token_matches(PG_FUNCTION_ARGS)
+{
+	bytea	   *secret = PG_GETARG_BYTEA_PP(0);
+	bytea	   *stored = PG_GETARG_BYTEA_PP(1);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+
+	Sha256((uint8 *) VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret), digest);
+	if (VARSIZE_ANY_EXHDR(stored) != PG_SHA256_DIGEST_LENGTH)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(ConstantTimeEqual(digest, (uint8 *) VARDATA_ANY(stored),
+									 PG_SHA256_DIGEST_LENGTH));
+}
+
+/* ------------------------------------------------------------------------
+ * has_permission
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * The answer of the last call at one call site (FmgrInfo).  An FmgrInfo can
+ * outlive a statement (plpgsql keeps the state of simple expressions for the
+ * whole transaction), so the answer is only reused within the same statement
+ * and command: any change to the role tables in between (which advances the
+ * command counter) makes the next call look again.
+ */
+typedef struct PermissionCache
+{
+	bool		valid;
+	TimestampTz statement_start;
+	CommandId	command_id;
+	pg_uuid_t	tenant;
+	pg_uuid_t	actor;
+	text	   *permission;		/* in fn_mcxt */
+	bool		result;
+} PermissionCache;
+
+/* the permission query, prepared once per backend */
+static SPIPlanPtr permission_plan = NULL;
+
+static const char *permission_sql =
+"SELECT EXISTS ("
+"  SELECT FROM tenantcore.organization_members m"
+"    JOIN tenantcore.users u ON u.id = m.user_id AND u.status = 'active' AND u.deleted_at IS NULL"
+"    JOIN tenantcore.organizations o ON o.id = m.organization_id AND o.deleted_at IS NULL"
+"   WHERE m.organization_id = $1 AND m.user_id = $2 AND m.status = 'active' AND m.deleted_at IS NULL"
+"     AND ((m.role = 'owner' AND EXISTS (SELECT FROM tenantcore.permissions p WHERE p.key = $3))"
+"          OR EXISTS (SELECT FROM tenantcore.roles r"
+"                       JOIN tenantcore.role_permissions rp ON rp.organization_id = r.organization_id AND rp.role_id = r.id"
+"                      WHERE r.organization_id = m.organization_id AND r.key = m.role AND rp.permission = $3)"
+"          OR EXISTS (SELECT FROM tenantcore.user_roles ur"
+"                       JOIN tenantcore.role_permissions rp ON rp.organization_id = ur.organization_id AND rp.role_id = ur.role_id"
+"                      WHERE ur.organization_id = m.organization_id AND ur.user_id = m.user_id AND rp.permission = $3)))";
+
+/*
+ * LookUpPermission runs the permission query as the owner of the function
+ * (the extension owner), with a pinned search_path, like a SECURITY DEFINER
+ * function: the caller needs no privileges on the core tables.
+ */
+static bool
+LookUpPermission(Oid owner, const pg_uuid_t *tenant, const pg_uuid_t *actor, text *permission)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+	Oid			types[3] = {UUIDOID, UUIDOID, TEXTOID};
+	Datum		values[3];
+	bool		isnull;
+	bool		result;
+	int			rc;
+
+	values[0] = UUIDPGetDatum(tenant);
+	values[1] = UUIDPGetDatum(actor);
+	values[2] = PointerGetDatum(permission);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	if (permission_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(permission_sql, 3, types);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the permission query: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		permission_plan = plan;
+	}
+	rc = SPI_execute_plan(permission_plan, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "permission query failed: %s", SPI_result_code_string(rc));
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	AtEOXact_GUC(true, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	return !isnull && result;
+}
+
+/*
+ * FunctionOwner returns the owner of the function being called.
+ */
+static Oid
+FunctionOwner(Oid fn_oid)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for function %u", fn_oid);
+	owner = ((Form_pg_proc) GETSTRUCT(tuple))->proowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * tenantcore_has_permission tells whether the current actor holds a
+ * permission in the current tenant: an active owner holds every permission
+ * of the catalogue, other members those of their organization role and of
+ * their granted roles.  No tenant or no actor, a soft-deleted organization
+ * or person, a member not active: false.
+ */
+Datum
+tenantcore_has_permission(PG_FUNCTION_ARGS)
+{
+	text	   *permission = PG_GETARG_TEXT_PP(0);
+	const pg_uuid_t *tenant = CurrentTenant();
+	const pg_uuid_t *actor = CurrentActor();
+	PermissionCache *cache = (PermissionCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext old;
+
+	if (tenant == NULL || actor == NULL)
+		PG_RETURN_BOOL(false);
+
+	if (cache != NULL && cache->valid &&
+		cache->command_id == GetCurrentCommandId(false) &&
+		cache->statement_start == GetCurrentStatementStartTimestamp() &&
+		memcmp(&cache->tenant, tenant, sizeof(pg_uuid_t)) == 0 &&
+		memcmp(&cache->actor, actor, sizeof(pg_uuid_t)) == 0 &&
+		VARSIZE_ANY_EXHDR(cache->permission) == VARSIZE_ANY_EXHDR(permission) &&
+		memcmp(VARDATA_ANY(cache->permission), VARDATA_ANY(permission),
+			   VARSIZE_ANY_EXHDR(permission)) == 0)
+		PG_RETURN_BOOL(cache->result);
+
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PermissionCache));
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	cache->valid = false;
+	if (cache->permission != NULL)
+		pfree(cache->permission);
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	cache->permission = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(permission));
+	MemoryContextSwitchTo(old);
+	cache->tenant = *tenant;
+	cache->actor = *actor;
+	cache->statement_start = GetCurrentStatementStartTimestamp();
+	cache->command_id = GetCurrentCommandId(false);
+	cache->result = LookUpPermission(FunctionOwner(fcinfo->flinfo->fn_oid), tenant, actor,
+									 cache->permission);
+	cache->valid = true;
+	PG_RETURN_BOOL(cache->result);
+}
+
+/*
+ * tenantcore_has_permission_support tells the planner that has_permission()
+ * keeps every row: within one query its answer is the same for all rows, so
+ * the plan to choose is the one for "true" (without this, the default
+ * estimate of a third of the rows turns index scans into bitmap scans and
+ * sorts).
+ */
+Datum
+tenantcore_has_permission_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+
+	if (IsA(rawreq, SupportRequestSelectivity))
+	{
+		SupportRequestSelectivity *req = (SupportRequestSelectivity *) rawreq;
+
+		req->selectivity = 1.0;
+		PG_RETURN_POINTER(req);
+	}
+	PG_RETURN_POINTER(NULL);
+}
