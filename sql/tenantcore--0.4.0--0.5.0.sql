@@ -1143,3 +1143,363 @@ END
 $$;
 CREATE EVENT TRIGGER tenantcore_forget_dropped_blueprints ON sql_drop
     EXECUTE FUNCTION @extschema@._blueprints_on_sql_drop();
+
+-- _blueprint_exec(sql, org, users, n) runs the statements of sql (separated
+-- by a semicolon at the end of a line) one by one with the parameters $1-$3
+CREATE FUNCTION @extschema@._blueprint_exec(sql text, org uuid, users uuid[], n integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stmt text;
+BEGIN
+    FOREACH stmt IN ARRAY regexp_split_to_array(sql, ';[ \t]*\n') LOOP
+        IF btrim(stmt, E' \t\n') <> '' THEN
+            EXECUTE stmt USING org, users, n;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- _blueprint_fill(schema, blueprint, org, users, n) inserts made-up rows for
+-- one organization: n rows in the blueprint's main table (clients, projects,
+-- customers) and a few rows per main row in the tables that hang off it.
+-- The caller has set the tenant to org (protected columns need it).
+CREATE FUNCTION @extschema@._blueprint_fill(s name, blueprint text, org uuid, users uuid[], n integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF blueprint = 'cpa' THEN
+        PERFORM @extschema@._blueprint_exec(format($q$
+        INSERT INTO %1$I.clients (organization_id, business_name, legal_name, tax_id, primary_contact_email,
+                                  primary_contact_name, primary_contact_phone, business_type, industry, status,
+                                  risk_level, annual_revenue, financial_data, created_by)
+        SELECT $1, format('Client %%s', g), format('Client %%s Holdings', g),
+               format('%%s-%%s', lpad((10 + g %% 90)::text, 2, '0'), lpad(g::text, 7, '0')),
+               format('owner%%s@client%%s.example', g, g), format('Owner %%s', g), format('+1-555-%%s', lpad(g::text, 4, '0')),
+               (ARRAY['LLC', 'Corporation', 'Partnership', 'Sole Proprietorship'])[1 + g %% 4],
+               (ARRAY['retail', 'construction', 'software', 'healthcare'])[1 + g %% 4],
+               (ARRAY['active', 'active', 'prospect', 'inactive'])[1 + g %% 4],
+               (ARRAY['low', 'medium', 'high'])[1 + g %% 3], 50000 + g * 1000,
+               jsonb_build_object('fiscal_year_end', '12-31'), $2[1 + g %% array_length($2, 1)]
+          FROM generate_series(1, $3) g;
+        INSERT INTO %1$I.engagements (organization_id, client_id, name, engagement_type, status, start_date, end_date,
+                                      fee_type, fee_amount, assigned_to)
+        SELECT $1, c.id, 'Tax return ' || c.business_name, 'tax_preparation', 'active',
+               date '2026-01-15', date '2026-04-15', 'fixed', 2500, $2[1]
+          FROM %1$I.clients c WHERE c.organization_id = $1;
+        INSERT INTO %1$I.tasks (organization_id, engagement_id, assigned_to, title, status, priority, due_date)
+        SELECT $1, e.id, $2[1 + k %% array_length($2, 1)], t.title, t.status, 'medium', timestamptz '2026-03-01' + k * interval '1 week'
+          FROM %1$I.engagements e, (VALUES (1, 'Collect documents', 'completed'), (2, 'Prepare return', 'in_progress')) t (k, title, status)
+         WHERE e.organization_id = $1;
+        INSERT INTO %1$I.invoices (organization_id, client_id, engagement_id, invoice_number, status, issue_date, due_date,
+                                   line_items, subtotal, tax_amount, total_amount, created_by)
+        SELECT $1, e.client_id, e.id, format('INV-%%s', lpad((row_number() OVER (ORDER BY e.id))::text, 6, '0')),
+               'sent', date '2026-04-15', date '2026-05-15',
+               jsonb_build_array(jsonb_build_object('description', e.name, 'amount', 2500)), 2500, 0, 2500, $2[1]
+          FROM %1$I.engagements e WHERE e.organization_id = $1;
+        INSERT INTO %1$I.notes (organization_id, client_id, author_id, title, content, note_type)
+        SELECT $1, c.id, $2[1], 'Kick-off call', 'Discussed the documents needed for ' || c.business_name, 'call'
+          FROM %1$I.clients c WHERE c.organization_id = $1;
+        INSERT INTO %1$I.documents (organization_id, client_id, file_name, file_url, file_type, mime_type, file_size,
+                                    category, year, tags, ocr_status, ocr_confidence, extracted_data, encryption_key,
+                                    retention_date, uploaded_by)
+        SELECT $1, c.id, 'w2-2025.pdf', 'https://files.example/' || c.id || '/w2-2025.pdf', 'pdf', 'application/pdf', 48213,
+               'tax_return', 2025, ARRAY['w2', '2025'], 'completed', 0.97, jsonb_build_object('wages', 81234.5),
+               encode(sha256(c.id::text::bytea), 'hex'), timestamptz '2033-04-15', $2[1]
+          FROM %1$I.clients c WHERE c.organization_id = $1;
+        -- a second version of every document
+        WITH v1 AS (UPDATE %1$I.documents d SET is_latest_version = false
+                     WHERE d.organization_id = $1 AND d.version = 1 RETURNING d.*)
+        INSERT INTO %1$I.documents (organization_id, client_id, file_name, file_url, file_type, mime_type, file_size,
+                                    category, year, tags, version, parent_document_id, uploaded_by)
+        SELECT $1, v1.client_id, v1.file_name, v1.file_url || '?v=2', v1.file_type, v1.mime_type, v1.file_size + 100,
+               v1.category, v1.year, v1.tags, 2, v1.id, $2[1 + 1 %% array_length($2, 1)]
+          FROM v1;
+        INSERT INTO %1$I.document_comments (organization_id, document_id, author_id, content)
+        SELECT $1, d.id, $2[1], 'Please check box 12.' FROM %1$I.documents d
+         WHERE d.organization_id = $1 AND d.is_latest_version;
+        INSERT INTO %1$I.document_annotations (organization_id, document_id, author_id, annotation_type, page, position, content)
+        SELECT $1, d.id, $2[1], 'highlight', 1, '{"x": 120, "y": 340, "w": 200, "h": 18}', 'wages'
+          FROM %1$I.documents d WHERE d.organization_id = $1 AND d.is_latest_version;
+        INSERT INTO %1$I.document_shares (organization_id, document_id, shared_by, shared_with_email, token_hash, permission, expires_at)
+        SELECT $1, d.id, $2[1], 'owner@client.example', sha256(gen_random_uuid()::text::bytea), 'view', timestamptz '2027-01-01'
+          FROM %1$I.documents d WHERE d.organization_id = $1 AND d.is_latest_version;
+        INSERT INTO %1$I.report_templates (organization_id, name, report_type, template_data, created_by)
+        VALUES ($1, 'Year-end summary', 'financial_statement', '{"sections": ["income", "expenses"]}', $2[1])
+        ON CONFLICT DO NOTHING;
+        INSERT INTO %1$I.reports (organization_id, client_id, engagement_id, template_id, title, report_type, status,
+                                  period_start, period_end, data, generated_at, generated_by)
+        SELECT $1, e.client_id, e.id, t.id, 'Year-end summary 2025', 'financial_statement', 'ready',
+               date '2025-01-01', date '2025-12-31', '{"net_income": 12345}', now(), $2[1]
+          FROM %1$I.engagements e
+          JOIN %1$I.report_templates t ON t.organization_id = $1 AND t.name = 'Year-end summary'
+         WHERE e.organization_id = $1;
+        INSERT INTO %1$I.workflow_templates (organization_id, name, category, steps, created_by)
+        VALUES ($1, 'Individual tax return', 'tax',
+                '[{"title": "Collect documents"}, {"title": "Review"}, {"title": "Partner approval"}]', $2[1])
+        ON CONFLICT DO NOTHING;
+        INSERT INTO %1$I.workflow_executions (organization_id, name, status, progress, template_id, client_id, started_at)
+        SELECT $1, 'Tax return 2025 for ' || c.business_name, 'running', 33.3, t.id, c.id, now()
+          FROM %1$I.clients c
+          JOIN %1$I.workflow_templates t ON t.organization_id = $1 AND t.name = 'Individual tax return'
+         WHERE c.organization_id = $1;
+        -- three chained steps per workflow execution: each depends on the one before
+        WITH steps AS (
+            SELECT w.id AS workflow_execution_id, k, gen_random_uuid() AS id
+              FROM %1$I.workflow_executions w, generate_series(0, 2) k
+             WHERE w.organization_id = $1)
+        INSERT INTO %1$I.task_executions (organization_id, id, workflow_execution_id, parent_task_id, title, status,
+                                          task_type, step_index, progress, assigned_to_id)
+        SELECT $1, st.id, st.workflow_execution_id, prev.id,
+               (ARRAY['Collect documents', 'Review', 'Partner approval'])[st.k + 1],
+               (ARRAY['completed', 'running', 'pending'])[st.k + 1],
+               (ARRAY['data_entry', 'document_review', 'approval'])[st.k + 1], st.k,
+               (ARRAY[100, 50, 0])[st.k + 1], $2[1 + st.k %% array_length($2, 1)]
+          FROM steps st
+          LEFT JOIN steps prev ON prev.workflow_execution_id = st.workflow_execution_id AND prev.k = st.k - 1;
+        INSERT INTO %1$I.quickbooks_tokens (organization_id, access_token, refresh_token, realm_id, expires_at)
+        VALUES ($1, 'qb-access-' || md5($1::text), 'qb-refresh-' || md5($1::text || 'r'), '9130' || substr(md5($1::text), 1, 8),
+                now() + interval '1 hour')
+        ON CONFLICT DO NOTHING;
+        INSERT INTO %1$I.quickbooks_syncs (organization_id, sync_type, entity_type, status, completed_at,
+                                           records_total, records_success, records_failed)
+        VALUES ($1, 'full', 'customers', 'completed', now(), $3, $3, 0),
+               ($1, 'incremental', 'transactions', 'failed', now(), 10, 7, 3);
+        $q$, s), org, users, n);
+    ELSIF blueprint = 'projects' THEN
+        PERFORM @extschema@._blueprint_exec(format($q$
+        INSERT INTO %1$I.projects (organization_id, name, description, status, owner_id, settings)
+        SELECT $1, format('Project %%s', g), 'Made-up project ' || g,
+               (ARRAY['active', 'active', 'inactive', 'archived'])[1 + g %% 4], $2[1 + g %% array_length($2, 1)],
+               jsonb_build_object('color', (ARRAY['red', 'green', 'blue'])[1 + g %% 3])
+          FROM generate_series(1, $3) g;
+        INSERT INTO %1$I.tasks (organization_id, project_id, assignee_id, title, status, priority, progress, due_date, metadata)
+        SELECT $1, p.id, $2[1 + k %% array_length($2, 1)], format('Task %%s of %%s', k, p.name),
+               (ARRAY['todo', 'in_progress', 'review', 'done', 'cancelled'])[k], (ARRAY['low', 'medium', 'high', 'urgent', 'medium'])[k],
+               (ARRAY[0, 40, 80, 100, 0])[k], timestamptz '2026-12-01' + k * interval '3 days', jsonb_build_object('estimate_h', k * 2)
+          FROM %1$I.projects p, generate_series(1, 5) k WHERE p.organization_id = $1;
+        INSERT INTO %1$I.files (organization_id, project_id, task_id, uploaded_by, file_name, storage_key, mime_type, size_bytes)
+        SELECT $1, t.project_id, t.id, $2[1], 'spec.pdf', 'files/' || t.id || '/spec.pdf', 'application/pdf', 10240
+          FROM %1$I.tasks t WHERE t.organization_id = $1 AND t.status = 'review';
+        INSERT INTO %1$I.messages (organization_id, project_id, sender_id, receiver_id, body)
+        SELECT $1, p.id, $2[1], $2[array_length($2, 1)], 'Status update for ' || p.name
+          FROM %1$I.projects p WHERE p.organization_id = $1;
+        $q$, s), org, users, n);
+    ELSE
+        PERFORM @extschema@._blueprint_exec(format($q$
+        INSERT INTO %1$I.customers (organization_id, email, first_name, last_name, phone, address, tags, created_by)
+        SELECT $1, format('customer%%s@mail.example', g), (ARRAY['Ana', 'Ben', 'Chloe', 'Dev', 'Eli'])[1 + g %% 5],
+               format('Customer%%s', g), format('+1-555-%%s', lpad(g::text, 4, '0')),
+               jsonb_build_object('city', (ARRAY['Austin', 'Boston', 'Denver'])[1 + g %% 3]),
+               ARRAY['demo'], $2[1]
+          FROM generate_series(1, $3) g;
+        $q$, s), org, users, n);
+        IF blueprint = 'home_services' THEN
+            PERFORM @extschema@._blueprint_exec(format($q$
+            INSERT INTO %1$I.work_orders (organization_id, customer_id, technician_id, service_type, priority, status,
+                                          scheduled_at, estimated_duration, service_address, parts_used,
+                                          labor_cost, parts_cost, total_cost, metadata)
+            SELECT $1, c.id, $2[1 + k %% array_length($2, 1)], (ARRAY['hvac_repair', 'plumbing'])[k],
+                   (ARRAY['normal', 'urgent'])[k], (ARRAY['completed', 'scheduled'])[k],
+                   timestamptz '2026-12-01 09:00' + k * interval '1 day', interval '2 hours', c.address,
+                   '[{"part": "filter", "qty": 1}]', 120, 35, 155, jsonb_build_object('priority', (ARRAY['normal', 'urgent'])[k])
+              FROM %1$I.customers c, generate_series(1, 2) k WHERE c.organization_id = $1;
+            $q$, s), org, users, n);
+        ELSIF blueprint = 'restaurant' THEN
+            PERFORM @extschema@._blueprint_exec(format($q$
+            INSERT INTO %1$I.orders (organization_id, table_number, customer_id, server_id, order_type, status, items,
+                                     subtotal, tax_amount, tip_amount, total_amount, payment_method, payment_status)
+            SELECT $1, CASE WHEN k = 1 THEN 1 + (abs(hashtext(c.id::text)) %% 20) END, c.id, $2[1],
+                   (ARRAY['dine_in', 'takeout'])[k], 'paid',
+                   '[{"item": "burger", "qty": 2, "price": 12.5}]', 25, 2.06, 4, 31.06, 'card', 'paid'
+              FROM %1$I.customers c, generate_series(1, 2) k WHERE c.organization_id = $1;
+            $q$, s), org, users, n);
+        ELSIF blueprint = 'automotive' THEN
+            PERFORM @extschema@._blueprint_exec(format($q$
+            INSERT INTO %1$I.vehicles (organization_id, customer_id, vin, make, model, year, license_plate, mileage)
+            SELECT $1, c.id, upper(translate(substr(md5(c.id::text) || md5(c.id::text || 'v'), 1, 17), 'ioq', '123')),
+                   (ARRAY['Toyota', 'Ford', 'Honda'])[1 + abs(hashtext(c.id::text)) %% 3], 'Model ' || substr(c.id::text, 1, 4),
+                   2015 + abs(hashtext(c.id::text)) %% 10, upper(substr(md5(c.id::text), 1, 7)), 42000
+              FROM %1$I.customers c WHERE c.organization_id = $1;
+            INSERT INTO %1$I.repair_orders (organization_id, customer_id, vehicle_id, technician_id, status,
+                                            complaint_description, labor_hours, labor_rate, parts_cost,
+                                            estimated_total, mileage_in, mileage_out)
+            SELECT $1, v.customer_id, v.id, $2[1], 'completed', 'Brakes squeak', 1.5, 120, 80, 260, 42000, 42010
+              FROM %1$I.vehicles v WHERE v.organization_id = $1;
+            $q$, s), org, users, n);
+        ELSIF blueprint = 'retail' THEN
+            PERFORM @extschema@._blueprint_exec(format($q$
+            INSERT INTO %1$I.products (organization_id, sku, name, category, price, cost, stock_quantity, reorder_level)
+            SELECT $1, format('SKU-%%s', lpad(g::text, 6, '0')), format('Product %%s', g),
+                   (ARRAY['apparel', 'home', 'garden'])[1 + g %% 3], 10 + g %% 50, 5 + g %% 20, 100, 10
+              FROM generate_series(1, $3) g;
+            WITH c AS (SELECT c.id, row_number() OVER (ORDER BY c.id) AS r FROM %1$I.customers c WHERE c.organization_id = $1),
+                 sale AS (
+                     INSERT INTO %1$I.sales (organization_id, customer_id, cashier_id, status, payment_method,
+                                             subtotal, tax_amount, total_amount)
+                     SELECT $1, c.id, $2[1], 'completed', 'card', 0, 0, 0 FROM c
+                     RETURNING id, customer_id)
+            INSERT INTO %1$I.sale_items (organization_id, sale_id, product_id, quantity, unit_price, line_total)
+            SELECT $1, sale.id, p.id, 1, p.price, p.price
+              FROM sale JOIN c ON c.id = sale.customer_id
+              JOIN %1$I.products p ON p.organization_id = $1 AND p.sku = format('SKU-%%s', lpad(c.r::text, 6, '0'));
+            UPDATE %1$I.sales s SET subtotal = t.total, total_amount = t.total
+              FROM (SELECT sale_id, sum(line_total) AS total FROM %1$I.sale_items WHERE organization_id = $1 GROUP BY sale_id) t
+             WHERE s.organization_id = $1 AND s.id = t.sale_id;
+            $q$, s), org, users, n);
+        END IF;
+    END IF;
+END
+$$;
+
+-- _blueprint_of(schema, caller) returns the blueprint installed in a schema,
+-- after the checks the seeding functions share
+CREATE FUNCTION @extschema@._blueprint_of(target_schema name, caller text)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bp text;
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'permission denied to run %', caller
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('Run tenantcore.%s() as a superuser.', caller);
+    END IF;
+    SELECT b.blueprint INTO bp
+      FROM @extschema@.installed_blueprints b JOIN pg_namespace n ON n.oid = b.schema_name
+     WHERE n.nspname = target_schema;
+    IF bp IS NULL THEN
+        RAISE EXCEPTION 'schema % holds no blueprint', quote_ident(target_schema)
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Install one with tenantcore.install_blueprint(name, schema); tenantcore.installed_blueprints lists them.';
+    END IF;
+    RETURN bp;
+END
+$$;
+
+-- _blueprint_counts(schema) counts the rows of every table of a schema
+CREATE FUNCTION @extschema@._blueprint_counts(target_schema name)
+RETURNS TABLE (table_name regclass, row_count bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    FOR rel IN SELECT c.oid FROM pg_class c
+                WHERE c.relnamespace = target_schema::regnamespace AND c.relkind IN ('r', 'p')
+                ORDER BY c.oid
+    LOOP
+        table_name := rel;
+        EXECUTE format('SELECT count(*) FROM %s', rel) INTO row_count;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- seed_demo(schema) fills a blueprint schema with two demo organizations
+-- (Acme Accounting and Birch & Co), their users and a few rows per table
+CREATE FUNCTION @extschema@.seed_demo(target_schema name, rows_per_tenant integer DEFAULT 3)
+RETURNS TABLE (table_name regclass, row_count bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bp     text;
+    org    record;
+    tenant text := current_setting('tenantcore.tenant_id');
+BEGIN
+    IF target_schema IS NULL OR rows_per_tenant IS NULL THEN
+        RAISE EXCEPTION 'seed_demo: schema and rows_per_tenant must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF rows_per_tenant NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'seed_demo: rows_per_tenant must be between 1 and 1000, not %', rows_per_tenant
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use tenantcore.seed_bench() for more rows.';
+    END IF;
+    bp := @extschema@._blueprint_of(target_schema, 'seed_demo');
+    -- once per schema (a superuser sees every tenant's rows here)
+    IF EXISTS (SELECT FROM @extschema@._blueprint_counts(target_schema) c WHERE c.row_count > 0) THEN
+        RAISE NOTICE 'schema % already holds rows, skipping', quote_ident(target_schema);
+        RETURN QUERY SELECT * FROM @extschema@._blueprint_counts(target_schema);
+        RETURN;
+    END IF;
+    INSERT INTO @extschema@.users (id, email, first_name, last_name, status, is_verified)
+    VALUES ('a11ce000-0000-4000-8000-000000000001', 'alice@acme.example', 'Alice', 'Adams', 'active', true),
+           ('a11ce000-0000-4000-8000-000000000002', 'arjun@acme.example', 'Arjun', 'Acharya', 'active', true),
+           ('b0b00000-0000-4000-8000-000000000001', 'bob@birch.example', 'Bob', 'Brown', 'active', true),
+           ('b0b00000-0000-4000-8000-000000000002', 'bea@birch.example', 'Bea', 'Baker', 'active', true)
+    ON CONFLICT DO NOTHING;
+    INSERT INTO @extschema@.organizations (id, name, slug, subscription_tier, owner_id)
+    VALUES ('aaaaaaaa-0000-4000-8000-00000000000a', 'Acme Accounting', 'acme', 'professional',
+            'a11ce000-0000-4000-8000-000000000001'),
+           ('bbbbbbbb-0000-4000-8000-00000000000b', 'Birch & Co', 'birch', 'starter',
+            'b0b00000-0000-4000-8000-000000000001')
+    ON CONFLICT DO NOTHING;
+    FOR org IN VALUES ('aaaaaaaa-0000-4000-8000-00000000000a'::uuid,
+                       ARRAY['a11ce000-0000-4000-8000-000000000001', 'a11ce000-0000-4000-8000-000000000002']::uuid[]),
+                      ('bbbbbbbb-0000-4000-8000-00000000000b'::uuid,
+                       ARRAY['b0b00000-0000-4000-8000-000000000001', 'b0b00000-0000-4000-8000-000000000002']::uuid[])
+    LOOP
+        PERFORM set_config('tenantcore.tenant_id', org.column1::text, true);
+        PERFORM @extschema@._blueprint_fill(target_schema, bp, org.column1, org.column2, rows_per_tenant);
+    END LOOP;
+    PERFORM set_config('tenantcore.tenant_id', tenant, true);
+    RETURN QUERY SELECT * FROM @extschema@._blueprint_counts(target_schema);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@.seed_demo(name, integer) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.seed_demo(name, integer) IS
+    'fill a blueprint schema with two demo organizations (Acme Accounting, Birch & Co) and their users';
+
+-- seed_bench(schema, tenants, rows_per_tenant) creates tenants new
+-- organizations with two users each and fills the blueprint schema for them:
+-- rows_per_tenant rows in the main table of the blueprint, a few per row in
+-- the others
+CREATE FUNCTION @extschema@.seed_bench(target_schema name, tenants integer, rows_per_tenant integer)
+RETURNS TABLE (table_name regclass, row_count bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bp     text;
+    org    uuid;
+    users  uuid[];
+    tenant text := current_setting('tenantcore.tenant_id');
+    tag    text;
+BEGIN
+    IF target_schema IS NULL OR tenants IS NULL OR rows_per_tenant IS NULL THEN
+        RAISE EXCEPTION 'seed_bench: schema, tenants and rows_per_tenant must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF tenants < 1 OR rows_per_tenant < 1 THEN
+        RAISE EXCEPTION 'seed_bench: tenants and rows_per_tenant must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    bp := @extschema@._blueprint_of(target_schema, 'seed_bench');
+    FOR i IN 1 .. tenants LOOP
+        org := gen_random_uuid();
+        tag := substr(replace(org::text, '-', ''), 1, 12);
+        users := ARRAY[gen_random_uuid(), gen_random_uuid()];
+        INSERT INTO @extschema@.users (id, email, first_name, last_name)
+        SELECT u, format('user%s-%s@bench.example', k, tag), 'Bench', format('User %s', k)
+          FROM unnest(users) WITH ORDINALITY AS x (u, k);
+        INSERT INTO @extschema@.organizations (id, name, slug, owner_id)
+        VALUES (org, format('Bench %s', tag), 'bench-' || tag, users[1]);
+        PERFORM set_config('tenantcore.tenant_id', org::text, true);
+        PERFORM @extschema@._blueprint_fill(target_schema, bp, org, users, rows_per_tenant);
+    END LOOP;
+    PERFORM set_config('tenantcore.tenant_id', tenant, true);
+    RETURN QUERY SELECT * FROM @extschema@._blueprint_counts(target_schema);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@.seed_bench(name, integer, integer) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.seed_bench(name, integer, integer) IS
+    'benchmark data: tenants new organizations with rows_per_tenant rows each in a blueprint schema';
