@@ -1438,14 +1438,14 @@ BEGIN
            ('b0b00000-0000-4000-8000-000000000002', 'bea@birch.example', 'Bea', 'Baker', 'active', true)
     ON CONFLICT DO NOTHING;
     INSERT INTO @extschema@.organizations (id, name, slug, subscription_tier, owner_id)
-    VALUES ('aaaaaaaa-0000-4000-8000-00000000000a', 'Acme Accounting', 'acme', 'professional',
+    VALUES ('ac3e0000-0000-4000-8000-00000000000a', 'Acme Accounting', 'acme', 'professional',
             'a11ce000-0000-4000-8000-000000000001'),
-           ('bbbbbbbb-0000-4000-8000-00000000000b', 'Birch & Co', 'birch', 'starter',
+           ('b1c40000-0000-4000-8000-00000000000b', 'Birch & Co', 'birch', 'starter',
             'b0b00000-0000-4000-8000-000000000001')
     ON CONFLICT DO NOTHING;
-    FOR org IN VALUES ('aaaaaaaa-0000-4000-8000-00000000000a'::uuid,
+    FOR org IN VALUES ('ac3e0000-0000-4000-8000-00000000000a'::uuid,
                        ARRAY['a11ce000-0000-4000-8000-000000000001', 'a11ce000-0000-4000-8000-000000000002']::uuid[]),
-                      ('bbbbbbbb-0000-4000-8000-00000000000b'::uuid,
+                      ('b1c40000-0000-4000-8000-00000000000b'::uuid,
                        ARRAY['b0b00000-0000-4000-8000-000000000001', 'b0b00000-0000-4000-8000-000000000002']::uuid[])
     LOOP
         PERFORM set_config('tenantcore.tenant_id', org.column1::text, true);
