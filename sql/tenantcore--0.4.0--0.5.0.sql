@@ -550,6 +550,8 @@ BEGIN
         PRIMARY KEY (organization_id, id),
         UNIQUE (organization_id, name, version)
     );
+    CREATE INDEX workflow_templates_active_idx ON %1$I.workflow_templates (organization_id, name)
+        WHERE deleted_at IS NULL AND is_active;
 
     CREATE TABLE %1$I.workflow_executions (
         organization_id    uuid NOT NULL REFERENCES @extschema@.organizations (id) ON DELETE CASCADE,
