@@ -115,6 +115,12 @@ SELECT @extschema@.track_updated_at('@extschema@.organizations');
 -- ER diagrams and the seed-to-table map.
 -- ===========================================================================
 
+-- blueprint tables reference organizations and users, so a dump must carry
+-- their rows (Part 2 marks them too; calling pg_extension_config_dump again
+-- for the same table only repeats the same setting)
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.users', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.organizations', '');
+
 -- which blueprint lives in which schema (one blueprint per schema)
 CREATE TABLE @extschema@.installed_blueprints (
     schema_name  regnamespace NOT NULL,
