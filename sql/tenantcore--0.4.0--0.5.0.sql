@@ -121,9 +121,10 @@ SELECT @extschema@.track_updated_at('@extschema@.organizations');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.users', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.organizations', '');
 
--- which blueprint lives in which schema (one blueprint per schema)
+-- which blueprint lives in which schema (one blueprint per schema); kept by
+-- name like isolated_schemas (namespace OIDs change in pg_upgrade)
 CREATE TABLE @extschema@.installed_blueprints (
-    schema_name  regnamespace NOT NULL,
+    schema_name  name         NOT NULL,
     blueprint    text         NOT NULL,
     installed_at timestamptz  NOT NULL DEFAULT pg_catalog.now(),
     installed_by name         NOT NULL DEFAULT session_user,
@@ -1108,7 +1109,7 @@ BEGIN
     END IF;
     SELECT n.oid INTO nsp FROM pg_namespace n WHERE n.nspname = target_schema;
     IF nsp IS NOT NULL THEN
-        SELECT b.blueprint INTO existing FROM @extschema@.installed_blueprints b WHERE b.schema_name = nsp;
+        SELECT b.blueprint INTO existing FROM @extschema@.installed_blueprints b WHERE b.schema_name = target_schema;
         IF existing IS NOT NULL THEN
             RAISE EXCEPTION 'schema % already holds blueprint "%"', target_schema, existing
                 USING ERRCODE = 'duplicate_object',
@@ -1125,7 +1126,9 @@ BEGIN
     END IF;
 
     EXECUTE format('SELECT @extschema@.%I($1)', '_blueprint_' || name) USING target_schema;
-    INSERT INTO @extschema@.installed_blueprints (schema_name, blueprint) VALUES (nsp, name);
+    DELETE FROM @extschema@.installed_blueprints b   -- a registration left over from a renamed schema
+     WHERE b.schema_name = target_schema;
+    INSERT INTO @extschema@.installed_blueprints (schema_name, blueprint) VALUES (target_schema, name);
 
     RETURN QUERY
         SELECT c.oid::regclass
@@ -1146,11 +1149,35 @@ AS $$
 BEGIN
     DELETE FROM @extschema@.installed_blueprints b
      USING pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_namespace'::regclass AND d.objid = b.schema_name::oid;
+     WHERE d.classid = 'pg_namespace'::regclass AND d.object_name = b.schema_name;
 END
 $$;
 CREATE EVENT TRIGGER tenantcore_forget_dropped_blueprints ON sql_drop
     EXECUTE FUNCTION @extschema@._blueprints_on_sql_drop();
+
+-- a renamed schema keeps its blueprint: the one registration whose schema no
+-- longer exists takes the new name
+CREATE FUNCTION @extschema@._blueprints_on_rename() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    renamed name;
+BEGIN
+    FOR renamed IN
+        SELECT n.nspname FROM pg_event_trigger_ddl_commands() c JOIN pg_namespace n ON n.oid = c.objid
+         WHERE c.classid = 'pg_namespace'::regclass
+    LOOP
+        IF (SELECT count(*) FROM @extschema@.installed_blueprints b
+             WHERE NOT EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = b.schema_name)) = 1 THEN
+            UPDATE @extschema@.installed_blueprints b SET schema_name = renamed
+             WHERE NOT EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = b.schema_name);
+        END IF;
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER tenantcore_rename_blueprints ON ddl_command_end WHEN TAG IN ('ALTER SCHEMA')
+    EXECUTE FUNCTION @extschema@._blueprints_on_rename();
 
 -- _blueprint_exec(sql, org, users, n) runs the statements of sql (separated
 -- by a semicolon at the end of a line) one by one with the parameters $1-$3
@@ -1380,8 +1407,8 @@ BEGIN
                   HINT = format('Run tenantcore.%s() as a superuser.', caller);
     END IF;
     SELECT b.blueprint INTO bp
-      FROM @extschema@.installed_blueprints b JOIN pg_namespace n ON n.oid = b.schema_name
-     WHERE n.nspname = target_schema;
+      FROM @extschema@.installed_blueprints b JOIN pg_namespace n ON n.nspname = b.schema_name
+     WHERE b.schema_name = target_schema;
     IF bp IS NULL THEN
         RAISE EXCEPTION 'schema % holds no blueprint', quote_ident(target_schema)
             USING ERRCODE = 'undefined_object',

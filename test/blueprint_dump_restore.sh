@@ -52,7 +52,7 @@ DECLARE
     rel regclass; n bigint; digest text;
 BEGIN
     CREATE TEMP TABLE snap (rel text, n bigint, digest text);
-    FOR rel IN SELECT c.oid FROM pg_class c JOIN tenantcore.installed_blueprints b ON b.schema_name = c.relnamespace
+    FOR rel IN SELECT c.oid FROM pg_class c JOIN tenantcore.installed_blueprints b ON b.schema_name::regnamespace = c.relnamespace
                 WHERE c.relkind = 'r' ORDER BY c.oid::regclass::text
     LOOP
         EXECUTE format('SELECT count(*), md5(coalesce(string_agg(t::text, E''\n'' ORDER BY t::text), '''')) FROM %s t', rel)
@@ -78,13 +78,13 @@ SQL
     psql -X -At -v ON_ERROR_STOP=1 -d "$db" > "$out.schema" <<'SQL'
 SELECT format('%s rls=%s force=%s policies=%s', c.oid::regclass, c.relrowsecurity, c.relforcerowsecurity,
               (SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy WHERE polrelid = c.oid))
-  FROM pg_class c JOIN tenantcore.installed_blueprints b ON b.schema_name = c.relnamespace
+  FROM pg_class c JOIN tenantcore.installed_blueprints b ON b.schema_name::regnamespace = c.relnamespace
  WHERE c.relkind = 'r' ORDER BY 1;
 SELECT format('%s %s', tgrelid::regclass, tgname) FROM pg_trigger t
-  JOIN pg_class c ON c.oid = t.tgrelid JOIN tenantcore.installed_blueprints b ON b.schema_name = c.relnamespace
+  JOIN pg_class c ON c.oid = t.tgrelid JOIN tenantcore.installed_blueprints b ON b.schema_name::regnamespace = c.relnamespace
  WHERE NOT tgisinternal ORDER BY 1;
 SELECT format('%s %s', conrelid::regclass, pg_get_constraintdef(oid)) FROM pg_constraint con
-  JOIN tenantcore.installed_blueprints b ON b.schema_name = con.connamespace ORDER BY 1;
+  JOIN tenantcore.installed_blueprints b ON b.schema_name::regnamespace = con.connamespace ORDER BY 1;
 SQL
     psql -X -At -v ON_ERROR_STOP=1 -d "$db" -c \
         "SELECT format('%s | %s | %s', severity, object, problem) FROM tenantcore.lint() ORDER BY 1" > "$out.lint"

@@ -3,7 +3,7 @@
 -- organization_id, the installers applied), installing twice, and a failure
 -- halfway that leaves nothing behind
 BEGIN;
-SELECT plan(43);
+SELECT plan(44);
 
 CREATE SCHEMA bpi;
 -- shape_holes(schema): every way a blueprint table breaks the rules of issue 6
@@ -109,7 +109,7 @@ SELECT is_empty(format('SELECT * FROM bpi.shape_holes(%L)', 'bpi_' || bp),
                 format('%s: keys include organization_id, every table isolated, audited, tracked, retained', bp))
   FROM unnest(ARRAY['cpa', 'projects', 'home_services', 'restaurant', 'automotive', 'retail']) bp;
 SELECT is_empty('SELECT * FROM tenantcore.lint()', 'lint() finds no hole in the six blueprints');
-SELECT results_eq($$SELECT schema_name::text, blueprint FROM tenantcore.installed_blueprints ORDER BY schema_name::text$$,
+SELECT results_eq($$SELECT schema_name::text COLLATE "default", blueprint FROM tenantcore.installed_blueprints ORDER BY 1$$,
                   $$VALUES ('bpi_automotive', 'automotive'), ('bpi_cpa', 'cpa'), ('bpi_home_services', 'home_services'),
                            ('bpi_projects', 'projects'), ('bpi_restaurant', 'restaurant'), ('bpi_retail', 'retail')$$,
                   'the registry records each schema and its blueprint');
@@ -183,6 +183,11 @@ DROP SCHEMA bpi_existing CASCADE;
 RESET client_min_messages;
 SELECT is((SELECT count(*) FROM tenantcore.installed_blueprints WHERE blueprint = 'restaurant'), 1::bigint,
           'dropping the schema removes its registry row');
+
+-- a renamed schema keeps its blueprint
+ALTER SCHEMA bpi_retail RENAME TO bpi_shop;
+SELECT results_eq($$SELECT blueprint FROM tenantcore.installed_blueprints WHERE schema_name = 'bpi_shop'$$,
+                  $$VALUES ('retail')$$, 'a renamed schema keeps its registration');
 
 SELECT * FROM finish();
 ROLLBACK;
