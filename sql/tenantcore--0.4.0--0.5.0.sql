@@ -1232,10 +1232,12 @@ BEGIN
          WHERE e.organization_id = $1;
         INSERT INTO %1$I.invoices (organization_id, client_id, engagement_id, invoice_number, status, issue_date, due_date,
                                    line_items, subtotal, tax_amount, total_amount, created_by)
-        SELECT $1, e.client_id, e.id, format('INV-%%s', lpad((row_number() OVER (ORDER BY e.id))::text, 6, '0')),
+        SELECT $1, e.client_id, e.id,
+               format('INV-%%s', lpad((row_number() OVER (ORDER BY length(c.business_name), c.business_name))::text, 6, '0')),
                'sent', date '2026-04-15', date '2026-05-15',
                jsonb_build_array(jsonb_build_object('description', e.name, 'amount', 2500)), 2500, 0, 2500, $2[1]
-          FROM %1$I.engagements e WHERE e.organization_id = $1;
+          FROM %1$I.engagements e JOIN %1$I.clients c ON c.organization_id = e.organization_id AND c.id = e.client_id
+         WHERE e.organization_id = $1;
         INSERT INTO %1$I.notes (organization_id, client_id, author_id, title, content, note_type)
         SELECT $1, c.id, $2[1], 'Kick-off call', 'Discussed the documents needed for ' || c.business_name, 'call'
           FROM %1$I.clients c WHERE c.organization_id = $1;
