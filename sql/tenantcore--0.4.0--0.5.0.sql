@@ -1461,6 +1461,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use tenantcore.seed_bench() for more rows.';
     END IF;
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'permission denied to run seed_demo'
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Run tenantcore.seed_demo() as a superuser.';
+    END IF;
     bp := @extschema@._blueprint_of(target_schema, 'seed_demo');
     -- once per schema (a superuser sees every tenant's rows here)
     IF EXISTS (SELECT FROM @extschema@._blueprint_counts(target_schema) c WHERE c.row_count > 0) THEN
@@ -1520,6 +1524,10 @@ BEGIN
         RAISE EXCEPTION 'seed_bench: tenants and rows_per_tenant must be at least 1'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'permission denied to run seed_bench'
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Run tenantcore.seed_bench() as a superuser.';
+    END IF;
     bp := @extschema@._blueprint_of(target_schema, 'seed_bench');
     FOR i IN 1 .. tenants LOOP
         org := gen_random_uuid();
@@ -1540,3 +1548,16 @@ $$;
 REVOKE EXECUTE ON FUNCTION @extschema@.seed_bench(name, integer, integer) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.seed_bench(name, integer, integer) IS
     'benchmark data: tenants new organizations with rows_per_tenant rows each in a blueprint schema';
+
+-- the blueprint helpers are internal: only install_blueprint and the seeding
+-- functions (superusers) call them
+REVOKE EXECUTE ON FUNCTION @extschema@._blueprint_protect(name, name, name, boolean),
+                           @extschema@._blueprint_finish(name, jsonb, jsonb),
+                           @extschema@._blueprint_cpa(name), @extschema@._blueprint_projects(name),
+                           @extschema@._blueprint_customers(name), @extschema@._blueprint_home_services(name),
+                           @extschema@._blueprint_restaurant(name), @extschema@._blueprint_automotive(name),
+                           @extschema@._blueprint_retail(name),
+                           @extschema@._blueprint_exec(text, uuid, uuid[], integer),
+                           @extschema@._blueprint_fill(name, text, uuid, uuid[], integer),
+                           @extschema@._blueprint_of(name, text), @extschema@._blueprint_counts(name)
+    FROM PUBLIC;
