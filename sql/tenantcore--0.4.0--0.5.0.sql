@@ -162,8 +162,8 @@ $$;
 COMMENT ON FUNCTION @extschema@.blueprints() IS
     'the domain schemas tenantcore.install_blueprint() can install';
 
--- _blueprint_protect(rel, column, searchable) protects a column of a new
--- blueprint table (a thin wrapper so the blueprint bodies read well)
+-- _blueprint_protect(schema, table, column, searchable) protects a column of
+-- a new blueprint table (a thin wrapper so the blueprint bodies read well)
 CREATE FUNCTION @extschema@._blueprint_protect(s name, tbl name, col name, searchable boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
@@ -174,11 +174,12 @@ BEGIN
 END
 $$;
 
--- _blueprint_finish(schema) puts every table of a freshly created blueprint
--- schema under the installers: isolation, audit (ciphertext, blind indexes
+-- _blueprint_finish(schema, blueprint, redact, anonymize) puts the tables of
+-- a freshly created blueprint (and no other table of the schema) under the
+-- installers: isolation, audit (ciphertext, blind indexes
 -- and token hashes redacted), updated_at tracking, and the retention of
 -- soft-deleted rows (30 days after deleted_at)
-CREATE FUNCTION @extschema@._blueprint_finish(s name, redact jsonb, anonymize jsonb)
+CREATE FUNCTION @extschema@._blueprint_finish(s name, bp text, redact jsonb, anonymize jsonb)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -191,8 +192,7 @@ BEGIN
         SELECT c.oid::regclass AS rel, c.relname
           FROM pg_class c
          WHERE c.relnamespace = s::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-           AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id'
-                          AND NOT a.attisdropped)
+           AND c.relname = ANY ((SELECT b.tables FROM @extschema@.blueprints() b WHERE b.name = bp)::name[])
          ORDER BY c.oid
     LOOP
         PERFORM @extschema@.isolate(t.rel);
@@ -678,7 +678,7 @@ BEGIN
     EXECUTE format('ALTER TABLE %1$I.quickbooks_tokens ALTER COLUMN access_token_encrypted SET NOT NULL, '
                    'ALTER COLUMN refresh_token_encrypted SET NOT NULL', s);
 
-    PERFORM @extschema@._blueprint_finish(s,
+    PERFORM @extschema@._blueprint_finish(s, 'cpa',
         redact => '{"document_shares": ["token_hash"]}',
         -- soft-deleted clients are anonymized, not deleted: their invoices
         -- (ON DELETE RESTRICT) are financial records that outlive them
@@ -785,7 +785,7 @@ BEGIN
     CREATE INDEX messages_project_idx ON %1$I.messages (organization_id, project_id, created_at DESC)
         WHERE deleted_at IS NULL;
     $ddl$, s);
-    PERFORM @extschema@._blueprint_finish(s, '{}', '{}');
+    PERFORM @extschema@._blueprint_finish(s, 'projects', '{}', '{}');
 END
 $$;
 
@@ -869,7 +869,7 @@ BEGIN
         WHERE deleted_at IS NULL;
     CREATE INDEX work_orders_metadata_priority_idx ON %1$I.work_orders USING gin ((metadata -> 'priority'));
     $ddl$, s);
-    PERFORM @extschema@._blueprint_finish(s, '{}', '{}');
+    PERFORM @extschema@._blueprint_finish(s, 'home_services', '{}', '{}');
 END
 $$;
 
@@ -917,7 +917,7 @@ BEGIN
         WHERE status NOT IN ('paid', 'cancelled');
     CREATE INDEX orders_customer_idx ON %1$I.orders (organization_id, customer_id) WHERE customer_id IS NOT NULL;
     $ddl$, s);
-    PERFORM @extschema@._blueprint_finish(s, '{}', '{}');
+    PERFORM @extschema@._blueprint_finish(s, 'restaurant', '{}', '{}');
 END
 $$;
 
@@ -992,7 +992,7 @@ BEGIN
     CREATE INDEX repair_orders_vehicle_idx ON %1$I.repair_orders (organization_id, vehicle_id);
     CREATE INDEX repair_orders_customer_idx ON %1$I.repair_orders (organization_id, customer_id);
     $ddl$, s);
-    PERFORM @extschema@._blueprint_finish(s, '{}', '{}');
+    PERFORM @extschema@._blueprint_finish(s, 'automotive', '{}', '{}');
 END
 $$;
 
@@ -1067,7 +1067,7 @@ BEGIN
     CREATE INDEX sale_items_sale_idx ON %1$I.sale_items (organization_id, sale_id);
     CREATE INDEX sale_items_product_idx ON %1$I.sale_items (organization_id, product_id);
     $ddl$, s);
-    PERFORM @extschema@._blueprint_finish(s, '{}', '{}');
+    PERFORM @extschema@._blueprint_finish(s, 'retail', '{}', '{}');
 END
 $$;
 
@@ -1420,7 +1420,8 @@ BEGIN
 END
 $$;
 
--- _blueprint_counts(schema) counts the rows of every table of a schema
+-- _blueprint_counts(schema) counts the rows of every blueprint table of a
+-- schema (other tables of the schema are not the blueprint's business)
 CREATE FUNCTION @extschema@._blueprint_counts(target_schema name)
 RETURNS TABLE (table_name regclass, row_count bigint)
 LANGUAGE plpgsql
@@ -1431,6 +1432,9 @@ DECLARE
 BEGIN
     FOR rel IN SELECT c.oid FROM pg_class c
                 WHERE c.relnamespace = target_schema::regnamespace AND c.relkind IN ('r', 'p')
+                  AND c.relname = ANY ((SELECT b.tables FROM @extschema@.blueprints() b
+                                         JOIN @extschema@.installed_blueprints i ON i.blueprint = b.name
+                                        WHERE i.schema_name = target_schema)::name[])
                 ORDER BY c.oid
     LOOP
         table_name := rel;
@@ -1552,7 +1556,7 @@ COMMENT ON FUNCTION @extschema@.seed_bench(name, integer, integer) IS
 -- the blueprint helpers are internal: only install_blueprint and the seeding
 -- functions (superusers) call them
 REVOKE EXECUTE ON FUNCTION @extschema@._blueprint_protect(name, name, name, boolean),
-                           @extschema@._blueprint_finish(name, jsonb, jsonb),
+                           @extschema@._blueprint_finish(name, text, jsonb, jsonb),
                            @extschema@._blueprint_cpa(name), @extschema@._blueprint_projects(name),
                            @extschema@._blueprint_customers(name), @extschema@._blueprint_home_services(name),
                            @extschema@._blueprint_restaurant(name), @extschema@._blueprint_automotive(name),

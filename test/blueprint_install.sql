@@ -3,7 +3,7 @@
 -- organization_id, the installers applied), installing twice, and a failure
 -- halfway that leaves nothing behind
 BEGIN;
-SELECT plan(44);
+SELECT plan(45);
 
 CREATE SCHEMA bpi;
 -- shape_holes(schema): every way a blueprint table breaks the rules of issue 6
@@ -177,7 +177,12 @@ SELECT lives_ok($$SELECT tenantcore.install_blueprint('cpa', 'bpi_late')$$, 'the
 
 -- an existing (empty) schema is used as it is; a dropped schema forgets its blueprint
 CREATE SCHEMA bpi_existing;
+CREATE TABLE bpi_existing.mine (organization_id uuid NOT NULL, id int, deleted_at timestamptz, PRIMARY KEY (organization_id, id));
 SELECT lives_ok($$SELECT tenantcore.install_blueprint('restaurant', 'bpi_existing')$$, 'a blueprint goes into an existing schema');
+SELECT ok(NOT EXISTS (SELECT FROM tenantcore.isolated_tables WHERE rel = 'bpi_existing.mine'::regclass)
+          AND NOT EXISTS (SELECT FROM tenantcore.audited_tables WHERE rel = 'bpi_existing.mine'::regclass)
+          AND NOT EXISTS (SELECT FROM tenantcore.retention_policies WHERE rel = 'bpi_existing.mine'::regclass),
+          '... and leaves the schema''s other tables alone');
 SET LOCAL client_min_messages = warning;
 DROP SCHEMA bpi_existing CASCADE;
 RESET client_min_messages;
