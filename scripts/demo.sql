@@ -79,6 +79,27 @@ CALL tenantcore.run_retention();
 SELECT rel, action, rows_affected FROM tenantcore.retention_runs;
 SELECT organization_id, count(*) AS invoices_left FROM demo.invoices GROUP BY 1;
 
+-- Blueprints: the seeds' CPA practice as a ready schema (isolated, audited,
+-- tax ids and tokens encrypted, retention attached), with two demo firms.
+SELECT name, tables FROM tenantcore.blueprints() WHERE name IN ('cpa', 'projects');
+SELECT tenantcore.install_blueprint('cpa', 'practice');
+SELECT * FROM tenantcore.seed_demo('practice') WHERE table_name::text IN ('practice.clients', 'practice.invoices');
+GRANT USAGE ON SCHEMA practice TO demo_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA practice TO demo_app;
+SET ROLE demo_app;
+BEGIN;
+SELECT tenantcore.set_tenant('ac3e0000-0000-4000-8000-00000000000a');   -- Acme Accounting
+SELECT business_name, tax_id, status FROM practice.clients_decrypted ORDER BY business_name;
+SELECT c.business_name, i.invoice_number, i.total_amount
+  FROM practice.invoices i JOIN practice.clients c ON c.organization_id = i.organization_id AND c.id = i.client_id
+ ORDER BY i.invoice_number;
+-- a client with invoices cannot be deleted (ON DELETE RESTRICT, as the seed asks)
+\set ON_ERROR_STOP 0
+DELETE FROM practice.clients WHERE business_name = 'Client 1';
+\set ON_ERROR_STOP 1
+ROLLBACK;
+RESET ROLE;
+
 -- The lint lists what is left unprotected.
 CREATE TABLE public.forgotten (organization_id uuid, note text);
 SELECT severity, object, problem FROM tenantcore.lint();
