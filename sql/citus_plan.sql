@@ -9,7 +9,7 @@ RESET client_min_messages;
 CREATE VIEW pg_temp.my_plan AS
     SELECT step, rel, kind, detail, statement FROM tenantcore.citus_plan()
      WHERE rel::text LIKE 'cp.%'
-        OR (kind = 'reference' AND rel::text LIKE 'tenantcore.%'
+        OR (rel::text LIKE 'tenantcore.%' AND kind <> 'problem'
             AND EXISTS (SELECT FROM pg_constraint c WHERE c.confrelid = rel AND c.conrelid::regclass::text LIKE 'cp.%'));
 
 CREATE SCHEMA cp;
@@ -36,8 +36,28 @@ SELECT count(*) AS isolated
   FROM (SELECT tenantcore.isolate(r)
           FROM unnest('{cp.clients, cp.invoices, cp.lines, cp.events}'::regclass[]) r) i;
 
--- referenced tables come first, partitions are not listed
+-- referenced tables come first (tenantcore.organizations is the tenant
+-- directory: a reference table), partitions are not listed
 SELECT * FROM pg_temp.my_plan;
+
+-- the extension's core schema and every blueprint are distributable as they are
+SELECT kind, count(*) FROM tenantcore.citus_plan() WHERE rel::text LIKE 'tenantcore.%' GROUP BY kind ORDER BY kind;
+SELECT count(*) AS blueprint_tables
+  FROM unnest(ARRAY['cpa', 'projects', 'home_services', 'restaurant', 'automotive', 'retail']) b,
+       tenantcore.install_blueprint(b, ('cp_bp_' || b)::name);
+SELECT kind, count(*) FROM tenantcore.citus_plan() WHERE rel::text LIKE 'cp\_bp\_%' GROUP BY kind ORDER BY kind;
+SELECT rel, detail FROM tenantcore.citus_plan()
+ WHERE kind = 'problem' AND (rel::text LIKE 'cp\_bp\_%' OR rel::text LIKE 'tenantcore.%');
+SET client_min_messages = warning;
+DO $$
+DECLARE s name;
+BEGIN
+    FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'cp\_bp\_%' LOOP
+        EXECUTE format('DROP SCHEMA %I CASCADE', s);
+    END LOOP;
+END
+$$;
+RESET client_min_messages;
 
 -- what Citus could not distribute, and what lets a row point at another tenant
 CREATE TABLE cp.nullable_tenant (organization_id uuid, id int, UNIQUE (organization_id, id));
