@@ -101,3 +101,125 @@ COMMENT ON FUNCTION @extschema@.track_updated_at(regclass, name) IS
 
 SELECT @extschema@.track_updated_at('@extschema@.users');
 SELECT @extschema@.track_updated_at('@extschema@.organizations');
+
+-- ===========================================================================
+-- Part 4: audit (cheaper log indexes)
+--
+-- Every audited change writes one entry, so every index of the log's
+-- partitions is paid for on every audited write.  0.4.0 gave each partition
+-- a primary key (id, occurred_at) (a btree nobody looks up: ids come from
+-- a sequence and only the trigger writes) and a hash index on pk for
+-- history(), whose inserts lock and rewrite the index's metapage every time.
+-- From 0.5.0 each partition has
+--   * a BRIN index on (id, occurred_at): nearly free to maintain in an
+--     append-only table, it serves ranges of time and of ids;
+--   * a btree on jsonb_hash_extended(pk, 0): an 8-byte key, cheap to
+--     compare, for history() and row_as_of(), which recheck pk itself.
+-- Partitions made by 0.4.0 (the default one and the monthly ones created by
+-- audit_maintain()) are converted here, so an upgraded log equals a fresh one.
+-- ===========================================================================
+
+-- _audit_partition_indexes creates the indexes of one partition of the log
+-- (names chosen by the server, which never collide).
+CREATE FUNCTION @extschema@._audit_partition_indexes(part regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('CREATE INDEX ON %s USING brin (id, occurred_at)', part);
+    EXECUTE format('CREATE INDEX ON %s (pg_catalog.jsonb_hash_extended(pk, 0))', part);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._audit_partition_indexes(regclass) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._audit_prepare_partition(part regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@._audit_partition_indexes(part);
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', part);
+    EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', part);
+    EXECUTE format('CREATE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._audit_log_guard()', part);
+END
+$$;
+
+-- convert the partitions made by 0.4.0: drop the primary key and the hash
+-- index on pk, create the new indexes
+DO $$
+DECLARE
+    part regclass;
+    idx  regclass;
+    con  name;
+BEGIN
+    FOR part IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+                 WHERE i.inhparent = '@extschema@.audit_log'::regclass ORDER BY i.inhrelid
+    LOOP
+        FOR con IN SELECT c.conname FROM pg_catalog.pg_constraint c WHERE c.conrelid = part AND c.contype = 'p' LOOP
+            EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', part, con);
+        END LOOP;
+        FOR idx IN SELECT x.indexrelid::regclass FROM pg_catalog.pg_index x
+                     JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid
+                     JOIN pg_catalog.pg_am a ON a.oid = c.relam
+                    WHERE x.indrelid = part AND a.amname = 'hash' AND x.indnatts = 1
+                      AND x.indkey[0] = (SELECT t.attnum FROM pg_catalog.pg_attribute t
+                                          WHERE t.attrelid = part AND t.attname = 'pk')
+        LOOP
+            EXECUTE format('DROP INDEX %s', idx);
+        END LOOP;
+        PERFORM @extschema@._audit_partition_indexes(part);
+    END LOOP;
+END
+$$;
+
+-- history and row_as_of find a row's entries through the btree on the hash
+-- of pk (pk itself is compared too: hashes may collide)
+CREATE OR REPLACE FUNCTION @extschema@.history(rel regclass, pk jsonb)
+RETURNS SETOF @extschema@.audit_log
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT l.* FROM @extschema@.audit_log l
+     WHERE l.table_name = (SELECT format('%I.%I', n.nspname, c.relname)
+                             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                            WHERE c.oid = history.rel)
+       AND jsonb_hash_extended(l.pk, 0) = jsonb_hash_extended(history.pk, 0)
+       AND l.pk = history.pk
+     ORDER BY l.id;
+END;
+
+CREATE OR REPLACE FUNCTION @extschema@.row_as_of(rel regclass, pk jsonb, at timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    qname text;
+    e     record;
+    state jsonb;
+BEGIN
+    IF rel IS NULL OR pk IS NULL OR at IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT format('%I.%I', n.nspname, c.relname) INTO qname
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    FOR e IN
+        SELECT l.id, l.operation, l.new_row FROM @extschema@.audit_log l
+         WHERE l.table_name = qname AND jsonb_hash_extended(l.pk, 0) = jsonb_hash_extended(row_as_of.pk, 0)
+           AND l.pk = row_as_of.pk AND l.occurred_at <= at
+        UNION ALL
+        SELECT l.id, l.operation, NULL FROM @extschema@.audit_log l
+         WHERE l.table_name = qname AND l.pk IS NULL AND l.operation = 'TRUNCATE' AND l.occurred_at <= at
+        ORDER BY 1
+    LOOP
+        CASE e.operation
+            WHEN 'INSERT' THEN state := e.new_row;
+            -- a changed-only entry holds the changed keys: apply them
+            WHEN 'UPDATE' THEN state := coalesce(state, '{}'::jsonb) || e.new_row;
+            ELSE state := NULL;
+        END CASE;
+    END LOOP;
+    RETURN state;
+END
+$$;

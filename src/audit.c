@@ -179,8 +179,14 @@ static TimestampTz part_ts = 0;
 static Oid	part_relid = InvalidOid;
 static bool part_same_layout = false;	/* partition has the parent's columns */
 
-/* executor state for index insertion, per transaction */
-static EState *audit_estate = NULL;
+/* what writing into the partition needs, per transaction (OpenLogWriter) */
+static MemoryContext writer_cxt = NULL;
+static bool writer_valid = false;
+static Oid	writer_partid = InvalidOid;
+static EState *writer_estate = NULL;
+static TupleTableSlot *writer_slot = NULL;
+static ResultRelInfo *writer_rri = NULL;
+static Oid *writer_index_oids = NULL;
 
 /* name of the session user, computed when it changes */
 static Oid	db_user_id = InvalidOid;
@@ -220,6 +226,8 @@ AuditRelcacheCallback(Datum arg, Oid relid)
 		log_valid = false;
 	if (!OidIsValid(relid) || relid == log_relid || relid == part_relid)
 		part_valid = false;
+	if (!OidIsValid(relid) || relid == writer_partid)
+		writer_valid = false;
 }
 
 /*
@@ -236,7 +244,8 @@ AuditXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
-			audit_estate = NULL;
+			writer_cxt = NULL;
+			writer_valid = false;
 			part_valid = false;
 			break;
 		default:
@@ -678,6 +687,44 @@ PartitionFor(Relation parent, TimestampTz ts)
 }
 
 /*
+ * OpenLogWriter prepares, once per transaction and partition, what writing
+ * entries into the partition needs: a slot of its row type and its indexes'
+ * IndexInfo (built once instead of for every entry).  Everything lives in a
+ * memory context below TopTransactionContext; the relations themselves are
+ * opened for each entry (their locks are kept to the end of the transaction
+ * anyway), so nothing stays open between trigger calls.
+ */
+static void
+OpenLogWriter(Relation part)
+{
+	MemoryContext old;
+	ResultRelInfo *rri;
+
+	if (writer_cxt != NULL)
+		MemoryContextDelete(writer_cxt);
+	writer_cxt = AllocSetContextCreate(TopTransactionContext, "tenantcore audit writer",
+									   ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(writer_cxt);
+
+	writer_estate = CreateExecutorState();
+	writer_slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(part)),
+										   &TTSOpsHeapTuple);
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, part, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	writer_index_oids = palloc(sizeof(Oid) * Max(rri->ri_NumIndices, 1));
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+		writer_index_oids[i] = RelationGetRelid(rri->ri_IndexRelationDescs[i]);
+	/* the IndexInfos stay; the index relations are opened again per entry */
+	ExecCloseIndices(rri);
+	writer_rri = rri;
+	writer_partid = RelationGetRelid(part);
+	writer_valid = true;
+
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * InsertLogEntry writes one entry into the partition of the log that holds
  * the transaction timestamp, maintaining its indexes.  No privilege check:
  * the entry comes from the trigger, never from the user.
@@ -693,7 +740,6 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 	TupleDesc	parentdesc;
 	TupleConversionMap *map;
 	HeapTuple	tuple;
-	TupleTableSlot *slot;
 	ResultRelInfo *rri;
 
 	if (!log_valid)
@@ -710,6 +756,7 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 			part_lxid = MyLocalTransactionId();
 			part_ts = ts;
 			part_valid = (inval_count == audit_inval_count);
+			writer_valid = false;
 			part = table_open(part_relid, RowExclusiveLock);
 			map = convert_tuples_by_name(RelationGetDescr(parent), RelationGetDescr(part));
 			part_same_layout = (map == NULL);
@@ -723,6 +770,8 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 			break;
 		table_close(part, RowExclusiveLock);
 	}
+	if (!writer_valid || writer_partid != part_relid)
+		OpenLogWriter(part);
 
 	parentdesc = RelationGetDescr(parent);
 	for (int i = 0; i < parentdesc->natts; i++)
@@ -747,35 +796,35 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 		if (map != NULL)
 			tuple = execute_attr_map_tuple(tuple, map);
 	}
+	ExecStoreHeapTuple(tuple, writer_slot, false);
 
-	if (audit_estate == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	rri = writer_rri;
+	rri->ri_RelationDesc = part;
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+		rri->ri_IndexRelationDescs[i] = index_open(writer_index_oids[i], RowExclusiveLock);
 
-		audit_estate = CreateExecutorState();
-		MemoryContextSwitchTo(old);
-	}
-
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(part), &TTSOpsHeapTuple);
-	ExecStoreHeapTuple(tuple, slot, false);
-
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, part, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
-
-	table_tuple_insert(part, slot, GetCurrentCommandId(true), 0, NULL);
+	table_tuple_insert(part, writer_slot, GetCurrentCommandId(true), 0, NULL);
 	if (rri->ri_NumIndices > 0)
 	{
 #if PG_VERSION_NUM >= 160000
-		list_free(ExecInsertIndexTuples(rri, slot, audit_estate, false, false, NULL, NIL, false));
+		list_free(ExecInsertIndexTuples(rri, writer_slot, writer_estate, false, false, NULL, NIL, false));
 #else
-		list_free(ExecInsertIndexTuples(rri, slot, audit_estate, false, false, NULL, NIL));
+		list_free(ExecInsertIndexTuples(rri, writer_slot, writer_estate, false, false, NULL, NIL));
 #endif
 	}
-	ResetPerTupleExprContext(audit_estate);
+	ResetPerTupleExprContext(writer_estate);
+	ExecClearTuple(writer_slot);
 
-	ExecCloseIndices(rri);
-	ExecDropSingleTupleTableSlot(slot);
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+#if PG_VERSION_NUM >= 170000
+		/* BRIN keeps buffers pinned between inserts from 17 on */
+		index_insert_cleanup(rri->ri_IndexRelationDescs[i], rri->ri_IndexRelationInfo[i]);
+#endif
+		index_close(rri->ri_IndexRelationDescs[i], NoLock);
+		rri->ri_IndexRelationDescs[i] = NULL;
+	}
+	rri->ri_RelationDesc = NULL;
 	table_close(part, NoLock);
 	table_close(parent, NoLock);
 }

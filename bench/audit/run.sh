@@ -8,13 +8,16 @@
 # standalone against any server with tenantcore installed:
 #   PGHOST=... PGPORT=... PGUSER=postgres bash bench/audit/run.sh
 # Environment: ROWS (default 200000), REPS (default 3), CLIENTS (default 4),
-# SECONDS_PER_RUN (pgbench duration, default 10).
+# SECONDS_PER_RUN (pgbench duration, default 10), WARMUP (unmeasured rounds
+# first, default 1: the first writes after a server start also pay for
+# touching shared memory for the first time, which the later ones do not).
 set -euo pipefail
 
 ROWS=${ROWS:-200000}
 REPS=${REPS:-3}
 CLIENTS=${CLIENTS:-4}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+WARMUP=${WARMUP:-1}
 export PGDATABASE=${PGDATABASE:-bench_audit}
 PGBENCH=${PGBENCH:-pgbench}
 command -v "$PGBENCH" >/dev/null || PGBENCH=$(pg_config --bindir 2>/dev/null)/pgbench
@@ -135,7 +138,7 @@ SQL
 }
 
 declare -A T W
-for rep in $(seq 1 "$REPS"); do
+for rep in $(seq $((1 - WARMUP)) "$REPS"); do
     reset
     for v in none tc plpgsql; do
         read -r T[insert,$v,$rep] W[insert,$v,$rep] <<< "$(time_ms "$(insert_sql clients_$v)")"
