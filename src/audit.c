@@ -27,7 +27,15 @@
  * holds the transaction's timestamp (one transaction writes one partition,
  * so the partition is looked up once per transaction), without SQL and
  * without the privileges of the user: application roles cannot write to the
- * log themselves.
+ * log themselves.  What the write needs besides the relations (a slot, the
+ * IndexInfo of the partition's indexes) is built once per transaction and
+ * partition and rebuilt after any relcache invalidation of the partition (a
+ * new index, say); the relations are opened per entry and closed again, so
+ * nothing stays open between trigger calls and DDL on the log in the same
+ * transaction is not hindered.  Each entry is written when its row fires the
+ * trigger, in the (sub)transaction of the change: a rolled-back savepoint
+ * takes its entries with it, and anything that reads the log afterwards, in
+ * the same transaction or not, sees every entry written before.
  *
  *-------------------------------------------------------------------------
  */
