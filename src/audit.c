@@ -140,6 +140,8 @@ typedef struct AuditTrigger
 	AuditColumn *columns;		/* logged columns in attnum order */
 	int		   *keyorder;		/* the same in JSONB key order */
 	text	   *table_name_text;
+	bool	   *pkonly;			/* columns[i] is a primary key column */
+	Datum	   *name_texts;		/* columns[i]'s name as text */
 }			AuditTrigger;
 
 /* columns of audit_log, by position in the values array */
@@ -199,6 +201,10 @@ static Oid *writer_index_oids = NULL;
 /* name of the session user, computed when it changes */
 static Oid	db_user_id = InvalidOid;
 static text *db_user_text = NULL;
+
+/* application_name of the session as text, computed when it changes */
+static char *app_name_cstr = NULL;
+static text *app_name_text = NULL;
 
 /* client address of the session, computed once */
 static bool client_addr_done = false;
@@ -560,6 +566,15 @@ ResolveTrigger(AuditTrigger *entry, Trigger *trigger, Relation rel)
 	entry->rootid = TriggerRootRelation(trigger->tgoid);
 	entry->table_name = QualifiedRelationName(entry->rootid);
 	entry->table_name_text = cstring_to_text(entry->table_name);
+	/* per-row work done once: the key columns, the names as text */
+	entry->pkonly = palloc(sizeof(bool) * Max(n, 1));
+	entry->name_texts = palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		entry->pkonly[i] = entry->columns[i].pkey;
+		entry->name_texts[i] = PointerGetDatum(cstring_to_text_with_len(entry->columns[i].name,
+																		entry->columns[i].namelen));
+	}
 
 	MemoryContextSwitchTo(old);
 }
@@ -1041,7 +1056,20 @@ SetContextValues(Datum *values, bool *nulls)
 
 	if (application_name != NULL && application_name[0] != '\0')
 	{
-		values[LOG_APPLICATION_NAME] = CStringGetTextDatum(application_name);
+		/* kept as text until the setting changes */
+		if (app_name_text == NULL || strcmp(app_name_cstr, application_name) != 0)
+		{
+			if (app_name_text != NULL)
+			{
+				pfree(app_name_text);
+				pfree(app_name_cstr);
+			}
+			app_name_cstr = MemoryContextStrdup(TopMemoryContext, application_name);
+			app_name_text = MemoryContextAlloc(TopMemoryContext, VARHDRSZ + strlen(app_name_cstr));
+			SET_VARSIZE(app_name_text, VARHDRSZ + strlen(app_name_cstr));
+			memcpy(VARDATA(app_name_text), app_name_cstr, strlen(app_name_cstr));
+		}
+		values[LOG_APPLICATION_NAME] = PointerGetDatum(app_name_text);
 		nulls[LOG_APPLICATION_NAME] = false;
 	}
 
@@ -1096,6 +1124,27 @@ SetTenant(AuditTrigger *trig, Datum *rowvalues, bool *rownulls, Datum *values, b
 }
 
 /*
+ * OperationText returns INSERT (0), UPDATE (1) or DELETE (2) as text, made
+ * once per backend.
+ */
+static Datum
+OperationText(int op)
+{
+	static text *texts[3] = {NULL, NULL, NULL};
+	static const char *const names[3] = {"INSERT", "UPDATE", "DELETE"};
+
+	if (texts[op] == NULL)
+	{
+		text	   *t = MemoryContextAlloc(TopMemoryContext, VARHDRSZ + 6);
+
+		SET_VARSIZE(t, VARHDRSZ + 6);
+		memcpy(VARDATA(t), names[op], 6);
+		texts[op] = t;
+	}
+	return PointerGetDatum(texts[op]);
+}
+
+/*
  * AuditRow writes the entry of one inserted, updated or deleted row.
  */
 static void
@@ -1111,8 +1160,8 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 	bool	   *oldnulls = NULL;
 	Datum	   *newvalues = NULL;
 	bool	   *newnulls = NULL;
-	bool	   *pkonly;
-	const char *operation;
+	bool	   *pkonly = trig->pkonly;
+	Datum		operation;
 
 	for (int i = 0; i < LOG_NCOLUMNS; i++)
 	{
@@ -1135,10 +1184,6 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 		heap_deform_tuple(trigdata->tg_trigtuple, desc, oldvalues, oldnulls);
 	}
 
-	pkonly = palloc(sizeof(bool) * trig->ncolumns);
-	for (int i = 0; i < trig->ncolumns; i++)
-		pkonly[i] = trig->columns[i].pkey;
-
 	if (TRIGGER_FIRED_BY_UPDATE(event))
 	{
 		bool	   *keys = palloc(sizeof(bool) * trig->ncolumns);
@@ -1154,14 +1199,14 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 			if (ValuesDiffer(col, oldvalues[j], oldnulls[j], newvalues[j], newnulls[j]))
 			{
 				keys[i] = true;
-				changed[nchanged++] = PointerGetDatum(cstring_to_text_with_len(col->name, col->namelen));
+				changed[nchanged++] = trig->name_texts[i];
 			}
 		}
 		/* an UPDATE that changes no logged column leaves no entry */
 		if (nchanged == 0)
 			return;
 
-		operation = "UPDATE";
+		operation = OperationText(1);
 		values[LOG_OLD_ROW] = RowToJsonb(trig, oldvalues, oldnulls, trig->changed_only ? keys : NULL);
 		values[LOG_NEW_ROW] = RowToJsonb(trig, newvalues, newnulls, trig->changed_only ? keys : NULL);
 		nulls[LOG_OLD_ROW] = nulls[LOG_NEW_ROW] = false;
@@ -1172,7 +1217,7 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 	}
 	else if (TRIGGER_FIRED_BY_INSERT(event))
 	{
-		operation = "INSERT";
+		operation = OperationText(0);
 		values[LOG_NEW_ROW] = RowToJsonb(trig, newvalues, newnulls, NULL);
 		nulls[LOG_NEW_ROW] = false;
 		values[LOG_PK] = RowToJsonb(trig, newvalues, newnulls, pkonly);
@@ -1180,7 +1225,7 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 	}
 	else
 	{
-		operation = "DELETE";
+		operation = OperationText(2);
 		values[LOG_OLD_ROW] = RowToJsonb(trig, oldvalues, oldnulls, NULL);
 		nulls[LOG_OLD_ROW] = false;
 		values[LOG_PK] = RowToJsonb(trig, oldvalues, oldnulls, pkonly);
@@ -1192,7 +1237,7 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 	nulls[LOG_RELID] = false;
 	values[LOG_TABLE_NAME] = PointerGetDatum(trig->table_name_text);
 	nulls[LOG_TABLE_NAME] = false;
-	values[LOG_OPERATION] = CStringGetTextDatum(operation);
+	values[LOG_OPERATION] = operation;
 	nulls[LOG_OPERATION] = false;
 	SetContextValues(values, nulls);
 

@@ -1,5 +1,5 @@
 -- tenantcore pgTAP: the indexes of the audit log's partitions (0.5.0: BRIN
--- on (id, occurred_at), GIN on pk) and how the trigger keeps them up to date
+-- on (id, occurred_at), hash on pk) and how the trigger keeps them up to date
 -- within one transaction after it has prepared its writes to a partition: an
 -- index created meanwhile, a savepoint rolled back, a unique violation raised
 -- by an index of the DBA's, the partition dropped.
@@ -24,7 +24,7 @@ CREATE FUNCTION logidx.part() RETURNS regclass LANGUAGE sql AS $$
 $$;
 -- the index definitions of a partition, its name replaced by P
 CREATE FUNCTION logidx.indexes(part regclass) RETURNS text[] LANGUAGE sql AS $$
-    SELECT array_agg(replace(pg_get_indexdef(i.indexrelid), c.relname, 'P') ORDER BY 1)
+    SELECT array_agg(replace(pg_get_indexdef(i.indexrelid), c.relname, 'P') ORDER BY pg_get_indexdef(i.indexrelid))
       FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
      WHERE i.indrelid = part
 $$;
@@ -46,9 +46,9 @@ $$;
 SELECT is((SELECT count(*) FROM pg_inherits i
             WHERE i.inhparent = 'tenantcore.audit_log'::regclass
               AND logidx.indexes(i.inhrelid) = ARRAY['CREATE INDEX P_id_occurred_at_idx ON tenantcore.P USING brin (id, occurred_at)',
-                                                      'CREATE INDEX P_pk_idx ON tenantcore.P USING gin (pk jsonb_path_ops)']),
+                                                      'CREATE INDEX P_pk_idx ON tenantcore.P USING hash (pk)']),
           (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = 'tenantcore.audit_log'::regclass),
-          'every partition of the log, the default one included, has the BRIN and the GIN index and no other');
+          'every partition of the log, the default one included, has the BRIN index and the hash index on pk and no other');
 SELECT is((SELECT count(*) FROM pg_constraint c JOIN pg_inherits i ON i.inhrelid = c.conrelid
             WHERE i.inhparent = 'tenantcore.audit_log'::regclass AND c.contype = 'p'),
           0::bigint, 'no partition has a primary key');
@@ -60,9 +60,9 @@ RESET ROLE;
 
 SET LOCAL enable_seqscan = off;
 SELECT matches(logidx.plan($$SELECT * FROM tenantcore.audit_log l
-                              WHERE l.table_name = 'logidx.items' AND l.pk @> '{"id": 7}' AND l.pk = '{"id": 7}'$$),
-               'Bitmap Index Scan on ' || tenantcore._audit_partition_name(transaction_timestamp()) || '_pk_idx',
-               'the lookup of history() and row_as_of() can use the GIN index on pk');
+                              WHERE l.table_name = 'logidx.items' AND l.pk = '{"id": 7}'$$),
+               'Index Scan using ' || tenantcore._audit_partition_name(transaction_timestamp()) || '_pk_idx',
+               'the lookup of history() and row_as_of() can use the hash index on pk');
 RESET enable_seqscan;
 
 -- an index created on the partition after the trigger prepared its writes
