@@ -2729,6 +2729,69 @@ REVOKE EXECUTE ON FUNCTION @extschema@._blueprint_protect(name, name, name, bool
     FROM PUBLIC;
 
 -- ===========================================================================
+-- Part 4: audit (cheaper log indexes)
+--
+-- Every audited change writes one entry, so every index of the log's
+-- partitions is paid for on every audited write.  0.4.0 gave each partition
+-- a primary key (id, occurred_at), a btree that no query needs (ids come
+-- from a sequence, only the trigger writes, history() looks entries up by
+-- pk), and a hash index on pk for history() and row_as_of().  From 0.5.0 the
+-- primary key is replaced by a BRIN index on (id, occurred_at): nearly free
+-- to maintain in an append-only table, it still serves ranges of time and of
+-- ids.  The hash index on pk stays: measured against a GIN index on pk
+-- (jsonb_path_ops, pending list) and a btree on jsonb_hash_extended(pk, 0),
+-- it was the cheapest per entry once the log holds earlier entries of the
+-- same rows (GIN then merges into existing posting lists, the btree inserts
+-- at random places).
+-- Partitions made by 0.4.0 (the default one and the monthly ones created by
+-- audit_maintain()) are converted here, so an upgraded log equals a fresh one.
+-- ===========================================================================
+
+-- _audit_partition_indexes creates the indexes of one partition of the log
+-- (names chosen by the server, which never collide).
+CREATE FUNCTION @extschema@._audit_partition_indexes(part regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('CREATE INDEX ON %s USING brin (id, occurred_at)', part);
+    EXECUTE format('CREATE INDEX ON %s USING hash (pk)', part);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._audit_partition_indexes(regclass) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._audit_prepare_partition(part regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@._audit_partition_indexes(part);
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', part);
+    EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', part);
+    EXECUTE format('CREATE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._audit_log_guard()', part);
+END
+$$;
+
+-- convert the partitions made by 0.4.0: drop the primary key, add the BRIN
+-- index (the hash index on pk is kept)
+DO $$
+DECLARE
+    part regclass;
+    con  name;
+BEGIN
+    FOR part IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+                 WHERE i.inhparent = '@extschema@.audit_log'::regclass ORDER BY i.inhrelid
+    LOOP
+        FOR con IN SELECT c.conname FROM pg_catalog.pg_constraint c WHERE c.conrelid = part AND c.contype = 'p' LOOP
+            EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', part, con);
+        END LOOP;
+        EXECUTE format('CREATE INDEX ON %s USING brin (id, occurred_at)', part);
+    END LOOP;
+END
+$$;
+
+-- ===========================================================================
 -- Part 6: lint
 --
 -- lint() follows materialized views over views: a materialized view stores

@@ -27,7 +27,15 @@
  * holds the transaction's timestamp (one transaction writes one partition,
  * so the partition is looked up once per transaction), without SQL and
  * without the privileges of the user: application roles cannot write to the
- * log themselves.
+ * log themselves.  What the write needs besides the relations (a slot, the
+ * IndexInfo of the partition's indexes) is built once per transaction and
+ * partition and rebuilt after any relcache invalidation of the partition (a
+ * new index, say); the relations are opened per entry and closed again, so
+ * nothing stays open between trigger calls and DDL on the log in the same
+ * transaction is not hindered.  Each entry is written when its row fires the
+ * trigger, in the (sub)transaction of the change: a rolled-back savepoint
+ * takes its entries with it, and anything that reads the log afterwards, in
+ * the same transaction or not, sees every entry written before.
  *
  *-------------------------------------------------------------------------
  */
@@ -132,6 +140,8 @@ typedef struct AuditTrigger
 	AuditColumn *columns;		/* logged columns in attnum order */
 	int		   *keyorder;		/* the same in JSONB key order */
 	text	   *table_name_text;
+	bool	   *pkonly;			/* columns[i] is a primary key column */
+	Datum	   *name_texts;		/* columns[i]'s name as text */
 }			AuditTrigger;
 
 /* columns of audit_log, by position in the values array */
@@ -179,12 +189,22 @@ static TimestampTz part_ts = 0;
 static Oid	part_relid = InvalidOid;
 static bool part_same_layout = false;	/* partition has the parent's columns */
 
-/* executor state for index insertion, per transaction */
-static EState *audit_estate = NULL;
+/* what writing into the partition needs, per transaction (OpenLogWriter) */
+static MemoryContext writer_cxt = NULL;
+static bool writer_valid = false;
+static Oid	writer_partid = InvalidOid;
+static EState *writer_estate = NULL;
+static TupleTableSlot *writer_slot = NULL;
+static ResultRelInfo *writer_rri = NULL;
+static Oid *writer_index_oids = NULL;
 
 /* name of the session user, computed when it changes */
 static Oid	db_user_id = InvalidOid;
 static text *db_user_text = NULL;
+
+/* application_name of the session as text, computed when it changes */
+static char *app_name_cstr = NULL;
+static text *app_name_text = NULL;
 
 /* client address of the session, computed once */
 static bool client_addr_done = false;
@@ -220,6 +240,8 @@ AuditRelcacheCallback(Datum arg, Oid relid)
 		log_valid = false;
 	if (!OidIsValid(relid) || relid == log_relid || relid == part_relid)
 		part_valid = false;
+	if (!OidIsValid(relid) || relid == writer_partid)
+		writer_valid = false;
 }
 
 /*
@@ -236,7 +258,8 @@ AuditXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
-			audit_estate = NULL;
+			writer_cxt = NULL;
+			writer_valid = false;
 			part_valid = false;
 			break;
 		default:
@@ -543,6 +566,15 @@ ResolveTrigger(AuditTrigger *entry, Trigger *trigger, Relation rel)
 	entry->rootid = TriggerRootRelation(trigger->tgoid);
 	entry->table_name = QualifiedRelationName(entry->rootid);
 	entry->table_name_text = cstring_to_text(entry->table_name);
+	/* per-row work done once: the key columns, the names as text */
+	entry->pkonly = palloc(sizeof(bool) * Max(n, 1));
+	entry->name_texts = palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		entry->pkonly[i] = entry->columns[i].pkey;
+		entry->name_texts[i] = PointerGetDatum(cstring_to_text_with_len(entry->columns[i].name,
+																		entry->columns[i].namelen));
+	}
 
 	MemoryContextSwitchTo(old);
 }
@@ -678,6 +710,44 @@ PartitionFor(Relation parent, TimestampTz ts)
 }
 
 /*
+ * OpenLogWriter prepares, once per transaction and partition, what writing
+ * entries into the partition needs: a slot of its row type and its indexes'
+ * IndexInfo (built once instead of for every entry).  Everything lives in a
+ * memory context below TopTransactionContext; the relations themselves are
+ * opened for each entry (their locks are kept to the end of the transaction
+ * anyway), so nothing stays open between trigger calls.
+ */
+static void
+OpenLogWriter(Relation part)
+{
+	MemoryContext old;
+	ResultRelInfo *rri;
+
+	if (writer_cxt != NULL)
+		MemoryContextDelete(writer_cxt);
+	writer_cxt = AllocSetContextCreate(TopTransactionContext, "tenantcore audit writer",
+									   ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(writer_cxt);
+
+	writer_estate = CreateExecutorState();
+	writer_slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(part)),
+										   &TTSOpsHeapTuple);
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, part, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	writer_index_oids = palloc(sizeof(Oid) * Max(rri->ri_NumIndices, 1));
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+		writer_index_oids[i] = RelationGetRelid(rri->ri_IndexRelationDescs[i]);
+	/* the IndexInfos stay; the index relations are opened again per entry */
+	ExecCloseIndices(rri);
+	writer_rri = rri;
+	writer_partid = RelationGetRelid(part);
+	writer_valid = true;
+
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * InsertLogEntry writes one entry into the partition of the log that holds
  * the transaction timestamp, maintaining its indexes.  No privilege check:
  * the entry comes from the trigger, never from the user.
@@ -693,7 +763,6 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 	TupleDesc	parentdesc;
 	TupleConversionMap *map;
 	HeapTuple	tuple;
-	TupleTableSlot *slot;
 	ResultRelInfo *rri;
 
 	if (!log_valid)
@@ -710,6 +779,7 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 			part_lxid = MyLocalTransactionId();
 			part_ts = ts;
 			part_valid = (inval_count == audit_inval_count);
+			writer_valid = false;
 			part = table_open(part_relid, RowExclusiveLock);
 			map = convert_tuples_by_name(RelationGetDescr(parent), RelationGetDescr(part));
 			part_same_layout = (map == NULL);
@@ -723,6 +793,8 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 			break;
 		table_close(part, RowExclusiveLock);
 	}
+	if (!writer_valid || writer_partid != part_relid)
+		OpenLogWriter(part);
 
 	parentdesc = RelationGetDescr(parent);
 	for (int i = 0; i < parentdesc->natts; i++)
@@ -747,35 +819,35 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 		if (map != NULL)
 			tuple = execute_attr_map_tuple(tuple, map);
 	}
+	ExecStoreHeapTuple(tuple, writer_slot, false);
 
-	if (audit_estate == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	rri = writer_rri;
+	rri->ri_RelationDesc = part;
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+		rri->ri_IndexRelationDescs[i] = index_open(writer_index_oids[i], RowExclusiveLock);
 
-		audit_estate = CreateExecutorState();
-		MemoryContextSwitchTo(old);
-	}
-
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(part), &TTSOpsHeapTuple);
-	ExecStoreHeapTuple(tuple, slot, false);
-
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, part, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
-
-	table_tuple_insert(part, slot, GetCurrentCommandId(true), 0, NULL);
+	table_tuple_insert(part, writer_slot, GetCurrentCommandId(true), 0, NULL);
 	if (rri->ri_NumIndices > 0)
 	{
 #if PG_VERSION_NUM >= 160000
-		list_free(ExecInsertIndexTuples(rri, slot, audit_estate, false, false, NULL, NIL, false));
+		list_free(ExecInsertIndexTuples(rri, writer_slot, writer_estate, false, false, NULL, NIL, false));
 #else
-		list_free(ExecInsertIndexTuples(rri, slot, audit_estate, false, false, NULL, NIL));
+		list_free(ExecInsertIndexTuples(rri, writer_slot, writer_estate, false, false, NULL, NIL));
 #endif
 	}
-	ResetPerTupleExprContext(audit_estate);
+	ResetPerTupleExprContext(writer_estate);
+	ExecClearTuple(writer_slot);
 
-	ExecCloseIndices(rri);
-	ExecDropSingleTupleTableSlot(slot);
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+#if PG_VERSION_NUM >= 170000
+		/* BRIN keeps buffers pinned between inserts from 17 on */
+		index_insert_cleanup(rri->ri_IndexRelationDescs[i], rri->ri_IndexRelationInfo[i]);
+#endif
+		index_close(rri->ri_IndexRelationDescs[i], NoLock);
+		rri->ri_IndexRelationDescs[i] = NULL;
+	}
+	rri->ri_RelationDesc = NULL;
 	table_close(part, NoLock);
 	table_close(parent, NoLock);
 }
@@ -984,7 +1056,20 @@ SetContextValues(Datum *values, bool *nulls)
 
 	if (application_name != NULL && application_name[0] != '\0')
 	{
-		values[LOG_APPLICATION_NAME] = CStringGetTextDatum(application_name);
+		/* kept as text until the setting changes */
+		if (app_name_text == NULL || strcmp(app_name_cstr, application_name) != 0)
+		{
+			if (app_name_text != NULL)
+			{
+				pfree(app_name_text);
+				pfree(app_name_cstr);
+			}
+			app_name_cstr = MemoryContextStrdup(TopMemoryContext, application_name);
+			app_name_text = MemoryContextAlloc(TopMemoryContext, VARHDRSZ + strlen(app_name_cstr));
+			SET_VARSIZE(app_name_text, VARHDRSZ + strlen(app_name_cstr));
+			memcpy(VARDATA(app_name_text), app_name_cstr, strlen(app_name_cstr));
+		}
+		values[LOG_APPLICATION_NAME] = PointerGetDatum(app_name_text);
 		nulls[LOG_APPLICATION_NAME] = false;
 	}
 
@@ -1039,6 +1124,27 @@ SetTenant(AuditTrigger *trig, Datum *rowvalues, bool *rownulls, Datum *values, b
 }
 
 /*
+ * OperationText returns INSERT (0), UPDATE (1) or DELETE (2) as text, made
+ * once per backend.
+ */
+static Datum
+OperationText(int op)
+{
+	static text *texts[3] = {NULL, NULL, NULL};
+	static const char *const names[3] = {"INSERT", "UPDATE", "DELETE"};
+
+	if (texts[op] == NULL)
+	{
+		text	   *t = MemoryContextAlloc(TopMemoryContext, VARHDRSZ + 6);
+
+		SET_VARSIZE(t, VARHDRSZ + 6);
+		memcpy(VARDATA(t), names[op], 6);
+		texts[op] = t;
+	}
+	return PointerGetDatum(texts[op]);
+}
+
+/*
  * AuditRow writes the entry of one inserted, updated or deleted row.
  */
 static void
@@ -1054,8 +1160,8 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 	bool	   *oldnulls = NULL;
 	Datum	   *newvalues = NULL;
 	bool	   *newnulls = NULL;
-	bool	   *pkonly;
-	const char *operation;
+	bool	   *pkonly = trig->pkonly;
+	Datum		operation;
 
 	for (int i = 0; i < LOG_NCOLUMNS; i++)
 	{
@@ -1078,10 +1184,6 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 		heap_deform_tuple(trigdata->tg_trigtuple, desc, oldvalues, oldnulls);
 	}
 
-	pkonly = palloc(sizeof(bool) * trig->ncolumns);
-	for (int i = 0; i < trig->ncolumns; i++)
-		pkonly[i] = trig->columns[i].pkey;
-
 	if (TRIGGER_FIRED_BY_UPDATE(event))
 	{
 		bool	   *keys = palloc(sizeof(bool) * trig->ncolumns);
@@ -1097,14 +1199,14 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 			if (ValuesDiffer(col, oldvalues[j], oldnulls[j], newvalues[j], newnulls[j]))
 			{
 				keys[i] = true;
-				changed[nchanged++] = PointerGetDatum(cstring_to_text_with_len(col->name, col->namelen));
+				changed[nchanged++] = trig->name_texts[i];
 			}
 		}
 		/* an UPDATE that changes no logged column leaves no entry */
 		if (nchanged == 0)
 			return;
 
-		operation = "UPDATE";
+		operation = OperationText(1);
 		values[LOG_OLD_ROW] = RowToJsonb(trig, oldvalues, oldnulls, trig->changed_only ? keys : NULL);
 		values[LOG_NEW_ROW] = RowToJsonb(trig, newvalues, newnulls, trig->changed_only ? keys : NULL);
 		nulls[LOG_OLD_ROW] = nulls[LOG_NEW_ROW] = false;
@@ -1115,7 +1217,7 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 	}
 	else if (TRIGGER_FIRED_BY_INSERT(event))
 	{
-		operation = "INSERT";
+		operation = OperationText(0);
 		values[LOG_NEW_ROW] = RowToJsonb(trig, newvalues, newnulls, NULL);
 		nulls[LOG_NEW_ROW] = false;
 		values[LOG_PK] = RowToJsonb(trig, newvalues, newnulls, pkonly);
@@ -1123,7 +1225,7 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 	}
 	else
 	{
-		operation = "DELETE";
+		operation = OperationText(2);
 		values[LOG_OLD_ROW] = RowToJsonb(trig, oldvalues, oldnulls, NULL);
 		nulls[LOG_OLD_ROW] = false;
 		values[LOG_PK] = RowToJsonb(trig, oldvalues, oldnulls, pkonly);
@@ -1135,7 +1237,7 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 	nulls[LOG_RELID] = false;
 	values[LOG_TABLE_NAME] = PointerGetDatum(trig->table_name_text);
 	nulls[LOG_TABLE_NAME] = false;
-	values[LOG_OPERATION] = CStringGetTextDatum(operation);
+	values[LOG_OPERATION] = operation;
 	nulls[LOG_OPERATION] = false;
 	SetContextValues(values, nulls);
 

@@ -58,7 +58,6 @@ DECLARE
 BEGIN
     EXECUTE format('ALTER TABLE tenantcore.audit_log DETACH PARTITION tenantcore.%I', part);
     EXECUTE format('ALTER TABLE tenantcore.%I RENAME TO audit_detached', part);
-    EXECUTE 'ALTER TABLE tenantcore.audit_detached DROP CONSTRAINT ' || quote_ident(part || '_pkey');
 END
 $$;
 BEGIN;
