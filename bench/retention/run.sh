@@ -2,7 +2,8 @@
 # bench/retention/run.sh -- retention under load, measured in one run:
 #  1. purge 1,000,000 expired rows out of 5,000,000 with run_retention() while a
 #     pgbench writer inserts into the same table: rows purged per second and
-#     the writer's tps during the purge vs. without it;
+#     the writer's tps during the purge vs. without it, with the runner's
+#     defaults and without its pauses (see purge() for the method);
 #  2. drop_partition of 12 monthly partitions vs. DELETE of the same rows.
 # Needs PGHOST/PGPORT/PGUSER of a cluster with tenantcore installed (bench/run.sh
 # starts one).  ROWS and EXPIRED scale part 1 (defaults 5000000 and 1000000).
@@ -36,7 +37,9 @@ SELECT tenantcore.isolate('events');
 GRANT SELECT, INSERT ON events TO bench_ret_app;
 GRANT USAGE ON SEQUENCE events_id_seq TO bench_ret_app;
 SELECT tenantcore.retain('events', 'at', '1 year');
+SELECT tenantcore.disable_retention('tenantcore.audit_log');
 VACUUM ANALYZE events;
+CHECKPOINT;
 SQL
 
 cat > /tmp/tc_bench_writer.sql <<'SQL'
@@ -46,27 +49,67 @@ SELECT tenantcore.set_tenant(md5(:t::text)::uuid);
 INSERT INTO events (at, payload) VALUES (now(), 'new');
 COMMIT;
 SQL
-writer() { pgbench -n -U bench_ret_app -c 1 -P 1 --progress-timestamp -f /tmp/tc_bench_writer.sql "$@" "$db" 2>&1; }
 
-# the writer alone
-base_tps=$(writer -T 10 | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+# purge <label> <run_retention arguments>: the writer runs all along; the purge
+# runs in windows of $WINDOW s (run_retention(max_runtime => ...)), each
+# followed by a window of the same length without it, until nothing is left.
+# Ratio = the writer's mean tps (1-second samples) inside purge windows / inside
+# quiet windows: interleaved, so load from elsewhere on the machine weighs on
+# both alike.
+WINDOW=${WINDOW:-5}
+purge() {
+    local label=$1 args=$2 on=0 purged=0 n start end windows=""
+    pgbench -n -U bench_ret_app -c 1 -P 1 --progress-timestamp -f /tmp/tc_bench_writer.sql -T 3600 "$db" \
+        > /tmp/tc_bench_writer.log 2>&1 &
+    local wpid=$!
+    sleep 2
+    while :; do
+        start=$(now_ms)
+        sleep "$WINDOW"; end=$(now_ms); windows="$windows off $start $end"
+        start=$(now_ms)
+        q -c "CALL tenantcore.run_retention(max_runtime => '$WINDOW s', $args)"
+        end=$(now_ms); windows="$windows on $start $end"
+        on=$((on + end - start))
+        n=$(q -c "SELECT rows_affected FROM tenantcore.retention_runs WHERE rel = 'public.events' ORDER BY id DESC LIMIT 1")
+        purged=$((purged + n))
+        [ "$n" -gt 0 ] || break
+    done
+    start=$(now_ms); sleep "$WINDOW"; end=$(now_ms); windows="$windows off $start $end"
+    kill -TERM $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true
+    # a sample covers the second before its timestamp: count it in a window it lies in
+    awk -v w="$windows" -v label="$label" -v purged="$purged" -v on="$on" '
+        BEGIN { k = split(w, a, " "); for (i = 1; i <= k; i += 3) { kind[++m] = a[i]; s[m] = a[i+1]; e[m] = a[i+2] } }
+        /^progress: [0-9.]+ s, [0-9.]+ tps/ {
+            t = $2 * 1000
+            for (j = 1; j <= m; j++) if (t - 1000 >= s[j] && t <= e[j]) { sum[kind[j]] += $4; cnt[kind[j]]++ }
+        }
+        END {
+            printf "%s: %d rows in %.1f s of purge windows = %.0f rows/s\n", label, purged, on / 1000, purged / (on / 1000)
+            printf "%s: writer %.0f tps in quiet windows (%d s), %.0f tps in purge windows (%d s) = %.2fx (target >= 0.80x)\n",
+                   label, sum["off"] / cnt["off"], cnt["off"], sum["on"] / cnt["on"], cnt["on"], (sum["on"] / cnt["on"]) / (sum["off"] / cnt["off"])
+        }' /tmp/tc_bench_writer.log
+}
+refill() {
+    q >/dev/null <<SQL
+DELETE FROM events WHERE payload = 'new';
+INSERT INTO events (organization_id, at, payload)
+SELECT md5((g % 100)::text)::uuid, now() - interval '400 days' - (g % 1000) * interval '1 minute', repeat('x', 80)
+  FROM generate_series(1, $EXPIRED) g;
+VACUUM ANALYZE events;
+CHECKPOINT;
+SQL
+}
 
-# the writer during the purge: average its per-second progress over the purge
-pgbench -n -U bench_ret_app -c 1 -P 1 --progress-timestamp -f /tmp/tc_bench_writer.sql -T 600 "$db" > /tmp/tc_bench_writer.log 2>&1 &
-wpid=$!
-sleep 3
-start=$(now_ms)
-q -c "CALL tenantcore.run_retention(max_runtime => '30 minutes', batch_size => 10000)"
-end=$(now_ms)
-kill -TERM $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true
-purged=$(q -c "SELECT rows_affected FROM tenantcore.retention_runs ORDER BY id DESC LIMIT 1")
-during_tps=$(awk -v s="$start" -v e="$end" '/^progress: [0-9.]+ s, [0-9.]+ tps/ {
-                 t = $2 * 1000; if (t >= s && t <= e) { sum += $4; n++ } }
-             END { if (n) printf "%.1f", sum / n; else print "0" }' /tmp/tc_bench_writer.log)
+# the defaults (batches of 1000, pause_ratio 1) and the runner without pauses
+# in batches of 10000 (as before 0.5.0), in turn
+# (CONFIGS="batch:pause ..." measures others)
+first=1
+for cfg in ${CONFIGS:-1000:1 10000:0}; do
+    [ $first = 1 ] || refill
+    first=0
+    purge "batch_size ${cfg%%:*}, pause_ratio ${cfg##*:}" "batch_size => ${cfg%%:*}, pause_ratio => ${cfg##*:}"
+done
 rm -f /tmp/tc_bench_writer.sql /tmp/tc_bench_writer.log
-secs=$(awk -v ms=$((end - start)) 'BEGIN { printf "%.2f", ms / 1000 }')
-echo "purge: $purged rows in ${secs} s = $(awk -v r="$purged" -v ms=$((end - start)) 'BEGIN { printf "%.0f", r / (ms / 1000) }') rows/s (batches of 10000, 100 tenants)"
-echo "writer: ${base_tps} tps alone, ${during_tps} tps during the purge = $(awk -v a="$during_tps" -v b="$base_tps" 'BEGIN { printf "%.2f", a / b }')x (target >= 0.80x)"
 
 # 12 monthly partitions: drop vs. delete
 q >/dev/null <<SQL
