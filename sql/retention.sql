@@ -133,6 +133,11 @@ SELECT tenantcore.release_hold(:tenant_hold);
 RESET ROLE;
 SELECT tenantcore.release_hold(:tenant_hold);
 SELECT rel, keep FROM tenantcore.retention_policies WHERE rel = 'ret_reg.events'::regclass ORDER BY time_column;
+REVOKE EXECUTE ON FUNCTION tenantcore.retain(regclass, name, interval, text, jsonb),
+    tenantcore.unretain(regclass, name), tenantcore.retain_for_tenant(regclass, uuid, interval, name),
+    tenantcore.hold(uuid, regclass, text), tenantcore.release_hold(bigint),
+    tenantcore.enable_retention(regclass, name), tenantcore.disable_retention(regclass, name)
+  FROM ret_reg_app, ret_reg_owner;
 
 -- an application role may not configure or run retention
 SET ROLE ret_reg_app;
