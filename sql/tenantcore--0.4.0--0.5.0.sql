@@ -535,7 +535,7 @@ END;
 DROP PROCEDURE @extschema@.run_retention(interval, integer);
 CREATE PROCEDURE @extschema@.run_retention(max_runtime interval DEFAULT '10 minutes',
                                            batch_size integer DEFAULT 1000,
-                                           pause_ratio real DEFAULT 1)
+                                           pause_ratio real DEFAULT 2)
 LANGUAGE plpgsql
 AS $$
 DECLARE

@@ -100,11 +100,11 @@ CHECKPOINT;
 SQL
 }
 
-# the defaults (batches of 1000, pause_ratio 1) and the runner without pauses
+# the defaults (batches of 1000, pause_ratio 2) and the runner without pauses
 # in batches of 10000 (as before 0.5.0), in turn
 # (CONFIGS="batch:pause ..." measures others)
 first=1
-for cfg in ${CONFIGS:-1000:1 10000:0}; do
+for cfg in ${CONFIGS:-1000:2 10000:0}; do
     [ $first = 1 ] || refill
     first=0
     purge "batch_size ${cfg%%:*}, pause_ratio ${cfg##*:}" "batch_size => ${cfg%%:*}, pause_ratio => ${cfg##*:}"
