@@ -50,43 +50,36 @@ INSERT INTO events (at, payload) VALUES (now(), 'new');
 COMMIT;
 SQL
 
-# purge <label> <run_retention arguments>: the writer runs all along; the purge
-# runs in windows of $WINDOW s (run_retention(max_runtime => ...)), each
-# followed by a window of the same length without it, until nothing is left.
-# Ratio = the writer's mean tps (1-second samples) inside purge windows / inside
-# quiet windows: interleaved, so load from elsewhere on the machine weighs on
-# both alike.
-WINDOW=${WINDOW:-5}
+# purge <label> <run_retention arguments>: the writer runs all along: $QUIET s
+# alone, then during one run_retention() call that purges every expired row,
+# then $QUIET s alone again.  Ratio = the writer's mean tps (1-second samples)
+# during the purge / its mean tps in the two quiet periods (both printed: load
+# from elsewhere on the machine shows as a difference between them).
+QUIET=${QUIET:-15}
 purge() {
-    local label=$1 args=$2 on=0 purged=0 n start end windows=""
+    local label=$1 args=$2 purged t0 t1 t2 t3
     pgbench -n -U bench_ret_app -c 1 -P 1 --progress-timestamp -f /tmp/tc_bench_writer.sql -T 3600 "$db" \
         > /tmp/tc_bench_writer.log 2>&1 &
     local wpid=$!
     sleep 2
-    while :; do
-        start=$(now_ms)
-        sleep "$WINDOW"; end=$(now_ms); windows="$windows off $start $end"
-        start=$(now_ms)
-        q -c "CALL tenantcore.run_retention(max_runtime => '$WINDOW s', $args)"
-        end=$(now_ms); windows="$windows on $start $end"
-        on=$((on + end - start))
-        n=$(q -c "SELECT rows_affected FROM tenantcore.retention_runs WHERE rel = 'public.events' ORDER BY id DESC LIMIT 1")
-        purged=$((purged + n))
-        [ "$n" -gt 0 ] || break
-    done
-    start=$(now_ms); sleep "$WINDOW"; end=$(now_ms); windows="$windows off $start $end"
+    t0=$(now_ms); sleep "$QUIET"; t1=$(now_ms)
+    q -c "CALL tenantcore.run_retention(max_runtime => '1 hour', $args)"
+    t2=$(now_ms); sleep "$QUIET"; t3=$(now_ms)
     kill -TERM $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true
-    # a sample covers the second before its timestamp: count it in a window it lies in
-    awk -v w="$windows" -v label="$label" -v purged="$purged" -v on="$on" '
-        BEGIN { k = split(w, a, " "); for (i = 1; i <= k; i += 3) { kind[++m] = a[i]; s[m] = a[i+1]; e[m] = a[i+2] } }
+    purged=$(q -c "SELECT rows_affected FROM tenantcore.retention_runs WHERE rel = 'public.events' ORDER BY id DESC LIMIT 1")
+    # a sample covers the second before its timestamp: count it in the period it lies in
+    awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v t3="$t3" -v label="$label" -v purged="$purged" '
         /^progress: [0-9.]+ s, [0-9.]+ tps/ {
             t = $2 * 1000
-            for (j = 1; j <= m; j++) if (t - 1000 >= s[j] && t <= e[j]) { sum[kind[j]] += $4; cnt[kind[j]]++ }
+            if (t - 1000 >= t0 && t <= t1) { b += $4; nb++ }
+            if (t - 1000 >= t1 && t <= t2) { d += $4; nd++ }
+            if (t - 1000 >= t2 && t <= t3) { a += $4; na++ }
         }
         END {
-            printf "%s: %d rows in %.1f s of purge windows = %.0f rows/s\n", label, purged, on / 1000, purged / (on / 1000)
-            printf "%s: writer %.0f tps in quiet windows (%d s), %.0f tps in purge windows (%d s) = %.2fx (target >= 0.80x)\n",
-                   label, sum["off"] / cnt["off"], cnt["off"], sum["on"] / cnt["on"], cnt["on"], (sum["on"] / cnt["on"]) / (sum["off"] / cnt["off"])
+            secs = (t2 - t1) / 1000; base = (b / nb + a / na) / 2
+            printf "%s: %d rows in %.1f s = %.0f rows/s\n", label, purged, secs, purged / secs
+            printf "%s: writer %.0f tps before, %.0f tps during the purge, %.0f tps after = %.2fx (target >= 0.80x)\n",
+                   label, b / nb, d / nd, a / na, (d / nd) / base
         }' /tmp/tc_bench_writer.log
 }
 refill() {
