@@ -173,6 +173,8 @@ BEGIN ATOMIC
      WHERE p.id = s.policy_id AND (p.keep, p.enabled) IS DISTINCT FROM (s.keep, s.enabled);
 END;
 
+-- _retention_builtin_apply_trigger runs _retention_builtin_apply() after rows
+-- of retention_builtin_settings are loaded or changed.
 CREATE FUNCTION @extschema@._retention_builtin_apply_trigger() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -385,6 +387,8 @@ $$;
 COMMENT ON FUNCTION @extschema@._builtin_retain(integer, regclass, name, interval, text, boolean, jsonb) IS
     'internal: install a built-in retention policy (fixed negative id) on one of the extension''s own tables';
 
+-- unretain: as in 0.3.0, plus the owner check; built-in policies cannot be
+-- removed (they would come back on restore), only disabled.
 CREATE OR REPLACE FUNCTION @extschema@.unretain(rel regclass, time_column name DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -433,6 +437,8 @@ BEGIN
 END
 $$;
 
+-- enable_retention and disable_retention turn a table's policy on or off
+-- (for built-in policies the trigger records it for pg_dump).
 CREATE FUNCTION @extschema@.enable_retention(rel regclass, time_column name DEFAULT NULL) RETURNS void
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -451,6 +457,7 @@ END;
 COMMENT ON FUNCTION @extschema@.disable_retention(regclass, name) IS
     'turn a table''s retention policy off without forgetting it (built-in ones too; survives pg_dump)';
 
+-- retain_for_tenant: as in 0.3.0, plus the owner check and a keep of 0.
 CREATE OR REPLACE FUNCTION @extschema@.retain_for_tenant(rel regclass, tenant uuid, keep interval, time_column name DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -480,6 +487,8 @@ BEGIN
 END
 $$;
 
+-- hold: as in 0.3.0, plus the owner check (a hold on every table of a
+-- tenant needs a superuser).
 CREATE OR REPLACE FUNCTION @extschema@.hold(tenant uuid, rel regclass DEFAULT NULL, reason text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -500,6 +509,7 @@ BEGIN
 END
 $$;
 
+-- release_hold: as in 0.3.0, plus the owner check of the hold's table.
 CREATE OR REPLACE FUNCTION @extschema@.release_hold(hold_id bigint) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -532,6 +542,10 @@ BEGIN ATOMIC
            pg_catalog.set_config('max_parallel_workers_per_gather', '0', true);
 END;
 
+-- run_retention: as in 0.3.0, plus pause_ratio (a pause after every batch,
+-- pause_ratio times as long as the runner worked since its last pause),
+-- smaller default batches, no parallel workers, and the settings of
+-- built-in policies applied first.  A new parameter: DROP and CREATE.
 DROP PROCEDURE @extschema@.run_retention(interval, integer);
 CREATE PROCEDURE @extschema@.run_retention(max_runtime interval DEFAULT '10 minutes',
                                            batch_size integer DEFAULT 1000,
