@@ -31,7 +31,7 @@ SELECT tenantcore.retain('ret_reg.events', 'day', '1 year', 'anonymize', '{"emai
 SELECT tenantcore.retain('ret_reg.global_log', 'at', '7 days') > 0 AS ok;
 SELECT tenantcore.retain('ret_reg.plog', 'at', '1 year', 'drop_partition') > 0 AS ok;
 SELECT rel, time_column, keep, action, anonymize, tenant_column, enabled, builtin, id < 0 AS fixed_id
-  FROM tenantcore.retention_policies ORDER BY rel::text, time_column;
+  FROM tenantcore.retention_policies WHERE NOT builtin OR id = -1 ORDER BY rel::text, time_column;
 
 -- bad input
 SELECT tenantcore.retain(NULL, 'at', '1 day');
@@ -95,7 +95,7 @@ SELECT policy_id, keep, enabled FROM tenantcore.retention_builtin_settings;
 SELECT tenantcore.unretain('tenantcore.audit_log');
 SELECT tenantcore.enable_retention('tenantcore.audit_log');
 SELECT tenantcore.retain('tenantcore.audit_log', 'occurred_at', '7 years', 'drop_partition');
-SELECT id, keep, enabled FROM tenantcore.retention_policies WHERE builtin;
+SELECT id, keep, enabled FROM tenantcore.retention_policies WHERE id = -1;
 DELETE FROM tenantcore.retention_builtin_settings;
 SELECT tenantcore.enable_retention(NULL);
 SELECT tenantcore.disable_retention('ret_reg.v');
@@ -156,10 +156,10 @@ SELECT tenantcore.unschedule_retention();
 SELECT tenantcore.unretain('ret_reg.events', 'day');
 SELECT tenantcore.unretain('ret_reg.events', 'day');
 DROP TABLE ret_reg.global_log;
-SELECT rel, time_column FROM tenantcore.retention_policies ORDER BY rel::text, time_column;
+SELECT rel, time_column FROM tenantcore.retention_policies WHERE NOT builtin OR id = -1 ORDER BY rel::text, time_column;
 
 DROP SCHEMA ret_reg CASCADE;
-SELECT count(*) AS policies_left FROM tenantcore.retention_policies;
+SELECT count(*) AS policies_left FROM tenantcore.retention_policies WHERE NOT builtin;
 DROP OWNED BY ret_reg_app;
 DROP OWNED BY ret_reg_owner;
 DROP ROLE ret_reg_owner;

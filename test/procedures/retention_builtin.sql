@@ -69,7 +69,7 @@ CALL tenantcore.run_retention();
 SELECT plan(10);
 SELECT is(:audit_policy, -1, 'the audit log''s built-in policy has the fixed id -1');
 SELECT results_eq($$SELECT rel::text, time_column::text COLLATE "default", keep, action, builtin FROM tenantcore.retention_policies
-                     WHERE builtin ORDER BY id DESC$$,
+                     WHERE id IN (-1, -101) ORDER BY id DESC$$,
                   $$VALUES ('tenantcore.audit_log', 'occurred_at', interval '7 years', 'drop_partition', true),
                            ('ret_bi.sessions', 'ended_at', interval '30 days', 'delete', true)$$,
                   'built-in policies: the audit log (7 years, drop_partition) and the one _builtin_retain installed');
