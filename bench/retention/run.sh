@@ -2,7 +2,8 @@
 # bench/retention/run.sh -- retention under load, measured in one run:
 #  1. purge 1,000,000 expired rows out of 5,000,000 with run_retention() while a
 #     pgbench writer inserts into the same table: rows purged per second and
-#     the writer's tps during the purge vs. without it;
+#     the writer's tps during the purge vs. without it, with the runner's
+#     defaults and without its pauses (see purge() for the method);
 #  2. drop_partition of 12 monthly partitions vs. DELETE of the same rows.
 # Needs PGHOST/PGPORT/PGUSER of a cluster with tenantcore installed (bench/run.sh
 # starts one).  ROWS and EXPIRED scale part 1 (defaults 5000000 and 1000000).
@@ -36,7 +37,9 @@ SELECT tenantcore.isolate('events');
 GRANT SELECT, INSERT ON events TO bench_ret_app;
 GRANT USAGE ON SEQUENCE events_id_seq TO bench_ret_app;
 SELECT tenantcore.retain('events', 'at', '1 year');
+SELECT tenantcore.disable_retention('tenantcore.audit_log');
 VACUUM ANALYZE events;
+CHECKPOINT;
 SQL
 
 cat > /tmp/tc_bench_writer.sql <<'SQL'
@@ -46,27 +49,60 @@ SELECT tenantcore.set_tenant(md5(:t::text)::uuid);
 INSERT INTO events (at, payload) VALUES (now(), 'new');
 COMMIT;
 SQL
-writer() { pgbench -n -U bench_ret_app -c 1 -P 1 --progress-timestamp -f /tmp/tc_bench_writer.sql "$@" "$db" 2>&1; }
 
-# the writer alone
-base_tps=$(writer -T 10 | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+# purge <label> <run_retention arguments>: the writer runs all along: $QUIET s
+# alone, then during one run_retention() call that purges every expired row,
+# then $QUIET s alone again.  Ratio = the writer's mean tps (1-second samples)
+# during the purge / its mean tps in the two quiet periods (both printed: load
+# from elsewhere on the machine shows as a difference between them).
+QUIET=${QUIET:-15}
+purge() {
+    local label=$1 args=$2 purged t0 t1 t2 t3
+    pgbench -n -U bench_ret_app -c 1 -P 1 --progress-timestamp -f /tmp/tc_bench_writer.sql -T 3600 "$db" \
+        > /tmp/tc_bench_writer.log 2>&1 &
+    local wpid=$!
+    sleep 2
+    t0=$(now_ms); sleep "$QUIET"; t1=$(now_ms)
+    q -c "CALL tenantcore.run_retention(max_runtime => '1 hour', $args)"
+    t2=$(now_ms); sleep "$QUIET"; t3=$(now_ms)
+    kill -TERM $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true
+    purged=$(q -c "SELECT rows_affected FROM tenantcore.retention_runs WHERE rel = 'public.events' ORDER BY id DESC LIMIT 1")
+    # a sample covers the second before its timestamp: count it in the period it lies in
+    awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v t3="$t3" -v label="$label" -v purged="$purged" '
+        /^progress: [0-9.]+ s, [0-9.]+ tps/ {
+            t = $2 * 1000
+            if (t - 1000 >= t0 && t <= t1) { b += $4; nb++ }
+            if (t - 1000 >= t1 && t <= t2) { d += $4; nd++ }
+            if (t - 1000 >= t2 && t <= t3) { a += $4; na++ }
+        }
+        END {
+            secs = (t2 - t1) / 1000; base = (b / nb + a / na) / 2
+            printf "%s: %d rows in %.1f s = %.0f rows/s\n", label, purged, secs, purged / secs
+            printf "%s: writer %.0f tps before, %.0f tps during the purge, %.0f tps after = %.2fx (target >= 0.80x)\n",
+                   label, b / nb, d / nd, a / na, (d / nd) / base
+        }' /tmp/tc_bench_writer.log
+}
+refill() {
+    q >/dev/null <<SQL
+DELETE FROM events WHERE payload = 'new';
+INSERT INTO events (organization_id, at, payload)
+SELECT md5((g % 100)::text)::uuid, now() - interval '400 days' - (g % 1000) * interval '1 minute', repeat('x', 80)
+  FROM generate_series(1, $EXPIRED) g;
+VACUUM ANALYZE events;
+CHECKPOINT;
+SQL
+}
 
-# the writer during the purge: average its per-second progress over the purge
-pgbench -n -U bench_ret_app -c 1 -P 1 --progress-timestamp -f /tmp/tc_bench_writer.sql -T 600 "$db" > /tmp/tc_bench_writer.log 2>&1 &
-wpid=$!
-sleep 3
-start=$(now_ms)
-q -c "CALL tenantcore.run_retention(max_runtime => '30 minutes', batch_size => 10000)"
-end=$(now_ms)
-kill -TERM $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true
-purged=$(q -c "SELECT rows_affected FROM tenantcore.retention_runs ORDER BY id DESC LIMIT 1")
-during_tps=$(awk -v s="$start" -v e="$end" '/^progress: [0-9.]+ s, [0-9.]+ tps/ {
-                 t = $2 * 1000; if (t >= s && t <= e) { sum += $4; n++ } }
-             END { if (n) printf "%.1f", sum / n; else print "0" }' /tmp/tc_bench_writer.log)
+# the defaults (batches of 1000, pause_ratio 2) and the runner without pauses
+# in batches of 10000 (as before 0.5.0), in turn
+# (CONFIGS="batch:pause ..." measures others)
+first=1
+for cfg in ${CONFIGS:-1000:2 10000:0}; do
+    [ $first = 1 ] || refill
+    first=0
+    purge "batch_size ${cfg%%:*}, pause_ratio ${cfg##*:}" "batch_size => ${cfg%%:*}, pause_ratio => ${cfg##*:}"
+done
 rm -f /tmp/tc_bench_writer.sql /tmp/tc_bench_writer.log
-secs=$(awk -v ms=$((end - start)) 'BEGIN { printf "%.2f", ms / 1000 }')
-echo "purge: $purged rows in ${secs} s = $(awk -v r="$purged" -v ms=$((end - start)) 'BEGIN { printf "%.0f", r / (ms / 1000) }') rows/s (batches of 10000, 100 tenants)"
-echo "writer: ${base_tps} tps alone, ${during_tps} tps during the purge = $(awk -v a="$during_tps" -v b="$base_tps" 'BEGIN { printf "%.2f", a / b }')x (target >= 0.80x)"
 
 # 12 monthly partitions: drop vs. delete
 q >/dev/null <<SQL

@@ -90,14 +90,14 @@ SELECT results_eq($$SELECT tableoid::regclass::text, msg FROM ret_run.log ORDER 
 SELECT is((SELECT detail FROM tenantcore.retention_runs WHERE rel = 'ret_run.log'),
           'dropped ret_run.log_2019; kept ret_run.log_2020: legal hold of tenant 00000000-0000-0000-0000-00000000000c',
           'one partition dropped, and the run log names it');
-SELECT results_eq($$SELECT rel, partitions_dropped, error FROM tenantcore.retention_runs ORDER BY id$$,
+SELECT results_eq($$SELECT rel, partitions_dropped, error FROM tenantcore.retention_runs WHERE rel LIKE 'ret_run.%' ORDER BY id$$,
                   $$VALUES ('ret_run.events', 0, NULL::text), ('ret_run.people', 0, NULL), ('ret_run.log', 1, NULL)$$,
                   'the run log has one row per policy, counts dropped partitions and records no error');
 
 -- a second run finds nothing more to do
 CALL tenantcore.run_retention();
 SELECT results_eq($$SELECT rel, rows_affected, partitions_dropped FROM tenantcore.retention_runs
-                    WHERE id > (SELECT max(id) - 3 FROM tenantcore.retention_runs) ORDER BY rel$$,
+                    WHERE id > (SELECT max(id) - 3 FROM tenantcore.retention_runs) AND rel LIKE 'ret_run.%' ORDER BY rel$$,
                   $$VALUES ('ret_run.events', 0::bigint, 0), ('ret_run.log', 0::bigint, 0), ('ret_run.people', 0::bigint, 0)$$,
                   'a second run is idempotent');
 
