@@ -3660,3 +3660,20 @@ END;
 COMMENT ON FUNCTION @extschema@.master_key_status() IS
     'how many tenant data keys each master key wraps: a master key rotation is complete when all are wrapped by the current one';
 REVOKE EXECUTE ON FUNCTION @extschema@.master_key_status() FROM PUBLIC;
+
+-- ===========================================================================
+-- Part 8: built-in retention of the core tables
+--
+-- Sessions and API keys end when they expire or are revoked (ended_at =
+-- LEAST(expires_at, revoked_at)); they are removed after a grace period in
+-- which the application can still show "this session was revoked".  Access
+-- and error logs hold IP addresses and user agents (personal data), so they
+-- are not kept forever either.  All enabled; a DBA changes a period with
+-- retain(), or turns one off with disable_retention(): such changes survive
+-- dump and restore (retention_builtin_settings).
+-- ===========================================================================
+
+SELECT @extschema@._builtin_retain(-2, '@extschema@.sessions', 'ended_at', '30 days', 'delete', true);
+SELECT @extschema@._builtin_retain(-3, '@extschema@.api_keys', 'ended_at', '90 days', 'delete', true);
+SELECT @extschema@._builtin_retain(-4, '@extschema@.access_logs', 'occurred_at', '1 year', 'delete', true);
+SELECT @extschema@._builtin_retain(-5, '@extschema@.error_logs', 'occurred_at', '90 days', 'delete', true);
