@@ -63,6 +63,10 @@ check "a run on the restored database works and skips the disabled built-in poli
 pg_dump -Fc -d "$dst" -f "$dir/dump2"
 dropdb "$src"; createdb "$src"
 pg_restore -d "$src" --exit-on-error "$dir/dump2"
-DB=$src check "dump + restore again: still one built-in row, with the DBA's settings" \
-    "SELECT count(*) = 1 AND bool_and(keep = '10 years' AND NOT enabled) FROM tenantcore.retention_policies WHERE builtin"
+DB=$src check "dump + restore again: still one built-in row for the audit log, with the DBA's settings, and one per core table" \
+    "SELECT count(*) FILTER (WHERE id = -1) = 1
+            AND bool_and(keep = '10 years' AND NOT enabled) FILTER (WHERE id = -1)
+            AND count(*) = (SELECT count(*) FROM tenantcore.retention_policies WHERE builtin AND id IN (-1, -2, -3, -4, -5))
+            AND count(*) = 5
+       FROM tenantcore.retention_policies WHERE builtin"
 exit $fail
