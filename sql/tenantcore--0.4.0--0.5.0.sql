@@ -1336,11 +1336,188 @@ BEGIN
 END
 $$;
 
+-- GDPR for blueprints.  A blueprint's references to people (uuid columns with
+-- a foreign key to users: uploaded_by, assigned_to, ...) are registered as
+-- subject columns with on_erase 'keep': export_subject exports the rows,
+-- erase_subject leaves them and their reference alone (the person's identity
+-- row in users is what erasure anonymizes; a task stays assigned to "a deleted
+-- user").  'keep' is a third on_erase action of register_subject_table.
+ALTER TABLE @extschema@.subject_tables DROP CONSTRAINT subject_tables_on_erase_check,
+    ADD CONSTRAINT subject_tables_on_erase_check CHECK (on_erase IN ('anonymize', 'delete', 'keep'));
+
+-- register_subject_table declares that subject_column of rel references a
+-- person: erase_subject() deletes that person's rows, overwrites the columns
+-- named in anonymize with literal values, or (keep) only exports them.
+-- Re-registering the same column reconfigures it.
+CREATE OR REPLACE FUNCTION @extschema@.register_subject_table(rel regclass, subject_column name,
+                                                   on_erase text DEFAULT 'anonymize', anonymize jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c    pg_class;
+    typ  regtype;
+    tcol name;
+BEGIN
+    IF rel IS NULL OR subject_column IS NULL OR on_erase IS NULL THEN
+        RAISE EXCEPTION 'register_subject_table: table, subject column and on_erase must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO c FROM pg_class WHERE oid = rel;
+    IF c.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF c.relispartition THEN
+        RAISE EXCEPTION '"%" is a partition', rel USING ERRCODE = 'wrong_object_type',
+            HINT = 'Register the partitioned table; its partitions are covered.';
+    END IF;
+    IF c.relpersistence = 't' THEN
+        RAISE EXCEPTION 'cannot register temporary table "%" as a subject table', rel USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT a.atttypid INTO typ FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attname = subject_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', subject_column, rel USING ERRCODE = 'undefined_column';
+    END IF;
+    IF typ <> 'uuid'::regtype THEN
+        RAISE EXCEPTION 'column "%" of relation "%" is of type %, not uuid', subject_column, rel, typ
+            USING ERRCODE = 'datatype_mismatch', HINT = 'The subject column holds the id of a person (a uuid).';
+    END IF;
+    IF on_erase NOT IN ('anonymize', 'delete', 'keep') THEN
+        RAISE EXCEPTION 'invalid on_erase action "%"', on_erase
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use anonymize, delete or keep.';
+    END IF;
+    IF (on_erase = 'anonymize') <> (anonymize IS NOT NULL) THEN
+        RAISE EXCEPTION 'anonymize must be given for on_erase anonymize and only for it'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass anonymize => ''{"email": "deleted@example.invalid", "name": "Deleted User"}''.';
+    END IF;
+    PERFORM @extschema@._check_anonymize(rel, anonymize);
+    IF anonymize ? subject_column AND jsonb_typeof(anonymize -> subject_column) <> 'null' THEN
+        RAISE EXCEPTION 'the subject column "%" can only be anonymized to null', subject_column
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Another value would attribute the rows to another person.';
+    END IF;
+
+    tcol := @extschema@._tenant_column_of(rel);
+
+    INSERT INTO @extschema@.subject_tables AS s (rel, subject_column, on_erase, anonymize, tenant_column)
+    VALUES (rel, subject_column, on_erase, anonymize, tcol)
+    ON CONFLICT ON CONSTRAINT subject_tables_pkey DO UPDATE
+       SET on_erase = EXCLUDED.on_erase, anonymize = EXCLUDED.anonymize, tenant_column = EXCLUDED.tenant_column;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.register_subject_table(regclass, name, text, jsonb) IS
+    'declare a column that references a person: export_subject exports its rows, erase_subject deletes, anonymizes or keeps them';
+
+-- erase_subject deletes or anonymizes a person's rows in every registered
+-- table of every tenant (and leaves the rows of 'keep' registrations alone) and detaches the person from audit entries as actor,
+-- in one transaction; refused as a whole when a legal hold covers any row it
+-- would change.  Idempotent.
+CREATE OR REPLACE FUNCTION @extschema@.erase_subject(subject uuid) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET tenantcore.tenant_id = ''
+AS $$
+DECLARE
+    s       @extschema@.subject_tables;
+    sql     record;
+    cond    text;
+    held    uuid[];
+    found_h uuid[];
+    blocked text[] := '{}';
+    n       bigint;
+    summary jsonb := '{}';
+    audit_n bigint;
+    req     bigint;
+BEGIN
+    IF subject IS NULL THEN
+        RAISE EXCEPTION 'erase_subject: subject must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+
+    -- legal holds first: nothing changes when one blocks
+    FOR s IN SELECT * FROM @extschema@.subject_tables st
+              WHERE st.tenant_column IS NOT NULL AND st.on_erase <> 'keep' ORDER BY st.rel::text, st.subject_column LOOP
+        held := @extschema@._retention_held_tenants(s.rel);
+        CONTINUE WHEN cardinality(held) = 0;
+        cond := format('%I = $1', s.subject_column);
+        IF s.on_erase = 'anonymize' THEN
+            cond := cond || format(' AND NOT (%s)', (@extschema@._retention_anonymize_sql(s.rel, s.anonymize)).done);
+        END IF;
+        EXECUTE format('SELECT array_agg(DISTINCT %I ORDER BY %I) FROM %s WHERE %s AND %I = ANY ($2)',
+                       s.tenant_column, s.tenant_column, s.rel, cond, s.tenant_column)
+           INTO found_h USING subject, held;
+        IF found_h IS NOT NULL THEN
+            blocked := blocked || format('%s (tenant %s)', s.rel, array_to_string(found_h, ', '));
+        END IF;
+    END LOOP;
+    IF to_regclass('@extschema@.audit_log') IS NOT NULL THEN
+        held := @extschema@._retention_held_tenants('@extschema@.audit_log');
+        IF cardinality(held) > 0 THEN
+            EXECUTE 'SELECT array_agg(DISTINCT a.organization_id ORDER BY a.organization_id) FROM @extschema@.audit_log a
+                      WHERE a.actor_id = $1 AND a.organization_id = ANY ($2)'
+               INTO found_h USING subject, held;
+            IF found_h IS NOT NULL THEN
+                blocked := blocked || format('@extschema@.audit_log (tenant %s)', array_to_string(found_h, ', '));
+            END IF;
+        END IF;
+    END IF;
+    IF cardinality(blocked) > 0 THEN
+        RAISE EXCEPTION 'erasure of subject % is blocked by a legal hold', subject
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Rows under a legal hold: ' || array_to_string(blocked, '; ') || '.',
+                  HINT = 'Nothing was changed. Release the hold with tenantcore.release_hold() when it ends, then erase again.';
+    END IF;
+
+    -- deletes first (dependent rows such as sessions), then anonymizations
+    FOR s IN SELECT * FROM @extschema@.subject_tables st
+              ORDER BY st.on_erase = 'anonymize', st.registered_at, st.rel::text, st.subject_column LOOP
+        IF s.on_erase = 'keep' THEN
+            -- nothing changes; the summary says how many rows stay linked
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I = $1', s.rel, s.subject_column) INTO n USING subject;
+            summary := summary || jsonb_build_object(format('%s.%s', s.rel, quote_ident(s.subject_column)),
+                                                     jsonb_build_object('action', 'keep', 'rows', 0, 'kept', n));
+            CONTINUE;
+        ELSIF s.on_erase = 'delete' THEN
+            EXECUTE format('DELETE FROM %s WHERE %I = $1', s.rel, s.subject_column) USING subject;
+        ELSE
+            sql := @extschema@._retention_anonymize_sql(s.rel, s.anonymize);
+            EXECUTE format('UPDATE %s SET %s WHERE %I = $1 AND NOT (%s)', s.rel, sql.set_list, s.subject_column, sql.done)
+              USING subject;
+        END IF;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        summary := summary || jsonb_build_object(format('%s.%s', s.rel, quote_ident(s.subject_column)),
+                                                 jsonb_build_object('action', s.on_erase, 'rows', n));
+    END LOOP;
+
+    -- detach the person from audit entries as actor (the entries stay)
+    audit_n := NULL;
+    IF to_regclass('@extschema@.audit_log') IS NOT NULL THEN
+        -- the log is append-only; tenantcore.audit_internal lets the extension's own code through
+        PERFORM set_config('tenantcore.audit_internal', 'on', true);
+        EXECUTE 'UPDATE @extschema@.audit_log SET actor_id = NULL WHERE actor_id = $1' USING subject;
+        GET DIAGNOSTICS audit_n = ROW_COUNT;
+        PERFORM set_config('tenantcore.audit_internal', 'off', true);
+    END IF;
+
+    INSERT INTO @extschema@.gdpr_requests (subject, kind, completed_at, detail)
+    VALUES (subject, 'erasure', clock_timestamp(),
+            jsonb_build_object('tables', summary, 'audit_entries_detached', audit_n))
+    RETURNING id INTO req;
+    RETURN jsonb_build_object('subject', subject, 'request_id', req, 'tables', summary,
+                              'audit_entries_detached', audit_n);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.erase_subject(uuid) IS
+    'delete or anonymize a person''s rows in every registered table of every tenant (keep: leave them), detach them from audit entries; one transaction, idempotent';
+
 -- _blueprint_finish(schema, blueprint, redact, anonymize) puts the tables of
 -- a freshly created blueprint (and no other table of the schema) under the
 -- installers: isolation, audit (ciphertext, blind indexes
 -- and token hashes redacted), updated_at tracking, and the retention of
--- soft-deleted rows (30 days after deleted_at)
+-- soft-deleted rows (30 days after deleted_at); every column that references
+-- a person (a foreign key to users) is a GDPR subject column kept on erasure
 CREATE FUNCTION @extschema@._blueprint_finish(s name, bp text, redact jsonb, anonymize jsonb)
 RETURNS void
 LANGUAGE plpgsql
@@ -1358,6 +1535,14 @@ BEGIN
          ORDER BY c.oid
     LOOP
         PERFORM @extschema@.isolate(t.rel);
+        -- references to people: exported by export_subject, kept by
+        -- erase_subject (it anonymizes the users row they point at)
+        PERFORM @extschema@.register_subject_table(t.rel, a.attname, 'keep')
+           FROM pg_constraint con
+           JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+          WHERE con.conrelid = t.rel AND con.contype = 'f' AND con.confrelid = '@extschema@.users'::regclass
+            AND cardinality(con.conkey) = 1 AND a.atttypid = 'uuid'::regtype
+          ORDER BY a.attnum;
         -- ciphertext and blind index columns of protected columns, and the
         -- secrets the blueprint names, are redacted in the audit trail
         SELECT coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}')

@@ -7,7 +7,8 @@
 # pg_dump -Fc and restores it with pg_restore --exit-on-error into an empty
 # database.  Then checks that every table holds the same rows (a digest of
 # every row, ciphertext included), that the registries of the installers and
-# of the blueprints, the policies, triggers and lint() are the same, that the
+# of the blueprints (GDPR subject columns included), the policies, triggers,
+# lint() and what export_subject() returns are the same, that the
 # application role reads the same decrypted tax ids, that the restored schema
 # still works (an insert is encrypted and audited) and that installing a
 # blueprint again into a restored schema is refused while a new one installs.
@@ -70,6 +71,7 @@ SELECT format('isolated %s %s %s', rel, tenant_column, source) FROM tenantcore.i
 SELECT format('audited %s %s %s', rel, exclude_columns, redact_columns) FROM tenantcore.audited_tables ORDER BY 1;
 SELECT format('protected %s %s %s %s', rel, column_name, encrypted_column, blind_index_column) FROM tenantcore.protected_columns ORDER BY 1;
 SELECT format('retained %s %s %s %s', rel, time_column, keep, action) FROM tenantcore.retention_policies ORDER BY 1;
+SELECT format('subject %s %s %s %s %s', rel, subject_column, on_erase, tenant_column, builtin) FROM tenantcore.subject_tables ORDER BY 1;
 SELECT format('organization %s %s', id, slug) FROM tenantcore.organizations ORDER BY 1;
 SELECT format('users %s', count(*)) FROM tenantcore.users;
 SELECT format('tenant keys %s', count(*)) FROM tenantcore.tenant_keys;
@@ -88,6 +90,16 @@ SELECT format('%s %s', conrelid::regclass, pg_get_constraintdef(oid)) FROM pg_co
 SQL
     psql -X -At -v ON_ERROR_STOP=1 -d "$db" -c \
         "SELECT format('%s | %s | %s', severity, object, problem) FROM tenantcore.lint() ORDER BY 1" > "$out.lint"
+    # what export_subject returns about a demo user (rolled back: no request row)
+    psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" > "$out.export" <<'SQL'
+BEGIN;
+SELECT format('%s %s', t.key, jsonb_array_length(t.value))
+  FROM jsonb_each(tenantcore.export_subject('a11ce000-0000-4000-8000-000000000001') -> 'tables') t ORDER BY 1;
+SELECT md5(string_agg(t.key || ' ' || e::text, E'\n' ORDER BY t.key, e::text))
+  FROM jsonb_each(tenantcore.export_subject('a11ce000-0000-4000-8000-000000000001') -> 'tables') t,
+       jsonb_array_elements(t.value) e;
+ROLLBACK;
+SQL
     psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" > "$out.tenant_a" <<SQL
 BEGIN;
 SET LOCAL ROLE $app;
@@ -118,7 +130,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA bp_cpa, bp_projects
 SQL
 snapshot "$src" "$work/before"
 total=$(sed -n 's/^total //p' "$work/before.rows")
-if [ "${total:-0}" -lt 1000 ] || [ "$(wc -l < "$work/before.tenant_a")" -lt 8 ]; then
+if [ "${total:-0}" -lt 1000 ] || [ "$(wc -l < "$work/before.tenant_a")" -lt 8 ] \
+   || [ "$(grep -c '^subject bp_' "$work/before.registry")" -ne 32 ] \
+   || ! grep -q '^bp_cpa.documents [1-9]' "$work/before.export"; then
     echo "blueprint_dump_restore: the source database was not set up as expected (total rows: ${total:-none})" >&2
     cat "$work/before.tenant_a" >&2
     exit 1
@@ -134,6 +148,7 @@ check "rows of every blueprint table" "$work/before.rows" "$work/after.rows"
 check "registries" "$work/before.registry" "$work/after.registry"
 check "policies, triggers, constraints" "$work/before.schema" "$work/after.schema"
 check "lint" "$work/before.lint" "$work/after.lint"
+check "export_subject of a demo user" "$work/before.export" "$work/after.export"
 check "tenant A as the application role" "$work/before.tenant_a" "$work/after.tenant_a"
 
 # the restored schema keeps working: an insert as the application role is

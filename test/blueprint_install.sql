@@ -164,14 +164,14 @@ CREATE EVENT TRIGGER bpi_fail_late ON ddl_command_end WHEN TAG IN ('CREATE TRIGG
 CREATE TEMP TABLE registry_before AS
 SELECT (SELECT count(*) FROM tenantcore.isolated_tables) AS isolated, (SELECT count(*) FROM tenantcore.audited_tables) AS audited,
        (SELECT count(*) FROM tenantcore.protected_columns) AS protected, (SELECT count(*) FROM tenantcore.retention_policies) AS retained,
-       (SELECT count(*) FROM tenantcore.installed_blueprints) AS installed;
+       (SELECT count(*) FROM tenantcore.installed_blueprints) AS installed, (SELECT count(*) FROM tenantcore.subject_tables) AS subjects;
 SELECT throws_ok($$SELECT tenantcore.install_blueprint('cpa', 'bpi_late')$$, 'P0001', 'injected failure',
                  'an install that fails at its last step raises the error');
 DROP EVENT TRIGGER bpi_fail_late;
 SELECT hasnt_schema('bpi_late', '... and leaves no schema');
 SELECT results_eq($$SELECT (SELECT count(*) FROM tenantcore.isolated_tables), (SELECT count(*) FROM tenantcore.audited_tables),
                            (SELECT count(*) FROM tenantcore.protected_columns), (SELECT count(*) FROM tenantcore.retention_policies),
-                           (SELECT count(*) FROM tenantcore.installed_blueprints)$$,
+                           (SELECT count(*) FROM tenantcore.installed_blueprints), (SELECT count(*) FROM tenantcore.subject_tables)$$,
                   'SELECT * FROM registry_before', '... and no registration of any installer');
 SELECT lives_ok($$SELECT tenantcore.install_blueprint('cpa', 'bpi_late')$$, 'the same install then succeeds');
 
