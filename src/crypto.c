@@ -34,10 +34,6 @@
  */
 #include "postgres.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -81,7 +77,7 @@
 #define TcRelOwnerCheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #endif
 
-#define KEY_LEN			32		/* data and master keys: 256 bits */
+#define KEY_LEN			32		/* data keys: 256 bits */
 #define KEY_HEX_LEN		(2 * KEY_LEN)
 #define HEADER_LEN		(3 + 4 + UUID_LEN)
 #define WRAP_MAGIC		"tcdk"

@@ -24,7 +24,7 @@ dst="tc_bp_dump_dst_$suffix"
 app="tc_bp_dump_app_$suffix"
 A=ac3e0000-0000-4000-8000-00000000000a
 
-psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+. "$(dirname "$0")/helpers/compare.sh"
 
 cleanup() {
     dropdb --if-exists "$src" >/dev/null 2>&1 || true
@@ -34,15 +34,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail=0
-check() {  # check NAME FILE_BEFORE FILE_AFTER
-    if diff -u --label "$1 before dump" --label "$1 after restore" "$2" "$3"; then
-        echo "ok: $1 ($(wc -l < "$2") lines)"
-    else
-        echo "FAILED: $1 differs after restore" >&2
-        fail=1
-    fi
-}
 
 snapshot() {  # snapshot DB PREFIX
     local db=$1 out=$2

@@ -21,7 +21,7 @@ app="tc_dump_app_$suffix"
 A=11111111-1111-1111-1111-111111111111
 B=22222222-2222-2222-2222-222222222222
 
-psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+. "$(dirname "$0")/helpers/compare.sh"
 
 cleanup() {
     dropdb --if-exists "$src" >/dev/null 2>&1 || true
@@ -31,15 +31,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail=0
-check() {  # check NAME FILE_BEFORE FILE_AFTER
-    if diff -u --label "$1 before dump" --label "$1 after restore" "$2" "$3"; then
-        echo "ok: $1 ($(wc -l < "$2") lines)"
-    else
-        echo "FAILED: $1 differs after restore" >&2
-        fail=1
-    fi
-}
 
 # what must survive, one query per aspect
 snapshot() {  # snapshot DB PREFIX
