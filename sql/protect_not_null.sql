@@ -62,6 +62,9 @@ INSERT INTO pnn.people (id, phone) VALUES (101, '555');
 ROLLBACK TO SAVEPOINT s;
 INSERT INTO pnn.empty (id, email) VALUES (2, NULL);
 ROLLBACK TO SAVEPOINT s;
+-- row level security is checked first: a row for another tenant gets its error
+INSERT INTO pnn.people (id, organization_id) VALUES (103, :tb);
+ROLLBACK TO SAVEPOINT s;
 -- an UPDATE that does not touch the column keeps its ciphertext
 UPDATE pnn.people SET phone = '556' WHERE id = 100 RETURNING email_encrypted IS NOT NULL AS kept;
 -- setting it to NULL is refused

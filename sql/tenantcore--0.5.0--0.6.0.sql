@@ -5,9 +5,10 @@
 -- protect() kept a NOT NULL constraint on the plaintext column, which holds
 -- NULL once the column is protected: on an empty table protect() succeeded
 -- and every later INSERT failed with 23502, on a table with rows the
--- conversion failed.  The constraint now moves to the ciphertext column, and
--- the trigger reports a missing value under the plaintext column's name.  A
--- column of the primary key or replica identity is refused.
+-- conversion failed.  The constraint now moves to the ciphertext column
+-- (checked like any constraint: after row level security, so a row for another
+-- tenant still gets the policy's error first).  A column of the primary key or
+-- replica identity is refused.
 -- ===========================================================================
 
 CREATE OR REPLACE FUNCTION @extschema@.protect(rel regclass, "column" name, searchable boolean DEFAULT false,

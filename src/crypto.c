@@ -1424,36 +1424,13 @@ ColumnNumber(Relation rel, const char *column)
 }
 
 /*
- * CheckCiphertextPresent raises the error a NOT NULL plaintext column would
- * give, under its own name, when a row has neither a plaintext value nor a
- * ciphertext and protect() moved the column's NOT NULL constraint to the
- * ciphertext column.
- */
-static void
-CheckCiphertextPresent(Relation rel, HeapTuple tuple, const char *plain_col, const char *enc_col)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			enc_att = ColumnNumber(rel, enc_col);
-
-	if (TupleDescAttr(desc, enc_att - 1)->attnotnull && heap_attisnull(tuple, enc_att, desc))
-		ereport(ERROR,
-				(errcode(ERRCODE_NOT_NULL_VIOLATION),
-				 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
-						plain_col, RelationGetRelationName(rel)),
-				 errdetail("Column \"%s\" is protected: its value is kept encrypted in column \"%s\", which is NOT NULL.",
-						   plain_col, enc_col),
-				 errtablecol(rel, ColumnNumber(rel, plain_col))));
-}
-
-/*
  * tenantcore_protect_trigger is the BEFORE INSERT OR UPDATE row trigger of a
  * protected column.  Arguments: plaintext column, encrypted column, blind
  * index column ('' for none), tenant column, blind index purpose.  A non-null
  * plaintext is encrypted with the key of the row's tenant into the encrypted
  * column (and its blind index computed) and replaced by NULL; a NULL
  * plaintext leaves the encrypted column as it is, so restoring a dump (which
- * holds only ciphertext) never encrypts twice, but a row with neither is
- * refused when the column was NOT NULL.
+ * holds only ciphertext) never encrypts twice.
  */
 Datum
 tenantcore_protect_trigger(PG_FUNCTION_ARGS)
@@ -1498,10 +1475,7 @@ tenantcore_protect_trigger(PG_FUNCTION_ARGS)
 	plain_att = ColumnNumber(rel, args[0]);
 	plain = heap_getattr(tuple, plain_att, desc, &isnull);
 	if (isnull)
-	{
-		CheckCiphertextPresent(rel, tuple, args[0], args[1]);
 		return PointerGetDatum(tuple);
-	}
 
 	enc_att = ColumnNumber(rel, args[1]);
 	if (args[2][0] != '\0')
