@@ -50,12 +50,12 @@ if [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ] \
         echo 600 > /proc/sys/vm/nr_hugepages || true
     fi
 fi
-if [ "$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)" -ge 600 ]; then
+if [ "$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)" -ge 600 ] 2>/dev/null; then
     huge_pages=on
 else
     huge_pages=try
-    log "no 600 free 2 MB huge pages (run as root to reserve them): shared memory in 4 kB pages," \
-        "the figures then include first-touch page faults of each new backend"
+    log "fewer than 600 free 2 MB huge pages (as root the runner reserves them, if the kernel can):" \
+        "shared memory in 4 kB pages, the figures then include first-touch page faults of each new backend"
 fi
 
 tc_install_packages
@@ -70,7 +70,7 @@ tc_cluster_start \
     "jit = off" \
     "autovacuum = off"
 
-trap 'tc_cluster_stop; hugepages_restore' EXIT
+trap 'tc_cluster_stop || true; hugepages_restore' EXIT
 
 PGBENCH=$(tc_bindir)/pgbench
 [ -x "$PGBENCH" ] || PGBENCH=/usr/lib/postgresql/$PG_MAJOR/bin/pgbench

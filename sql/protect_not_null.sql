@@ -30,14 +30,29 @@ GRANT SELECT, INSERT, UPDATE ON pnn.people TO tc_pnn_app;
 CREATE TABLE pnn.empty (LIKE pnn.people INCLUDING ALL);
 SELECT tenantcore.isolate('pnn.empty');
 GRANT SELECT, INSERT ON pnn.empty TO tc_pnn_app;
--- a key column cannot hold NULL
+-- a key or unique column cannot hold NULL
 CREATE TABLE pnn.keyed (organization_id uuid NOT NULL, code text PRIMARY KEY);
+CREATE TABLE pnn.uniq (organization_id uuid NOT NULL, code text, CONSTRAINT uniq_code UNIQUE (organization_id, code));
+-- a partitioned table, names that need quoting
+CREATE TABLE pnn."Odd People" (id int NOT NULL, organization_id uuid NOT NULL, "E-Mail" text NOT NULL)
+    PARTITION BY LIST (organization_id);
+CREATE TABLE pnn."Odd People A" PARTITION OF pnn."Odd People" FOR VALUES IN ('a1a1a1a1-0000-4000-8000-0000000000a1');
+CREATE TABLE pnn."Odd People B" PARTITION OF pnn."Odd People" FOR VALUES IN ('b2b2b2b2-0000-4000-8000-0000000000b2');
+SELECT tenantcore.isolate('pnn."Odd People"');
+GRANT SELECT, INSERT ON pnn."Odd People" TO tc_pnn_app;
 RESET ROLE;
 INSERT INTO pnn.people SELECT g, CASE WHEN g % 2 = 0 THEN :ta::uuid ELSE :tb::uuid END, 'p' || g || '@example.com'
   FROM generate_series(1, 20) g;
+INSERT INTO pnn."Odd People" SELECT g, CASE WHEN g % 2 = 0 THEN :ta::uuid ELSE :tb::uuid END, 'o' || g || '@example.com'
+  FROM generate_series(1, 6) g;
 SET ROLE tc_pnn_owner;
 
 SELECT tenantcore.protect('pnn.keyed', 'code');
+SELECT tenantcore.protect('pnn.uniq', 'code');
+SELECT tenantcore.protect('pnn."Odd People"', 'E-Mail') AS view;
+SELECT attrelid::regclass, attname, attnotnull FROM pg_attribute
+ WHERE attrelid IN ('pnn."Odd People"'::regclass, 'pnn."Odd People A"'::regclass, 'pnn."Odd People B"'::regclass)
+   AND attname LIKE 'E-Mail%' ORDER BY attrelid::regclass::text, attnum;
 SELECT tenantcore.protect('pnn.people', 'email', searchable => true) AS view;
 SELECT tenantcore.protect('pnn.people', 'phone') AS view;
 SELECT tenantcore.protect('pnn.empty', 'email') AS view;
@@ -64,6 +79,10 @@ INSERT INTO pnn.empty (id, email) VALUES (2, NULL);
 ROLLBACK TO SAVEPOINT s;
 -- row level security is checked first: a row for another tenant gets its error
 INSERT INTO pnn.people (id, organization_id) VALUES (103, :tb);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO pnn."Odd People" (id, "E-Mail") VALUES (7, 'odd@example.com');
+SELECT id, "E-Mail" FROM pnn."Odd People_decrypted" ORDER BY id;
+INSERT INTO pnn."Odd People" (id) VALUES (8);
 ROLLBACK TO SAVEPOINT s;
 -- an UPDATE that does not touch the column keeps its ciphertext
 UPDATE pnn.people SET phone = '556' WHERE id = 100 RETURNING email_encrypted IS NOT NULL AS kept;

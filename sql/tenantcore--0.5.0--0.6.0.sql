@@ -27,6 +27,7 @@ DECLARE
     trg name;
     vname name;
     not_null boolean;
+    idx regclass;
 BEGIN
     IF rel IS NULL OR "column" IS NULL OR searchable IS NULL OR purpose IS NULL THEN
         RAISE EXCEPTION 'protect: arguments must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -52,14 +53,17 @@ BEGIN
         RAISE EXCEPTION 'column % of % is of type %, not text', quote_ident("column"), rel, col_type::regtype
             USING ERRCODE = 'datatype_mismatch', HINT = 'Only text and varchar columns can be protected.';
     END IF;
-    -- the plaintext column holds NULL from now on: a key or identity column
-    -- cannot, a NOT NULL constraint moves to the ciphertext column (below)
-    IF EXISTS (SELECT FROM pg_index i, pg_attribute a
-                WHERE i.indrelid = rel AND (i.indisprimary OR i.indisreplident)
-                  AND a.attrelid = rel AND a.attname = "column" AND a.attnum = ANY (i.indkey)) THEN
-        RAISE EXCEPTION 'column % of % is in the primary key or replica identity', quote_ident("column"), rel
+    -- the plaintext column holds NULL from now on: a key, identity or unique
+    -- column cannot (its index would no longer enforce anything, or refuse
+    -- the NULLs); a NOT NULL constraint moves to the ciphertext column (below)
+    SELECT i.indexrelid::regclass INTO idx FROM pg_index i, pg_attribute a
+     WHERE i.indrelid = rel AND (i.indisprimary OR i.indisunique OR i.indisreplident)
+       AND a.attrelid = rel AND a.attname = "column" AND a.attnum = ANY (i.indkey)
+     ORDER BY i.indisprimary DESC, i.indexrelid LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'column % of % is in the key, unique or replica identity index %', quote_ident("column"), rel, idx
             USING ERRCODE = 'invalid_table_definition',
-                  HINT = 'A protected column keeps only ciphertext; protect a column that does not identify rows.';
+                  HINT = 'A protected column keeps only ciphertext. To keep values unique per tenant, protect it with searchable => true and put a unique index on the tenant column and its blind index column.';
     END IF;
     IF EXISTS (SELECT FROM @extschema@.protected_columns p WHERE p.rel = protect.rel AND p.column_name = "column") THEN
         RAISE EXCEPTION 'column % of % is protected already', quote_ident("column"), rel
@@ -135,8 +139,6 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.protect(regclass, name, boolean, text) IS
     'protect a text column: ciphertext (and blind index) columns, encrypting trigger, <table>_decrypted view; plaintext never stored';
-COMMENT ON FUNCTION @extschema@.protect(regclass, name, boolean, text) IS
-    'protect a text column: ciphertext (and blind index) columns, encrypting trigger, <table>_decrypted view; plaintext never stored';
 
 
 -- Columns protected before 0.6.0 whose plaintext column is still NOT NULL:
@@ -157,9 +159,12 @@ BEGIN
         EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I IS NULL)', p.rel, p.encrypted_column) INTO has_gap;
         IF has_gap THEN
             RAISE WARNING 'protected column % of % keeps its NOT NULL constraint', quote_ident(p.column_name), p.rel
-                USING DETAIL = format('Rows without ciphertext in %I exist.', p.encrypted_column),
-                      HINT = format('Fill %I, then run ALTER TABLE %s ALTER COLUMN %I DROP NOT NULL, ALTER COLUMN %I SET NOT NULL.',
-                                    p.encrypted_column, p.rel, p.column_name, p.encrypted_column);
+                USING DETAIL = format('Rows of %s hold %I in plaintext, with no ciphertext in %I.',
+                                      p.rel, p.column_name, p.encrypted_column),
+                      HINT = format('Run ALTER TABLE %1$s ALTER COLUMN %2$I DROP NOT NULL; UPDATE %1$s SET %2$I = %2$I '
+                                    'WHERE %3$I IS NULL (the trigger encrypts the values); ALTER TABLE %1$s ALTER COLUMN '
+                                    '%3$I SET NOT NULL; then VACUUM FULL %1$s, as old row versions still hold the plaintext.',
+                                    p.rel, p.column_name, p.encrypted_column);
         ELSE
             EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP NOT NULL, ALTER COLUMN %I SET NOT NULL',
                            p.rel, p.column_name, p.encrypted_column);

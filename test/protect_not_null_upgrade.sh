@@ -50,8 +50,20 @@ check "0.5.0: every INSERT fails" \
 warnings=$(q -c "ALTER EXTENSION tenantcore UPDATE TO '0.6.0'" 2>&1)
 check "the upgrade warns about the table with rows lacking ciphertext" \
       'WARNING:  protected column email of filled_t keeps its NOT NULL constraint' "$(echo "$warnings" | head -1)"
+check "the warning's hint gives the steps" \
+      'HINT:  Run ALTER TABLE filled_t ALTER COLUMN email DROP NOT NULL; UPDATE filled_t SET email = email WHERE email_encrypted IS NULL (the trigger encrypts the values); ALTER TABLE filled_t ALTER COLUMN email_encrypted SET NOT NULL; then VACUUM FULL filled_t, as old row versions still hold the plaintext.' \
+      "$(echo "$warnings" | grep '^HINT')"
 check "0.6.0: the constraint moved to the ciphertext column" "email=false email_encrypted=true" "$(notnull empty_t)"
 check "0.6.0: a table with rows lacking ciphertext keeps its constraint" "email=true email_encrypted=false" "$(notnull filled_t)"
+# the hint's steps mend the table with rows
+q >/dev/null <<SQL
+ALTER TABLE filled_t ALTER COLUMN email DROP NOT NULL;
+UPDATE filled_t SET email = email WHERE email_encrypted IS NULL;
+ALTER TABLE filled_t ALTER COLUMN email_encrypted SET NOT NULL;
+VACUUM FULL filled_t;
+SQL
+check "the hint's steps encrypt the rows and move the constraint" "0 1 email=false email_encrypted=true" \
+      "$(q -c "SELECT count(email) || ' ' || count(email_encrypted) FROM filled_t") $(notnull filled_t)"
 check "0.6.0: an INSERT with a value works" "ok" "$(insert_sqlstate empty_t "'a@example.com'")"
 check "0.6.0: an INSERT without one is refused by the constraint on the ciphertext" \
       '23502 null value in column "email_encrypted" of relation "empty_t" violates not-null constraint' \

@@ -4,7 +4,7 @@
 # to_jsonb(OLD), to_jsonb(NEW)), on a 20-column table shaped like seed 000's
 # clients table.  Prints ratios measured in this run, and the storage floor:
 # what inserting the very entries the trigger wrote costs without any trigger
-# (the least any trigger writing them could cost).
+# (the least a trigger writing them one at a time could cost).
 #
 # Started by bench/run.sh (PGHOST, PGPORT, PGUSER, PGDATABASE exported), or
 # standalone against any server with tenantcore installed:
@@ -148,10 +148,14 @@ SQL
 # an empty table with the indexes of the log partition they are in (heap,
 # WAL, hash index on pk, BRIN); the time to read them back (a sequential scan
 # that forms every column) is measured apart and taken off.  No trigger that
-# writes these entries can cost less than this.
+# writes these entries one at a time can cost less than this.
 storage_floor() {
     local part
     part=$(q -At -c "SELECT DISTINCT tableoid::regclass FROM tenantcore.audit_log WHERE operation = '$1'")
+    if [ -z "$part" ] || [ "$(printf '%s\n' "$part" | wc -l)" -ne 1 ]; then
+        echo "storage_floor $1: the entries are not in one partition of the log: [$part]" >&2
+        return 1
+    fi
     q <<SQL >/dev/null
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS floor_src, floor_dst;
@@ -164,6 +168,10 @@ SQL
     read=$(time_ms "SELECT count(client_addr) FROM floor_src" | cut -d' ' -f1)
     insert=$(time_ms "INSERT INTO floor_dst SELECT * FROM floor_src" | cut -d' ' -f1)
     q -c 'DROP TABLE floor_src, floor_dst' -c 'CHECKPOINT' >/dev/null
+    if ! [[ "$read" =~ ^[0-9.]+$ && "$insert" =~ ^[0-9.]+$ ]]; then
+        echo "storage_floor $1: could not time the copy (read [$read], insert [$insert])" >&2
+        return 1
+    fi
     awk -v i="$insert" -v r="$read" 'BEGIN { printf "%.1f", i - r }'
 }
 
@@ -173,17 +181,17 @@ for rep in $(seq $((1 - WARMUP)) "$REPS"); do
     for v in none tc plpgsql; do
         read -r T[insert,$v,$rep] W[insert,$v,$rep] <<< "$(time_ms "$(insert_sql clients_$v)")"
     done
-    F[insert,$rep]=$(storage_floor INSERT)
+    F[insert,$rep]=$(storage_floor INSERT) || exit 1
     q -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
     for v in none tc plpgsql; do
         read -r T[update,$v,$rep] W[update,$v,$rep] <<< "$(time_ms "UPDATE clients_$v SET status = 'inactive'")"
     done
-    F[update,$rep]=$(storage_floor UPDATE)
+    F[update,$rep]=$(storage_floor UPDATE) || exit 1
     q -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
     for v in none tc plpgsql; do
         read -r T[delete,$v,$rep] W[delete,$v,$rep] <<< "$(time_ms "DELETE FROM clients_$v")"
     done
-    F[delete,$rep]=$(storage_floor DELETE)
+    F[delete,$rep]=$(storage_floor DELETE) || exit 1
 done
 
 # median of the repetitions
@@ -215,8 +223,7 @@ report "elapsed time, same statements (ms; includes waiting for a CPU on a busy 
 # these entries could reach, and the entries' size
 echo
 echo "storage floor: the tenantcore entries inserted without a trigger (heap, WAL, hash index on pk, BRIN), median of $REPS runs"
-printf '%-8s %10s %12s %12s %12s
-' op entries 'bytes/entry' 'floor ms' 'none+floor'
+printf '%-8s %10s %12s %12s %12s\n' op entries 'bytes/entry' 'floor ms' 'none+floor'
 for op in insert update delete; do
     vals=(); for rep in $(seq 1 "$REPS"); do vals+=("${F[$op,$rep]}"); done
     f=$(median "${vals[@]}")
