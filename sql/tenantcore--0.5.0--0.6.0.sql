@@ -7,8 +7,8 @@
 -- and every later INSERT failed with 23502, on a table with rows the
 -- conversion failed.  The constraint now moves to the ciphertext column
 -- (checked like any constraint: after row level security, so a row for another
--- tenant still gets the policy's error first).  A column of the primary key or
--- replica identity is refused.
+-- tenant still gets the policy's error first).  A column of the primary key,
+-- of a unique index or of the replica identity is refused.
 -- ===========================================================================
 
 CREATE OR REPLACE FUNCTION @extschema@.protect(rel regclass, "column" name, searchable boolean DEFAULT false,

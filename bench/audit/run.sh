@@ -196,17 +196,22 @@ done
 
 # median of the repetitions
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# median_of ARRAY KEY: the median of ARRAY[KEY,1] .. ARRAY[KEY,REPS]
+median_of() {
+    local -n arr_=$1
+    local vals=() rep
+    for rep in $(seq 1 "$REPS"); do vals+=("${arr_[$2,$rep]}"); done
+    median "${vals[@]}"
+}
 
 report() {  # report TITLE ARRAY
-    local -n arr=$2
     echo
     echo "$1"
     printf '%-8s %12s %12s %12s %10s %10s\n' op none tenantcore plpgsql tc/none plpgsql/none
     declare -A M
     for op in insert update delete; do
         for v in none tc plpgsql; do
-            vals=(); for rep in $(seq 1 "$REPS"); do vals+=("${arr[$op,$v,$rep]}"); done
-            M[$v]=$(median "${vals[@]}")
+            M[$v]=$(median_of "$2" "$op,$v")
         done
         awk -v op="$op" -v n="${M[none]}" -v t="${M[tc]}" -v p="${M[plpgsql]}" -v rows="$ROWS" 'BEGIN {
             printf "%-8s %12.1f %12.1f %12.1f %9.2fx %9.2fx\n", op, n, t, p, t / n, p / n
@@ -225,12 +230,9 @@ echo
 echo "storage floor: the tenantcore entries inserted without a trigger (heap, WAL, hash index on pk, BRIN), median of $REPS runs"
 printf '%-8s %10s %12s %12s %12s\n' op entries 'bytes/entry' 'floor ms' 'none+floor'
 for op in insert update delete; do
-    vals=(); for rep in $(seq 1 "$REPS"); do vals+=("${F[$op,$rep]}"); done
-    f=$(median "${vals[@]}")
-    vals=(); for rep in $(seq 1 "$REPS"); do vals+=("${T[$op,none,$rep]}"); done
-    n=$(median "${vals[@]}")
-    vals=(); for rep in $(seq 1 "$REPS"); do vals+=("${T[$op,plpgsql,$rep]}"); done
-    p=$(median "${vals[@]}")
+    f=$(median_of F "$op")
+    n=$(median_of T "$op,none")
+    p=$(median_of T "$op,plpgsql")
     read -r cnt bytes <<< "$(q -At -F ' ' -c "SELECT count(*), coalesce(round(avg(pg_column_size(a.*))), 0)
                                                 FROM tenantcore.audit_log a WHERE operation = upper('$op')")"
     awk -v op="$op" -v f="$f" -v n="$n" -v p="$p" -v cnt="$cnt" -v bytes="$bytes" -v rows="$ROWS" 'BEGIN {
