@@ -249,7 +249,7 @@ BEGIN ATOMIC
                        THEN ', which only pg_dump and pg_restore should change'
                        WHEN s.name LIKE 'tenantcore.%master\_key%'
                        THEN ', readable by every role in pg_db_role_setting'
-                       ELSE '; tenantcore settings belong in postgresql.conf or the transaction' END),
+                       ELSE ', overriding postgresql.conf; keep it only if that is meant' END),
            format('%s RESET %s;', s.alter, s.name)
       FROM (SELECT lower(split_part(cfg, '=', 1)) AS name,
                    CASE WHEN d.datname IS NULL AND r.rolname IS NULL THEN 'all roles'
