@@ -22,14 +22,24 @@
 -- tables, which may ALTER TABLE ... DISABLE TRIGGER as well.  An application
 -- role that sets row_security off keeps its audit entries and the roles of
 -- its new organizations.
-CREATE OR REPLACE FUNCTION @extschema@._restoring() RETURNS boolean
+--
+-- _restoring() is evaluated for every row written to a core table (WHEN
+-- clause).  It has no SET clause and no subquery, so the planner inlines it
+-- (its body was bound when it was created, the search path at call time does
+-- not matter): a row costs the current_setting() comparison, and the role
+-- check runs only with row_security off.
+CREATE FUNCTION @extschema@._restoring_role() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN CASE WHEN pg_catalog.current_setting('row_security') = 'off'
-            THEN pg_catalog.pg_has_role(session_user,
-                                        (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'tenantcore'),
-                                        'MEMBER')
-            ELSE false END;
+RETURN pg_catalog.pg_has_role(session_user,
+                              (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'tenantcore'),
+                              'MEMBER');
+COMMENT ON FUNCTION @extschema@._restoring_role() IS
+    'whether the login role is the extension owner, a member of it or a superuser';
+CREATE OR REPLACE FUNCTION @extschema@._restoring() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off'
+            THEN @extschema@._restoring_role() ELSE false END;
 COMMENT ON FUNCTION @extschema@._restoring() IS
     'whether a dump is being loaded: row_security is off and the login role is the extension owner, a member of it or a superuser';
 
