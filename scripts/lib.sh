@@ -7,6 +7,8 @@
 #   TC_DESTDIR  install into a private copy of PostgreSQL under this directory
 #               instead of the system one (parallel development)
 #   TC_PORT     port of the throwaway cluster (default: first free from 55432)
+#   TC_PRELOAD  shared_preload_libraries of the throwaway cluster
+#               (default pg_cron,tenantcore; test/preload_required.sh runs without)
 
 set -euo pipefail
 
@@ -102,7 +104,7 @@ tc_cluster_start() {
         echo "port = $PGPORT"
         echo "listen_addresses = ''"
         echo "unix_socket_directories = '$TC_SOCKDIR'"
-        echo "shared_preload_libraries = 'pg_cron,tenantcore'"
+        echo "shared_preload_libraries = '${TC_PRELOAD-pg_cron,tenantcore}'"
         echo "cron.database_name = 'postgres'"
         echo "cron.use_background_workers = on"
         echo "max_worker_processes = 16"

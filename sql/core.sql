@@ -89,9 +89,11 @@ SELECT tenantcore.add_member('00000000-0000-0000-0000-00000000dead');
 SELECT tenantcore.invite_member('DAVE@example.com', 'manager') = :'dave' AS existing_user;
 SELECT tenantcore.invite_member('frank@example.com') IS NOT NULL AS new_user_invited;
 SELECT tenantcore.invite_member('dave@example.com');
-SELECT u.email, m.role, m.status FROM tenantcore.organization_members m JOIN tenantcore.users u ON u.id = m.user_id
- ORDER BY u.email;
--- the application sees the members of the tenant and itself, not carol (Globex only)
+-- invitations are listed, the invited people are not visible (since 0.7.0)
+SELECT u.email, m.role, m.status FROM tenantcore.organization_members m LEFT JOIN tenantcore.users u ON u.id = m.user_id
+ ORDER BY u.email, m.role;
+-- the application sees the accepted members of the tenant and itself: not carol
+-- (Globex only), not dave and frank (invited)
 SELECT email FROM tenantcore.users ORDER BY email;
 -- memberships and role maps change only through the functions
 INSERT INTO tenantcore.organization_members (user_id, role) VALUES (:'carol', 'owner');

@@ -96,6 +96,33 @@ ALTER FUNCTION lnt.definer_unpinned() SET search_path = pg_catalog, pg_temp;
 ALTER ROLE tc_lint_bypass NOBYPASSRLS;
 SELECT * FROM pg_temp.my_lint;
 
+-- settings stored for a role, a database, a role in a database: each is
+-- reported (without its value) with the statement that removes it
+-- (a tenant and an actor for a role, as 0.6.0 let ALTER ROLE store them: written
+-- into the catalog directly, since the settings' check now refuses them)
+INSERT INTO pg_db_role_setting (setdatabase, setrole, setconfig)
+VALUES (0, 'tc_lint_app'::regrole, '{tenantcore.tenant_id=dddddddd-0000-4000-8000-00000000000d,tenantcore.actor_id=dddddddd-0000-4000-8000-00000000000e}');
+ALTER ROLE tc_lint_login SET tenantcore.missing_tenant = 'error';
+SELECT format('ALTER ROLE tc_lint_app IN DATABASE %I SET row_security = off', current_database()) \gexec
+SELECT format('ALTER DATABASE %I SET tenantcore.jwt_tenant_claim = %L', current_database(), 'org') \gexec
+-- (for every role: an empty value, which changes nothing while the test runs)
+ALTER ROLE ALL SET tenantcore.jwt_actor_claim = '';
+CREATE VIEW pg_temp.my_setting_lint AS
+    SELECT severity, replace(object, current_database(), '<db>') AS object,
+           replace(problem, current_database(), '<db>') AS problem, replace(fix, current_database(), '<db>') AS fix
+      FROM tenantcore.lint() l
+     WHERE l.fix LIKE 'ALTER ROLE tc\_lint\_% RESET %' OR l.fix LIKE format('ALTER DATABASE %I RESET %%', current_database())
+        OR l.fix = 'ALTER ROLE ALL RESET tenantcore.jwt_actor_claim;';
+SELECT * FROM pg_temp.my_setting_lint;
+-- the fixes work
+SELECT replace(fix, '<db>', quote_ident(current_database())) FROM pg_temp.my_setting_lint \gexec
+SELECT * FROM pg_temp.my_setting_lint;
+SELECT count(*) AS settings_left FROM pg_db_role_setting s, unnest(s.setconfig) cfg
+ WHERE (s.setrole IN ('tc_lint_app'::regrole, 'tc_lint_login'::regrole)
+        OR (s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.setrole = 0)
+        OR (s.setdatabase = 0 AND s.setrole = 0))
+   AND (cfg LIKE 'tenantcore.%' OR cfg LIKE 'row\_security=%');
+
 -- grant_app_role: bad input
 SELECT tenantcore.grant_app_role(NULL);
 SELECT tenantcore.grant_app_role('tc_lint_nosuch');

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "tenantcore.h"
@@ -17,12 +18,41 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 /*
- * _PG_init registers the settings of every part.  It runs when the library
- * is loaded, either from shared_preload_libraries or on first use.
+ * RequirePreload refuses to load the library anywhere but from
+ * shared_preload_libraries.  Loaded later, in one backend, the secret
+ * settings (tenantcore.master_key_command, ...) would be plain placeholders
+ * that every role can SHOW until the library happens to load in that
+ * session, and the postmaster would not have read the master key.
+ *
+ * Before refusing, the "tenantcore" prefix is reserved, which removes the
+ * placeholders of this session, so a role cannot read a secret setting after
+ * tenantcore was refused here either.  Nothing else is defined, so the next
+ * attempt (every call of a tenantcore function loads the library again)
+ * refuses in the same way.
+ */
+static void
+RequirePreload(void)
+{
+	if (process_shared_preload_libraries_in_progress)
+		return;
+
+	MarkGUCPrefixReserved("tenantcore");
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("tenantcore must be loaded via shared_preload_libraries"),
+			 errhint("Add tenantcore to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/*
+ * _PG_init registers the settings of every part.  It runs once, in the
+ * postmaster, from shared_preload_libraries; loading the library any other
+ * way is refused.
  */
 void
 _PG_init(void)
 {
+	RequirePreload();
+
 	ContextInit();
 	MasterKeyInit();
 	CryptoInit();
