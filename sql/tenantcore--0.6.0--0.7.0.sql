@@ -432,4 +432,75 @@ COMMENT ON FUNCTION @extschema@.unschedule_retention(name) IS
     'remove the pg_cron jobs of tenantcore.run_retention() and tenantcore.audit_maintain()';
 
 
+-- isolate_schema() and unisolate_schema() refused a caller who does not own
+-- the schema without saying what to do: the same checks, with a hint
+CREATE OR REPLACE FUNCTION @extschema@.isolate_schema(schema_name regnamespace, tenant_column name DEFAULT 'organization_id')
+RETURNS SETOF regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    IF schema_name IS NULL OR tenant_column IS NULL THEN
+        RAISE EXCEPTION 'isolate_schema: schema and tenant column must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF schema_name IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, '@extschema@'::regnamespace)
+       OR (SELECT nspname FROM pg_namespace WHERE oid = schema_name) LIKE 'pg\_%' THEN
+        RAISE EXCEPTION 'cannot isolate system or extension schema %', schema_name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT pg_has_role(current_user, (SELECT nspowner FROM pg_namespace WHERE oid = schema_name), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of schema %', schema_name
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Run tenantcore.isolate_schema() as the owner of the schema (SET ROLE) or a superuser.';
+    END IF;
+
+    INSERT INTO @extschema@.isolated_schemas AS s (schema_name, tenant_column)
+    VALUES ((SELECT n.nspname FROM pg_namespace n WHERE n.oid = isolate_schema.schema_name), isolate_schema.tenant_column)
+    ON CONFLICT ON CONSTRAINT isolated_schemas_pkey DO UPDATE SET tenant_column = EXCLUDED.tenant_column;
+
+    FOR rel IN
+        SELECT c.oid FROM pg_class c
+         WHERE c.relnamespace = isolate_schema.schema_name AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+           AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = isolate_schema.tenant_column
+                          AND a.attnum > 0 AND NOT a.attisdropped)
+           -- a table isolated on another column already is protected: leave it
+           AND NOT EXISTS (SELECT FROM @extschema@.isolated_tables t
+                            WHERE t.rel = c.oid AND t.tenant_column <> isolate_schema.tenant_column)
+         ORDER BY c.oid
+    LOOP
+        RETURN NEXT @extschema@._isolate(rel, tenant_column, 'schema');
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.unisolate_schema(schema_name regnamespace) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    IF schema_name IS NULL THEN
+        RAISE EXCEPTION 'unisolate_schema: schema must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT pg_has_role(current_user, (SELECT nspowner FROM pg_namespace WHERE oid = schema_name), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of schema %', schema_name
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Run tenantcore.unisolate_schema() as the owner of the schema (SET ROLE) or a superuser.';
+    END IF;
+    DELETE FROM @extschema@.isolated_schemas s
+     WHERE s.schema_name = (SELECT n.nspname FROM pg_namespace n WHERE n.oid = unisolate_schema.schema_name);
+    IF NOT FOUND THEN
+        RAISE NOTICE 'schema % is not isolated, skipping', schema_name;
+        RETURN;
+    END IF;
+    FOR rel IN SELECT t.rel FROM @extschema@.isolated_tables t JOIN pg_class c ON c.oid = t.rel
+                WHERE c.relnamespace = unisolate_schema.schema_name AND t.source = 'schema'
+    LOOP
+        PERFORM @extschema@.unisolate(rel);
+    END LOOP;
+END
+$$;
+
 -- (end of part 5)
