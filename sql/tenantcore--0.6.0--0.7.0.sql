@@ -503,4 +503,30 @@ BEGIN
 END
 $$;
 
+-- CALL run_retention() inside BEGIN failed at its first COMMIT with
+-- PostgreSQL's "invalid transaction termination".  The settings every
+-- transaction of the runner pins are set first thing, so that is where the
+-- runner now says what is wrong (SQL cannot see a transaction block: a C
+-- helper tells).
+CREATE FUNCTION @extschema@._in_transaction_block() RETURNS boolean
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'tenantcore_in_transaction_block';
+COMMENT ON FUNCTION @extschema@._in_transaction_block() IS
+    'whether the current statement runs inside a transaction block (BEGIN ... COMMIT)';
+
+CREATE OR REPLACE FUNCTION @extschema@._retention_tx_settings() RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF @extschema@._in_transaction_block() THEN
+        RAISE EXCEPTION 'tenantcore.run_retention() cannot run inside a transaction block'
+            USING ERRCODE = 'active_sql_transaction',
+                  DETAIL = 'It commits after every batch, so that locks are held briefly and writers are not blocked.',
+                  HINT = 'Run CALL tenantcore.run_retention(); on its own, not after BEGIN (in psql, not with AUTOCOMMIT off).';
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true),
+            pg_catalog.set_config('max_parallel_workers_per_gather', '0', true);
+END
+$$;
+
 -- (end of part 5)

@@ -2,9 +2,10 @@
 -- seed_demo() after the README's core schema step took the slug 'acme', and
 -- history() / row_as_of() with the key of a (organization_id, id) table: the
 -- tenant column from the current tenant, values of another JSON type, and
--- errors that name the key columns for a misspelled or missing column
+-- errors that name the key columns for a misspelled or missing column; CALL
+-- run_retention() inside a transaction block
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 SET LOCAL client_min_messages = warning;
 
 -- the README's core schema step: an organization with slug 'acme'
@@ -108,6 +109,14 @@ SELECT is(pg_temp.hint_of($$SELECT * FROM tenantcore.history('first_billing.invo
 -- audit() made this month's partition: nothing of this month stays in the default partition
 SELECT is((SELECT count(*)::int FROM tenantcore.audit_log_default WHERE occurred_at >= date_trunc('month', now())), 0,
           'no entry of this month is left in the default partition');
+
+-- CALL run_retention() inside a transaction block: a clear error (0.6.0: invalid transaction termination)
+SELECT throws_ok('CALL tenantcore.run_retention()', '25001',
+                 'tenantcore.run_retention() cannot run inside a transaction block',
+                 'run_retention inside BEGIN says why it cannot run');
+SELECT is(pg_temp.hint_of('CALL tenantcore.run_retention()'),
+          'Run CALL tenantcore.run_retention(); on its own, not after BEGIN (in psql, not with AUTOCOMMIT off).',
+          'and what to do');
 
 SELECT * FROM finish();
 ROLLBACK;
