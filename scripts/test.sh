@@ -3,6 +3,12 @@
 # pg_regress (make installcheck), pgTAP (pg_prove test/*.sql and
 # test/procedures/*.sql) and the shell checks test/*.sh (upgrade path, dump and
 # restore, ...).  Exits non-zero on any failure.
+# The shell checks make files as the server's OS user (runuser, chown): as a
+# user with sudo, run the whole suite as root.
+if [ "$(id -u)" -ne 0 ] && [ "$(id -un)" != postgres ]; then
+    exec sudo env "PATH=$PATH" ${TC_DESTDIR:+"TC_DESTDIR=$TC_DESTDIR"} ${TC_PORT:+"TC_PORT=$TC_PORT"} \
+        ${PG_MAJOR:+"PG_MAJOR=$PG_MAJOR"} bash "$0" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 
 tc_install_packages
