@@ -157,6 +157,13 @@ SELECT pg_temp.insert_twice();
 ROLLBACK;
 SELECT id, organization_id, email IS NULL AS plaintext_gone FROM hard.people ORDER BY id;
 
+-- the statement trigger of tenant_keys refuses to run as a row trigger (whose
+-- NULL result would silently skip every row)
+CREATE TABLE hard.k (id int);
+CREATE TRIGGER k BEFORE INSERT ON hard.k FOR EACH ROW EXECUTE FUNCTION tenantcore._tenant_keys_changed();
+SELECT pg_temp.err('INSERT INTO hard.k VALUES (1)') AS row_trigger;
+SELECT count(*) AS k_rows FROM hard.k;
+
 -- clean up
 DROP SCHEMA hard CASCADE;
 DELETE FROM tenantcore.tenant_keys WHERE organization_id IN (:ta, :tb);

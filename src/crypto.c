@@ -1382,6 +1382,13 @@ tenantcore_tenant_keys_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("tenant_keys_changed() must be called as a trigger")));
+	/* a row trigger returning NULL would silently skip rows */
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on table \"%s\" must be fired AFTER ... FOR EACH STATEMENT",
+						trigdata->tg_trigger->tgname, RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("tenant_keys_changed() is the statement trigger of tenantcore.tenant_keys.")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }
