@@ -16,7 +16,12 @@
  * so the trigger needs no table lookup, and a change of the settings (which
  * recreates the trigger) reaches every backend as a relcache invalidation.
  * The settings are resolved against the table once and cached per trigger in
- * a hash below CacheMemoryContext, invalidated by relcache callbacks.
+ * a hash below CacheMemoryContext, invalidated by relcache callbacks.  A
+ * trigger call pins the settings it uses: user code that runs while a row
+ * becomes JSONB (a cast to json or an output function of a user type) can
+ * invalidate them and fire audit triggers itself, so stale settings are only
+ * detached from the hash then, and freed when the last call using them ends
+ * (also when it ends with an error).
  *
  * Rows are converted to JSONB here, column by column, with the same result
  * as to_jsonb(): numbers as numbers, booleans, json and jsonb embedded,
@@ -127,9 +132,11 @@ typedef struct AuditColumn
 /* settings of one audit trigger, resolved against its table */
 typedef struct AuditTrigger
 {
-	Oid			tgoid;			/* hash key */
+	Oid			tgoid;
 	bool		valid;
-	MemoryContext cxt;			/* holds everything below */
+	int			pins;			/* trigger calls using these settings now */
+	bool		detached;		/* no longer in the hash: free when unpinned */
+	MemoryContext cxt;			/* holds this struct and everything below */
 	Oid			relid;			/* table the trigger is on */
 	Oid			rootid;			/* audited table (a partition's ancestor) */
 	char	   *table_name;		/* qualified name of the audited table */
@@ -143,6 +150,13 @@ typedef struct AuditTrigger
 	bool	   *pkonly;			/* columns[i] is a primary key column */
 	Datum	   *name_texts;		/* columns[i]'s name as text */
 }			AuditTrigger;
+
+/* entry of the hash of audit triggers */
+typedef struct AuditTriggerEntry
+{
+	Oid			tgoid;			/* hash key */
+	AuditTrigger *trig;			/* current settings, or NULL */
+}			AuditTriggerEntry;
 
 /* columns of audit_log, by position in the values array */
 enum
@@ -226,13 +240,16 @@ AuditRelcacheCallback(Datum arg, Oid relid)
 	if (audit_triggers != NULL)
 	{
 		HASH_SEQ_STATUS status;
-		AuditTrigger *entry;
+		AuditTriggerEntry *entry;
 
 		hash_seq_init(&status, audit_triggers);
-		while ((entry = (AuditTrigger *) hash_seq_search(&status)) != NULL)
+		while ((entry = (AuditTriggerEntry *) hash_seq_search(&status)) != NULL)
 		{
-			if (!OidIsValid(relid) || entry->relid == relid || entry->rootid == relid)
-				entry->valid = false;
+			AuditTrigger *trig = entry->trig;
+
+			if (trig != NULL &&
+				(!OidIsValid(relid) || trig->relid == relid || trig->rootid == relid))
+				trig->valid = false;
 		}
 	}
 
@@ -467,12 +484,14 @@ CompareKeys(const void *a, const void *b, void *arg)
 
 /*
  * ResolveTrigger resolves the settings of an audit trigger (its arguments)
- * against the table, in a new memory context below the cache.
+ * against the table, in a new memory context below the cache, and makes
+ * them the current settings of the hash entry (not valid yet).
  */
-static void
-ResolveTrigger(AuditTrigger *entry, Trigger *trigger, Relation rel)
+static AuditTrigger *
+ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	AuditTrigger *entry;
 	MemoryContext cxt;
 	MemoryContext old;
 	bool	   *excluded;
@@ -483,8 +502,11 @@ ResolveTrigger(AuditTrigger *entry, Trigger *trigger, Relation rel)
 
 	cxt = AllocSetContextCreate(audit_cache_cxt, "tenantcore audit trigger",
 								ALLOCSET_SMALL_SIZES);
-	/* owned by the entry at once, so an error below leaks nothing */
+	/* owned by the hash entry at once, so an error below leaks nothing */
+	entry = MemoryContextAllocZero(cxt, sizeof(AuditTrigger));
 	entry->cxt = cxt;
+	entry->tgoid = trigger->tgoid;
+	hentry->trig = entry;
 	old = MemoryContextSwitchTo(cxt);
 
 	excluded = palloc0(sizeof(bool) * (desc->natts + 1));
@@ -577,39 +599,68 @@ ResolveTrigger(AuditTrigger *entry, Trigger *trigger, Relation rel)
 	}
 
 	MemoryContextSwitchTo(old);
+	return entry;
+}
+
+/*
+ * DetachTrigger drops settings that the hash no longer points to: at once if
+ * no trigger call uses them, else when the last one releases them.
+ */
+static void
+DetachTrigger(AuditTrigger *trig)
+{
+	if (trig->pins > 0)
+		trig->detached = true;
+	else
+		MemoryContextDelete(trig->cxt);
+}
+
+/*
+ * ReleaseTrigger ends the use of settings pinned by LookupTrigger.
+ */
+static void
+ReleaseTrigger(AuditTrigger *trig)
+{
+	Assert(trig->pins > 0);
+	if (--trig->pins == 0 && trig->detached)
+		MemoryContextDelete(trig->cxt);
 }
 
 /*
  * ForgetStaleTriggers frees the settings of invalidated triggers other than
  * the one being resolved: audit() recreates the trigger (a new OID) on every
  * call, so the entries of dropped triggers would otherwise stay forever.  A
- * live trigger forgotten here is simply resolved again when it fires.
+ * live trigger forgotten here is simply resolved again when it fires;
+ * settings still in use by a call further up the stack are only detached.
  */
 static void
 ForgetStaleTriggers(Oid keep)
 {
 	HASH_SEQ_STATUS status;
-	AuditTrigger *entry;
+	AuditTriggerEntry *entry;
 
 	hash_seq_init(&status, audit_triggers);
-	while ((entry = (AuditTrigger *) hash_seq_search(&status)) != NULL)
+	while ((entry = (AuditTriggerEntry *) hash_seq_search(&status)) != NULL)
 	{
-		if (entry->valid || entry->tgoid == keep)
+		if ((entry->trig != NULL && entry->trig->valid) || entry->tgoid == keep)
 			continue;
-		if (entry->cxt != NULL)
-			MemoryContextDelete(entry->cxt);
+		if (entry->trig != NULL)
+			DetachTrigger(entry->trig);
+		entry->trig = NULL;
 		(void) hash_search(audit_triggers, &entry->tgoid, HASH_REMOVE, NULL);
 	}
 }
 
 /*
  * LookupTrigger returns the resolved settings of the audit trigger firing
- * now, resolving them when missing or stale.
+ * now, resolving them when missing or stale, pinned: the caller must
+ * ReleaseTrigger() them, also on error.
  */
 static AuditTrigger *
 LookupTrigger(Trigger *trigger, Relation rel)
 {
-	AuditTrigger *entry;
+	AuditTriggerEntry *entry;
+	AuditTrigger *trig;
 	bool		found;
 	uint64		inval_count;
 
@@ -620,35 +671,34 @@ LookupTrigger(Trigger *trigger, Relation rel)
 		audit_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "tenantcore audit cache",
 												ALLOCSET_DEFAULT_SIZES);
 		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(AuditTrigger);
+		ctl.entrysize = sizeof(AuditTriggerEntry);
 		ctl.hcxt = audit_cache_cxt;
 		audit_triggers = hash_create("tenantcore audit triggers", 64, &ctl,
 									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 
-	entry = (AuditTrigger *) hash_search(audit_triggers, &trigger->tgoid, HASH_ENTER, &found);
+	entry = (AuditTriggerEntry *) hash_search(audit_triggers, &trigger->tgoid, HASH_ENTER, &found);
 	if (!found)
+		entry->trig = NULL;
+	trig = entry->trig;
+	if (trig != NULL && trig->valid && trig->natts == RelationGetDescr(rel)->natts)
 	{
-		entry->valid = false;
-		entry->cxt = NULL;
-		entry->relid = RelationGetRelid(rel);
-		entry->rootid = InvalidOid;
+		trig->pins++;
+		return trig;
 	}
-	if (entry->valid && entry->natts == RelationGetDescr(rel)->natts)
-		return entry;
 
-	if (entry->cxt != NULL)
+	if (trig != NULL)
 	{
-		MemoryContextDelete(entry->cxt);
-		entry->cxt = NULL;
+		entry->trig = NULL;
+		DetachTrigger(trig);
 	}
-	entry->valid = false;
 	ForgetStaleTriggers(trigger->tgoid);
 	inval_count = audit_inval_count;
-	ResolveTrigger(entry, trigger, rel);
+	trig = ResolveTrigger(entry, trigger, rel);
 	/* an invalidation that arrived while resolving makes the next call resolve again */
-	entry->valid = (inval_count == audit_inval_count);
-	return entry;
+	trig->valid = (inval_count == audit_inval_count);
+	trig->pins++;
+	return trig;
 }
 
 /*
@@ -1145,14 +1195,14 @@ OperationText(int op)
 }
 
 /*
- * AuditRow writes the entry of one inserted, updated or deleted row.
+ * AuditRowWith writes the entry of one inserted, updated or deleted row with
+ * the (pinned) settings of its trigger.
  */
 static void
-AuditRow(TriggerData *trigdata, Oid funcid)
+AuditRowWith(TriggerData *trigdata, AuditTrigger *trig, Oid funcid)
 {
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	desc = RelationGetDescr(rel);
-	AuditTrigger *trig = LookupTrigger(trigdata->tg_trigger, rel);
 	TriggerEvent event = trigdata->tg_event;
 	Datum		values[LOG_NCOLUMNS];
 	bool		nulls[LOG_NCOLUMNS];
@@ -1242,6 +1292,26 @@ AuditRow(TriggerData *trigdata, Oid funcid)
 	SetContextValues(values, nulls);
 
 	InsertLogEntry(funcid, values, nulls);
+}
+
+/*
+ * AuditRow writes the entry of one row, with the settings of its trigger
+ * pinned while user code may run (converting values to JSONB).
+ */
+static void
+AuditRow(TriggerData *trigdata, Oid funcid)
+{
+	AuditTrigger *volatile trig = LookupTrigger(trigdata->tg_trigger, trigdata->tg_relation);
+
+	PG_TRY();
+	{
+		AuditRowWith(trigdata, trig, funcid);
+	}
+	PG_FINALLY();
+	{
+		ReleaseTrigger(trig);
+	}
+	PG_END_TRY();
 }
 
 /*

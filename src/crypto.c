@@ -65,6 +65,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 
@@ -146,6 +147,7 @@ PG_FUNCTION_INFO_V1(tenantcore_protect_encrypt);
 PG_FUNCTION_INFO_V1(tenantcore_protect_blind_index);
 PG_FUNCTION_INFO_V1(tenantcore_reencrypt_value);
 PG_FUNCTION_INFO_V1(tenantcore_needs_reencrypt);
+PG_FUNCTION_INFO_V1(tenantcore_protect_install_trigger);
 
 /*
  * WipeText overwrites and frees a text or bytea that held key material.
@@ -1380,6 +1382,13 @@ tenantcore_tenant_keys_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("tenant_keys_changed() must be called as a trigger")));
+	/* a row trigger returning NULL would silently skip rows */
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on table \"%s\" must be fired AFTER ... FOR EACH STATEMENT",
+						trigdata->tg_trigger->tgname, RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("tenant_keys_changed() is the statement trigger of tenantcore.tenant_keys.")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }
@@ -1388,6 +1397,7 @@ tenantcore_tenant_keys_changed(PG_FUNCTION_ARGS)
  * Protected columns
  * ------------------------------------------------------------------------
  */
+
 
 /*
  * CheckRowTenant allows encryption for a row's tenant only when no tenant is
@@ -1407,20 +1417,174 @@ CheckRowTenant(const pg_uuid_t *row_tenant)
 }
 
 /*
- * ColumnNumber returns the attribute number of a column, or raises an error.
+ * What the protect trigger checked about its table, kept in fn_extra (which
+ * lives as long as the executor state of one statement): the columns it works
+ * on and their types, so each row only confirms that the attributes still
+ * have the types they were checked with.
  */
-static int
-ColumnNumber(Relation rel, const char *column)
+typedef struct ProtectTriggerInfo
 {
-	int			attno = SPI_fnumber(RelationGetDescr(rel), column);
+	Oid			tgoid;			/* InvalidOid: not checked yet */
+	Oid			relid;
+	int			natts;
+	AttrNumber	plain_att;
+	AttrNumber	enc_att;
+	AttrNumber	bidx_att;		/* 0: no blind index */
+	AttrNumber	tenant_att;
+	Oid			plain_type;
+	char	   *purpose;		/* in fn_mcxt */
+}			ProtectTriggerInfo;
 
-	if (attno <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of protected table \"%s\" does not exist",
-						column, RelationGetRelationName(rel)),
-				 errhint("Protect the column again with tenantcore.protect().")));
-	return attno;
+/*
+ * ProtectTriggerError reports a trigger that protect() did not create the way
+ * protect_trigger() needs it.
+ */
+#define ProtectTriggerError(code, ...) \
+	ereport(ERROR, \
+			(errcode(code), \
+			 errmsg(__VA_ARGS__), \
+			 errdetail("protect_trigger() is a BEFORE INSERT OR UPDATE row trigger of a table with five arguments: " \
+					   "plaintext column (text or varchar), ciphertext column (bytea), blind index column (bytea, or '' for none), " \
+					   "tenant column (uuid), blind index purpose."), \
+			 errhint("Protect columns with tenantcore.protect() instead of creating the trigger by hand.")))
+
+/*
+ * ProtectTriggerColumn returns the attribute number of the column an argument
+ * of the protect trigger names, after checking that it is a live user column
+ * of one of the types given (the second InvalidOid when only one is allowed).
+ */
+static AttrNumber
+ProtectTriggerColumn(Trigger *trigger, Relation rel, const char *role, const char *column,
+					 Oid type1, Oid type2)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			attno = SPI_fnumber(desc, column);
+	Form_pg_attribute att;
+
+	if (attno == SPI_ERROR_NOATTRIBUTE || attno <= 0)
+		ProtectTriggerError(ERRCODE_UNDEFINED_COLUMN,
+							"%s column \"%s\" of trigger \"%s\" on table \"%s\" does not exist",
+							role, column, trigger->tgname, RelationGetRelationName(rel));
+	att = TupleDescAttr(desc, attno - 1);
+	if (att->atttypid != type1 && (type2 == InvalidOid || att->atttypid != type2))
+		ProtectTriggerError(ERRCODE_DATATYPE_MISMATCH,
+							"%s column \"%s\" of trigger \"%s\" on table \"%s\" is of type %s, not %s%s%s",
+							role, column, trigger->tgname, RelationGetRelationName(rel), format_type_be(att->atttypid),
+							format_type_be(type1), type2 != InvalidOid ? " or " : "",
+							type2 != InvalidOid ? format_type_be(type2) : "");
+	if (att->attgenerated != '\0')
+		ProtectTriggerError(ERRCODE_INVALID_COLUMN_DEFINITION,
+							"%s column \"%s\" of trigger \"%s\" on table \"%s\" is a generated column",
+							role, column, trigger->tgname, RelationGetRelationName(rel));
+	return (AttrNumber) attno;
+}
+
+/*
+ * CheckProtectTrigger checks how the protect trigger is fired and that the
+ * columns its arguments name exist with the types it reads and writes:
+ * plaintext text or varchar (what protect() accepts), ciphertext and blind
+ * index bytea, tenant uuid.  Done once per statement; the result goes to info.
+ */
+static void
+CheckProtectTrigger(TriggerData *trigdata, ProtectTriggerInfo *info, MemoryContext cxt)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	Relation	rel = trigdata->tg_relation;
+	char	  **args = trigger->tgargs;
+	char		relkind = rel->rd_rel->relkind;
+	AttrNumber	plain_att,
+				enc_att,
+				bidx_att = 0,
+				tenant_att;
+
+	info->tgoid = InvalidOid;
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ProtectTriggerError(ERRCODE_WRONG_OBJECT_TYPE,
+							"trigger \"%s\" is on \"%s\", which is not a table",
+							trigger->tgname, RelationGetRelationName(rel));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) || TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
+		ProtectTriggerError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+							"trigger \"%s\" on table \"%s\" must be fired BEFORE INSERT OR UPDATE FOR EACH ROW",
+							trigger->tgname, RelationGetRelationName(rel));
+	if (trigger->tgnargs != 5)
+		ProtectTriggerError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+							"trigger \"%s\" on table \"%s\" has %d arguments, protect_trigger() needs 5",
+							trigger->tgname, RelationGetRelationName(rel), trigger->tgnargs);
+
+	plain_att = ProtectTriggerColumn(trigger, rel, "plaintext", args[0], TEXTOID, VARCHAROID);
+	enc_att = ProtectTriggerColumn(trigger, rel, "ciphertext", args[1], BYTEAOID, InvalidOid);
+	if (args[2][0] != '\0')
+	{
+		bidx_att = ProtectTriggerColumn(trigger, rel, "blind index", args[2], BYTEAOID, InvalidOid);
+		if (bidx_att == enc_att)
+			ProtectTriggerError(ERRCODE_INVALID_PARAMETER_VALUE,
+								"trigger \"%s\" on table \"%s\" names column \"%s\" for both the ciphertext and the blind index",
+								trigger->tgname, RelationGetRelationName(rel), args[2]);
+	}
+	tenant_att = ProtectTriggerColumn(trigger, rel, "tenant", args[3], UUIDOID, InvalidOid);
+
+	info->relid = RelationGetRelid(rel);
+	info->natts = RelationGetDescr(rel)->natts;
+	info->plain_att = plain_att;
+	info->enc_att = enc_att;
+	info->bidx_att = bidx_att;
+	info->tenant_att = tenant_att;
+	info->plain_type = TupleDescAttr(RelationGetDescr(rel), plain_att - 1)->atttypid;
+	if (info->purpose != NULL)
+		pfree(info->purpose);
+	info->purpose = MemoryContextStrdup(cxt, args[4]);
+	info->tgoid = trigger->tgoid;
+}
+
+/*
+ * AttributeIs tells whether attribute attno of desc is still a live column of
+ * the given type.
+ */
+static inline bool
+AttributeIs(TupleDesc desc, AttrNumber attno, Oid type)
+{
+	Form_pg_attribute att;
+
+	if (attno < 1 || attno > desc->natts)
+		return false;
+	att = TupleDescAttr(desc, attno - 1);
+	return !att->attisdropped && att->atttypid == type;
+}
+
+/*
+ * ProtectTriggerChecked returns what CheckProtectTrigger found for this
+ * trigger, checking again when it has not been checked in this statement or
+ * the table's columns changed since (only the types matter for what the
+ * trigger reads and writes, and those are compared on every row).
+ */
+static ProtectTriggerInfo *
+ProtectTriggerChecked(FunctionCallInfo fcinfo, TriggerData *trigdata)
+{
+	ProtectTriggerInfo *info = (ProtectTriggerInfo *) fcinfo->flinfo->fn_extra;
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (info == NULL)
+	{
+		info = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ProtectTriggerInfo));
+		fcinfo->flinfo->fn_extra = info;
+	}
+	if (!OidIsValid(info->tgoid) ||
+		info->tgoid != trigdata->tg_trigger->tgoid ||
+		info->relid != RelationGetRelid(rel) ||
+		info->natts != desc->natts ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ||
+		!AttributeIs(desc, info->plain_att, info->plain_type) ||
+		!AttributeIs(desc, info->enc_att, BYTEAOID) ||
+		(info->bidx_att != 0 && !AttributeIs(desc, info->bidx_att, BYTEAOID)) ||
+		!AttributeIs(desc, info->tenant_att, UUIDOID))
+		CheckProtectTrigger(trigdata, info, fcinfo->flinfo->fn_mcxt);
+	return info;
 }
 
 /*
@@ -1430,21 +1594,17 @@ ColumnNumber(Relation rel, const char *column)
  * plaintext is encrypted with the key of the row's tenant into the encrypted
  * column (and its blind index computed) and replaced by NULL; a NULL
  * plaintext leaves the encrypted column as it is, so restoring a dump (which
- * holds only ciphertext) never encrypts twice.
+ * holds only ciphertext) never encrypts twice.  The trigger refuses to run
+ * unless fired and configured as tenantcore.protect() creates it.
  */
 Datum
 tenantcore_protect_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Trigger    *trigger;
+	ProtectTriggerInfo *info;
 	Relation	rel;
 	HeapTuple	tuple;
 	TupleDesc	desc;
-	char	  **args;
-	int			plain_att,
-				enc_att,
-				bidx_att = 0,
-				tenant_att;
 	bool		isnull;
 	Datum		plain;
 	Datum		tenant_datum;
@@ -1454,66 +1614,110 @@ tenantcore_protect_trigger(PG_FUNCTION_ARGS)
 	int			ncols = 0;
 	const pg_uuid_t *tenant;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("protect_trigger() must be a BEFORE INSERT OR UPDATE row trigger")));
+				 errmsg("protect_trigger() must be called as a trigger"),
+				 errhint("Protect columns with tenantcore.protect().")));
+	info = ProtectTriggerChecked(fcinfo, trigdata);
 
-	trigger = trigdata->tg_trigger;
-	if (trigger->tgnargs != 5)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("protect_trigger() needs 5 arguments")));
-	args = trigger->tgargs;
 	rel = trigdata->tg_relation;
 	desc = RelationGetDescr(rel);
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
 
-	plain_att = ColumnNumber(rel, args[0]);
-	plain = heap_getattr(tuple, plain_att, desc, &isnull);
+	plain = heap_getattr(tuple, info->plain_att, desc, &isnull);
 	if (isnull)
 		return PointerGetDatum(tuple);
 
-	enc_att = ColumnNumber(rel, args[1]);
-	if (args[2][0] != '\0')
-		bidx_att = ColumnNumber(rel, args[2]);
-	tenant_att = ColumnNumber(rel, args[3]);
-
-	tenant_datum = heap_getattr(tuple, tenant_att, desc, &isnull);
+	tenant_datum = heap_getattr(tuple, info->tenant_att, desc, &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("row of protected table \"%s\" has no tenant", RelationGetRelationName(rel)),
-				 errdetail("Column \"%s\" must hold the tenant whose key encrypts \"%s\".", args[3], args[0])));
+				 errdetail("Column \"%s\" must hold the tenant whose key encrypts \"%s\".",
+						   NameStr(TupleDescAttr(desc, info->tenant_att - 1)->attname),
+						   NameStr(TupleDescAttr(desc, info->plain_att - 1)->attname))));
 	tenant = DatumGetUUIDP(tenant_datum);
 	CheckRowTenant(tenant);
 
-	cols[ncols] = plain_att;
+	cols[ncols] = info->plain_att;
 	values[ncols] = (Datum) 0;
 	nulls[ncols++] = true;
-	cols[ncols] = enc_att;
+	cols[ncols] = info->enc_att;
 	values[ncols] = PointerGetDatum(EncryptForTenant(tenant, DatumGetTextPP(plain)));
 	nulls[ncols++] = false;
-	if (bidx_att > 0)
+	if (info->bidx_att > 0)
 	{
-		cols[ncols] = bidx_att;
-		values[ncols] = PointerGetDatum(BlindIndexForTenant(tenant, DatumGetTextPP(plain), args[4]));
+		cols[ncols] = info->bidx_att;
+		values[ncols] = PointerGetDatum(BlindIndexForTenant(tenant, DatumGetTextPP(plain), info->purpose));
 		nulls[ncols++] = false;
 	}
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, ncols, cols, values, nulls));
 }
 
 /*
- * CheckProtectCaller allows the protect helpers only to owners of the table
- * (they run inside ALTER TABLE and the re-encryption procedure), and only
- * for the current tenant when one is set.
+ * The last relation a protect helper was allowed for at one call site
+ * (fn_extra), with the user, statement and command it was checked in: an
+ * FmgrInfo can outlive a statement, and a relation OID 0 must never match.
+ */
+typedef struct ProtectCallerCache
+{
+	Oid			relid;			/* InvalidOid: nothing checked */
+	Oid			userid;
+	TimestampTz statement_start;
+	CommandId	command_id;
+}			ProtectCallerCache;
+
+/*
+ * RelationIsProtected tells whether tenantcore.protected_columns registers a
+ * column of the relation (tenantcore.protect() registers the column before it
+ * converts the existing rows).
+ */
+static bool
+RelationIsProtected(Oid relid)
+{
+	Oid			schema;
+	Oid			owner;
+	Oid			registry;
+	AttrNumber	relattno;
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	Snapshot	snapshot;
+	bool		found;
+
+	if (!ExtensionSchemaAndOwner("tenantcore", &schema, &owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"tenantcore\" is not installed in this database")));
+	registry = get_relname_relid("protected_columns", schema);
+	if (!OidIsValid(registry))
+		elog(ERROR, "table tenantcore.protected_columns does not exist");
+	relattno = get_attnum(registry, "rel");
+	if (relattno == InvalidAttrNumber)
+		elog(ERROR, "column rel of tenantcore.protected_columns does not exist");
+
+	rel = table_open(registry, AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, relattno, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * CheckProtectCaller allows the protect helpers only for a protected table
+ * the caller owns (they run inside ALTER TABLE and the re-encryption
+ * procedure), and only for the current tenant when one is set.  The answer
+ * for a relation is kept for the rest of the statement.
  */
 static void
 CheckProtectCaller(FunctionCallInfo fcinfo, const char *function)
 {
+	ProtectCallerCache *cache = (ProtectCallerCache *) fcinfo->flinfo->fn_extra;
 	Oid			relid;
 
 	if (PG_ARGISNULL(0))
@@ -1521,14 +1725,36 @@ CheckProtectCaller(FunctionCallInfo fcinfo, const char *function)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s() requires a table", function)));
 	relid = PG_GETARG_OID(0);
-	if (fcinfo->flinfo->fn_extra != (void *) (uintptr_t) relid)
+	if (cache == NULL)
 	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ProtectCallerCache));
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	if (!OidIsValid(relid) || cache->relid != relid || cache->userid != GetUserId() ||
+		cache->statement_start != GetCurrentStatementStartTimestamp() ||
+		cache->command_id != GetCurrentCommandId(false))
+	{
+		cache->relid = InvalidOid;
+		if (!OidIsValid(relid) || !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", relid),
+					 errdetail("%s() is used by tenantcore.protect() and tenantcore.reencrypt().", function)));
 		if (!TcRelOwnerCheck(relid, GetUserId()))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("must be owner of table %s", get_rel_name(relid)),
 					 errdetail("%s() is used by tenantcore.protect() and tenantcore.reencrypt().", function)));
-		fcinfo->flinfo->fn_extra = (void *) (uintptr_t) relid;
+		if (!RelationIsProtected(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table %s has no protected columns", get_rel_name(relid)),
+					 errdetail("%s() is used by tenantcore.protect() and tenantcore.reencrypt().", function),
+					 errhint("Use tenantcore.protect() first.")));
+		cache->userid = GetUserId();
+		cache->statement_start = GetCurrentStatementStartTimestamp();
+		cache->command_id = GetCurrentCommandId(false);
+		cache->relid = relid;
 	}
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -1603,4 +1829,67 @@ tenantcore_reencrypt_value(PG_FUNCTION_ARGS)
 	result = EncryptForTenant(tenant, plain);
 	explicit_bzero(VARDATA_ANY(plain), VARSIZE_ANY_EXHDR(plain));
 	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * tenantcore_protect_install_trigger(rel, column) creates the protect trigger
+ * of a column that tenantcore.protect() registered, as the extension owner:
+ * EXECUTE on protect_trigger() is not granted to PUBLIC (CREATE TRIGGER needs
+ * it, firing the trigger does not), so a table owner cannot attach it by hand
+ * with arguments of their choosing.  The caller must own the table; the
+ * arguments come from the registry row.
+ */
+Datum
+tenantcore_protect_install_trigger(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	Name		column;
+	KeyTableAccess access;
+	Oid			types[2] = {OIDOID, NAMEOID};
+	Datum		values[2];
+	char	   *sql;
+	int			rc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("_protect_install_trigger() requires a table and a column")));
+	relid = PG_GETARG_OID(0);
+	column = PG_GETARG_NAME(1);
+	if (!OidIsValid(relid) || !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!TcRelOwnerCheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", get_rel_name(relid)),
+				 errdetail("_protect_install_trigger() is used by tenantcore.protect().")));
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = NameGetDatum(column);
+	BeginKeyTableAccess(&access);
+	rc = SPI_execute_with_args("SELECT pg_catalog.format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON %s FOR EACH ROW "
+							   "EXECUTE FUNCTION tenantcore.protect_trigger(%L, %L, %L, %L, %L)', "
+							   "pg_catalog.left('tenantcore_protect_' OPERATOR(pg_catalog.||) p.column_name, 63), p.rel, "
+							   "p.column_name, p.encrypted_column, COALESCE(p.blind_index_column::pg_catalog.text, ''), "
+							   "p.tenant_column, COALESCE(p.blind_index_purpose, 'default')) "
+							   "FROM tenantcore.protected_columns p "
+							   "WHERE p.rel OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
+							   "AND p.column_name OPERATOR(pg_catalog.=) $2",
+							   2, types, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "protected column query failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("column \"%s\" of table %s is not registered as protected",
+						NameStr(*column), get_rel_name(relid)),
+				 errhint("Use tenantcore.protect().")));
+	sql = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	rc = SPI_execute(sql, false, 0);
+	if (rc != SPI_OK_UTILITY)
+		elog(ERROR, "could not create the protect trigger: %s", SPI_result_code_string(rc));
+	EndKeyTableAccess(&access);
+	PG_RETURN_VOID();
 }
