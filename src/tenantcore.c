@@ -24,6 +24,7 @@ void
 _PG_init(void)
 {
 	ContextInit();
+	JwtInit();
 	MasterKeyInit();
 	CryptoInit();
 	AuditInit();
