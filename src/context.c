@@ -244,7 +244,7 @@ CheckUuidSetting(const char *name, const char *setter,
 	else
 		verified = context_token_setting;
 
-	if (!verified && context_mode == CONTEXT_MODE_SIGNED)
+	if (!verified && context_mode == CONTEXT_MODE_SIGNED && !InitializingParallelWorker)
 	{
 		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
 		GUC_check_errmsg("%s cannot be set in signed context mode", name);
