@@ -610,7 +610,7 @@ ReadKeyFile(const char *path, struct stat *st, int *len)
 			FreeFile(f);
 		errno = save_errno;
 		ereport(ERROR,
-				(errcode_for_file_access(),
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("could not load the keys of tenantcore.jwt_keys_file"),
 				 errdetail("The file cannot be read."),
 				 errdetail_log("Could not read file \"%s\": %m.", path)));
