@@ -1145,19 +1145,25 @@ VerifyToken(const char *token, int len, JwtClaims *out)
 static void
 TokenDigest(const char *token, int len, unsigned char *digest)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	/* fetched once: an implicit fetch by EVP_sha256() costs more than the hash */
+	static EVP_MD *sha256 = NULL;
+	static EVP_MD_CTX *ctx = NULL;
 	const char *parts[4] = {jwt_issuer, jwt_audience, ContextTenantClaim(), ContextActorClaim()};
 	unsigned int out_len = 0;
 	bool		ok;
 	int			i;
 
-	ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	if (sha256 == NULL)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (ctx == NULL)
+		ctx = EVP_MD_CTX_new();
+	ok = sha256 != NULL && ctx != NULL &&
+		EVP_DigestInit_ex(ctx, sha256, NULL) == 1 &&
 		EVP_DigestUpdate(ctx, token, len) == 1;
 	for (i = 0; ok && i < 4; i++)
 		ok = EVP_DigestUpdate(ctx, "", 1) == 1 &&
 			EVP_DigestUpdate(ctx, parts[i], strlen(parts[i])) == 1;
 	ok = ok && EVP_DigestFinal_ex(ctx, digest, &out_len) == 1 && out_len == JWT_DIGEST_LEN;
-	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
