@@ -1,4 +1,4 @@
--- tenantcore: no tenant pinned by a stored setting (src/context.c)
+-- tenantcore: no tenant pinned by a stored setting, in open and signed mode (src/context.c)
 -- A tenant or actor stored for a role, a database, a function or the server
 -- would put every later session (or call) inside it: refused when stored,
 -- ignored with a warning when an older version let one be stored.
