@@ -17,6 +17,9 @@ DATA       = sql/$(EXTENSION)--$(BASE_VERSION).sql $(UPGRADES)
 REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --load-extension=pgcrypto
 
+# libcrypto (OpenSSL 3) verifies the signed tokens of src/jwt.c
+SHLIB_LINK += -lcrypto
+
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 EXTRA_CLEAN = results regression.diffs regression.out
 

@@ -438,6 +438,17 @@ COMMENT ON FUNCTION @extschema@.lint() IS
 -- Part 3: signed tenant context (verified JWTs)
 -- ===========================================================================
 
+-- tenantcore.context_mode = 'signed' (a superuser sets it, usually with
+-- ALTER ROLE app SET tenantcore.context_mode = 'signed') lets only this
+-- function set the tenant and the actor: it verifies a signed JSON web token
+-- with the keys of tenantcore.jwt_keys_file and sets both for the current
+-- transaction (doc/security.md).  Harmless for everyone, so not revoked.
+CREATE FUNCTION @extschema@.set_context_token(token text) RETURNS uuid
+    AS 'MODULE_PATHNAME', 'tenantcore_set_context_token'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.set_context_token(text) IS
+    'verify a signed token (JWT: HS256, RS256, ES256, EdDSA) and set its tenant and actor for the transaction; returns the tenant';
+
 -- (end of part 3)
 
 

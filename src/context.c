@@ -14,10 +14,26 @@
  * no row; "error" raises an error instead.  Optionally a claim of PostgREST's
  * request.jwt.claims provides the tenant or actor when none is set.
  *
+ * Neither setting may be stored for a role, a database, a function or the
+ * server (ALTER ROLE/DATABASE ... SET, CREATE FUNCTION ... SET,
+ * postgresql.conf, ALTER SYSTEM): a stored tenant would pin every later
+ * session to it.  The check hook refuses such values and ignores, with a
+ * warning, entries stored before this check existed.
+ *
+ * tenantcore.context_mode = signed (set by a superuser, usually per role)
+ * makes the context trustworthy against SQL injection: then only
+ * tenantcore.set_context_token() (jwt.c), which verifies a signed token, can
+ * set the tenant and the actor.  It does so through ContextSetVerified(),
+ * which raises context_token_setting around its own set_config_option()
+ * calls; the check hook refuses every other non-empty value and marks the
+ * values it accepts as verified or not, so a value that got in before the
+ * mode applied (a startup option) is not taken for a verified one.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -40,16 +56,38 @@ static const struct config_enum_entry missing_tenant_options[] = {
 	{NULL, 0, false}
 };
 
+static const struct config_enum_entry context_mode_options[] = {
+	{"open", CONTEXT_MODE_OPEN, false},
+	{"signed", CONTEXT_MODE_SIGNED, false},
+	{NULL, 0, false}
+};
+
 /* raw setting values, owned by the GUC machinery */
 static char *tenant_id_string = NULL;
 static char *actor_id_string = NULL;
 static char *jwt_tenant_claim = NULL;
 static char *jwt_actor_claim = NULL;
 static int	missing_tenant_mode = MISSING_TENANT_DENY;
+int			context_mode = CONTEXT_MODE_OPEN;
+
+/*
+ * The GUC "extra" of tenant_id and actor_id: the parsed uuid, and whether the
+ * value was set by set_context_token() (verified).  The GUC machinery keeps
+ * the extra with the value it belongs to, also when it restores an older
+ * value at rollback.
+ */
+typedef struct UuidSetting
+{
+	pg_uuid_t	uuid;
+	bool		verified;
+}			UuidSetting;
 
 /* parsed values: point into the GUC "extra" of the active setting, or NULL */
-static const pg_uuid_t *tenant_value = NULL;
-static const pg_uuid_t *actor_value = NULL;
+static const UuidSetting *tenant_value = NULL;
+static const UuidSetting *actor_value = NULL;
+
+/* true only while ContextSetVerified() sets the settings */
+static bool context_token_setting = false;
 
 /*
  * A claim read from request.jwt.claims, cached by the claims text and the
@@ -129,14 +167,59 @@ ParseUuid(const char *str, pg_uuid_t *uuid)
 }
 
 /*
- * CheckUuidSetting is the check hook of tenant_id and actor_id: the value
- * must be empty or a uuid; the parsed uuid is handed to the assign hook.
+ * RefuseStoredSetting reports why a non-empty tenant or actor cannot come
+ * from a source that stores it beyond one session: ALTER ROLE/DATABASE SET
+ * and function SET clauses (validated with PGC_S_TEST, an error), entries of
+ * those applied at login (a warning: the value is ignored and the session
+ * starts with none), and the server configuration.  Returns false if the
+ * value is refused.
  */
 static bool
-CheckUuidSetting(char **newval, void **extra, GucSource source)
+RefuseStoredSetting(const char *name, const char *setter, GucSource source)
+{
+	switch (source)
+	{
+		case PGC_S_TEST:
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errmsg("%s cannot be stored as a role, database or function setting", name);
+			GUC_check_errdetail("Every later session of the role or database, or every call of the function, would run inside that value.");
+			GUC_check_errhint("Set it per transaction with tenantcore.%s() (tenantcore.set_context_token() in signed context mode).", setter);
+			return false;
+		case PGC_S_GLOBAL:
+		case PGC_S_DATABASE:
+		case PGC_S_USER:
+		case PGC_S_DATABASE_USER:
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errmsg("ignoring %s stored as a role or database setting", name);
+			GUC_check_errdetail("A stored value would pin every session to it; this session starts without one.");
+			GUC_check_errhint("Remove it with ALTER ROLE ... RESET %s or ALTER DATABASE ... RESET %s.", name, name);
+			return false;
+		case PGC_S_ENV_VAR:
+		case PGC_S_FILE:
+		case PGC_S_ARGV:
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errmsg("%s cannot be set in the server configuration", name);
+			GUC_check_errdetail("Every session would run inside that value.");
+			GUC_check_errhint("Set it per transaction with tenantcore.%s().", setter);
+			return false;
+		default:
+			return true;
+	}
+}
+
+/*
+ * CheckUuidSetting is the check hook of tenant_id and actor_id: the value
+ * must be empty or a uuid, not stored for a role, database, function or the
+ * server, and in signed context mode set by set_context_token().  The parsed
+ * uuid is handed to the assign hook.
+ */
+static bool
+CheckUuidSetting(const char *name, const char *setter,
+				 char **newval, void **extra, GucSource source)
 {
 	pg_uuid_t	parsed;
-	pg_uuid_t  *copy;
+	UuidSetting *copy;
+	bool		verified;
 
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;
@@ -148,24 +231,59 @@ CheckUuidSetting(char **newval, void **extra, GucSource source)
 		return false;
 	}
 
-	copy = (pg_uuid_t *) TcGucMalloc(sizeof(pg_uuid_t));
+	if (!RefuseStoredSetting(name, setter, source))
+		return false;
+
+	/*
+	 * A parallel worker restores the leader's values: they passed this hook
+	 * in the leader.  One from a startup option may have got in before the
+	 * context mode was known, so it is never taken for a verified one.
+	 */
+	if (InitializingParallelWorker)
+		verified = (source != PGC_S_CLIENT);
+	else
+		verified = context_token_setting;
+
+	if (!verified && context_mode == CONTEXT_MODE_SIGNED && !InitializingParallelWorker)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("%s cannot be set in signed context mode", name);
+		GUC_check_errdetail("tenantcore.context_mode is \"signed\": only a verified token sets the tenant and the actor.");
+		GUC_check_errhint("Call tenantcore.set_context_token() with the signed token of the request.");
+		return false;
+	}
+
+	copy = (UuidSetting *) TcGucMalloc(sizeof(UuidSetting));
 	if (copy == NULL)
 		return false;
-	*copy = parsed;
+	copy->uuid = parsed;
+	copy->verified = verified;
 	*extra = copy;
 	return true;
+}
+
+static bool
+CheckTenantId(char **newval, void **extra, GucSource source)
+{
+	return CheckUuidSetting("tenantcore.tenant_id", "set_tenant", newval, extra, source);
+}
+
+static bool
+CheckActorId(char **newval, void **extra, GucSource source)
+{
+	return CheckUuidSetting("tenantcore.actor_id", "set_actor", newval, extra, source);
 }
 
 static void
 AssignTenantId(const char *newval, void *extra)
 {
-	tenant_value = (const pg_uuid_t *) extra;
+	tenant_value = (const UuidSetting *) extra;
 }
 
 static void
 AssignActorId(const char *newval, void *extra)
 {
-	actor_value = (const pg_uuid_t *) extra;
+	actor_value = (const UuidSetting *) extra;
 }
 
 /*
@@ -174,6 +292,17 @@ AssignActorId(const char *newval, void *extra)
 void
 ContextInit(void)
 {
+	/* before tenant_id and actor_id: their check hook reads it */
+	DefineCustomEnumVariable("tenantcore.context_mode",
+							 gettext_noop("Who may set the tenant and the actor: open (anyone) or signed (only a verified token)."),
+							 gettext_noop("signed: only tenantcore.set_context_token() sets them; set it per role with ALTER ROLE ... SET."),
+							 &context_mode,
+							 CONTEXT_MODE_OPEN,
+							 context_mode_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomStringVariable("tenantcore.tenant_id",
 							   gettext_noop("Current tenant (organization) id, a uuid or empty."),
 							   gettext_noop("Set it per transaction with tenantcore.set_tenant()."),
@@ -181,7 +310,7 @@ ContextInit(void)
 							   "",
 							   PGC_USERSET,
 							   GUC_NOT_IN_SAMPLE,
-							   CheckUuidSetting, AssignTenantId, NULL);
+							   CheckTenantId, AssignTenantId, NULL);
 
 	DefineCustomStringVariable("tenantcore.actor_id",
 							   gettext_noop("Current actor (application user) id, a uuid or empty."),
@@ -190,7 +319,7 @@ ContextInit(void)
 							   "",
 							   PGC_USERSET,
 							   GUC_NOT_IN_SAMPLE,
-							   CheckUuidSetting, AssignActorId, NULL);
+							   CheckActorId, AssignActorId, NULL);
 
 	DefineCustomEnumVariable("tenantcore.missing_tenant",
 							 gettext_noop("What tenant policies do when no tenant is set."),
@@ -203,8 +332,8 @@ ContextInit(void)
 							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("tenantcore.jwt_tenant_claim",
-							   gettext_noop("Claim of request.jwt.claims that names the tenant when tenantcore.tenant_id is empty."),
-							   gettext_noop("Empty disables the fallback."),
+							   gettext_noop("Claim naming the tenant: of request.jwt.claims when tenantcore.tenant_id is empty, and of the tokens of set_context_token()."),
+							   gettext_noop("Empty disables the request.jwt.claims fallback; set_context_token() then reads \"tenant_id\". A dotted path names a nested claim."),
 							   &jwt_tenant_claim,
 							   "",
 							   PGC_SUSET,
@@ -212,13 +341,29 @@ ContextInit(void)
 							   NULL, NULL, NULL);
 
 	DefineCustomStringVariable("tenantcore.jwt_actor_claim",
-							   gettext_noop("Claim of request.jwt.claims that names the actor when tenantcore.actor_id is empty."),
-							   gettext_noop("Empty disables the fallback."),
+							   gettext_noop("Claim naming the actor: of request.jwt.claims when tenantcore.actor_id is empty, and of the tokens of set_context_token()."),
+							   gettext_noop("Empty disables the request.jwt.claims fallback; set_context_token() then reads \"actor_id\". A dotted path names a nested claim."),
 							   &jwt_actor_claim,
 							   "",
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+}
+
+/*
+ * ContextTenantClaim and ContextActorClaim return the claim names of the
+ * tokens of set_context_token().
+ */
+const char *
+ContextTenantClaim(void)
+{
+	return (jwt_tenant_claim != NULL && jwt_tenant_claim[0] != '\0') ? jwt_tenant_claim : "tenant_id";
+}
+
+const char *
+ContextActorClaim(void)
+{
+	return (jwt_actor_claim != NULL && jwt_actor_claim[0] != '\0') ? jwt_actor_claim : "actor_id";
 }
 
 /*
@@ -294,14 +439,47 @@ ClaimFromJwt(const char *claim, JwtClaimCache *cache)
 }
 
 /*
+ * RefuseUnverifiedClaims raises an error when, in signed context mode, the
+ * request.jwt.claims fallback would provide a value: anyone can set that
+ * setting, so it is not a verified source.
+ */
+static void
+RefuseUnverifiedClaims(const char *claim, JwtClaimCache *cache)
+{
+	if (ClaimFromJwt(claim, cache) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("request.jwt.claims is not trusted in signed context mode"),
+				 errdetail("tenantcore.context_mode is \"signed\": only a verified token sets the tenant and the actor."),
+				 errhint("Call tenantcore.set_context_token() with the signed token of the request.")));
+}
+
+/*
+ * ContextValue returns the uuid of a tenant or actor setting, or NULL when
+ * none is set (or, in signed context mode, none was set by a verified token).
+ */
+static const pg_uuid_t *
+ContextValue(const UuidSetting *value, const char *claim, JwtClaimCache *cache)
+{
+	if (value != NULL && (value->verified || context_mode == CONTEXT_MODE_OPEN))
+		return &value->uuid;
+	if (context_mode == CONTEXT_MODE_SIGNED)
+	{
+		RefuseUnverifiedClaims(claim, cache);
+		return NULL;
+	}
+	if (value != NULL)
+		return &value->uuid;
+	return ClaimFromJwt(claim, cache);
+}
+
+/*
  * CurrentTenant returns the current tenant, or NULL when none is set.
  */
 const pg_uuid_t *
 CurrentTenant(void)
 {
-	if (tenant_value != NULL)
-		return tenant_value;
-	return ClaimFromJwt(jwt_tenant_claim, &tenant_claim_cache);
+	return ContextValue(tenant_value, jwt_tenant_claim, &tenant_claim_cache);
 }
 
 /*
@@ -310,9 +488,7 @@ CurrentTenant(void)
 const pg_uuid_t *
 CurrentActor(void)
 {
-	if (actor_value != NULL)
-		return actor_value;
-	return ClaimFromJwt(jwt_actor_claim, &actor_claim_cache);
+	return ContextValue(actor_value, jwt_actor_claim, &actor_claim_cache);
 }
 
 /*
@@ -350,11 +526,55 @@ SetUuidSetting(const char *name, const char *function, pg_uuid_t *uuid, bool is_
 }
 
 /*
- * CheckSetArguments rejects NULL arguments of set_tenant() and set_actor().
+ * ContextSetVerified sets the tenant and the actor (NULL: none) of a verified
+ * token for the current transaction.  Only here may the check hook accept a
+ * value in signed context mode; the flag is lowered again on any error.
+ */
+void
+ContextSetVerified(const pg_uuid_t *tenant, const pg_uuid_t *actor)
+{
+	char	   *tenant_text = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(tenant)));
+	char	   *actor_text = "";
+
+	if (actor != NULL)
+		actor_text = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(actor)));
+
+	if (!IsTransactionBlock())
+		ereport(WARNING,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("set_context_token() outside a transaction block only lasts until the end of the statement"),
+				 errhint("Call it after BEGIN.")));
+
+	PG_TRY();
+	{
+		context_token_setting = true;
+		(void) set_config_option("tenantcore.tenant_id", tenant_text,
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+								 true, 0, false);
+		(void) set_config_option("tenantcore.actor_id", actor_text,
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+								 true, 0, false);
+	}
+	PG_FINALLY();
+	{
+		context_token_setting = false;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * CheckSetArguments rejects NULL arguments of set_tenant() and set_actor(),
+ * and both functions in signed context mode.
  */
 static void
 CheckSetArguments(FunctionCallInfo fcinfo, const char *function, const char *clear_hint)
 {
+	if (context_mode == CONTEXT_MODE_SIGNED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s() is not allowed in signed context mode", function),
+				 errdetail("tenantcore.context_mode is \"signed\": only a verified token sets the tenant and the actor."),
+				 errhint("Call tenantcore.set_context_token() with the signed token of the request.")));
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -383,6 +603,8 @@ tenantcore_current_tenant(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("no tenant is set"),
 				 errdetail("tenantcore.missing_tenant is \"error\", so tenant-isolated tables cannot be used without a tenant."),
+				 context_mode == CONTEXT_MODE_SIGNED ?
+				 errhint("Call tenantcore.set_context_token() at the start of the transaction.") :
 				 errhint("Call tenantcore.set_tenant() at the start of the transaction.")));
 	PG_RETURN_NULL();
 }

@@ -54,6 +54,7 @@ _PG_init(void)
 	RequirePreload();
 
 	ContextInit();
+	JwtInit();
 	MasterKeyInit();
 	CryptoInit();
 	AuditInit();

@@ -25,11 +25,23 @@
 #endif
 
 /* context.c */
+typedef enum ContextMode
+{
+	CONTEXT_MODE_OPEN,
+	CONTEXT_MODE_SIGNED
+}			ContextMode;
+extern int	context_mode;
 extern void ContextInit(void);
+extern void ContextSetVerified(const pg_uuid_t *tenant, const pg_uuid_t *actor);
+extern const char *ContextTenantClaim(void);
+extern const char *ContextActorClaim(void);
 extern int	HexValue(char c);
 extern bool ParseUuid(const char *str, pg_uuid_t *uuid);
 extern const pg_uuid_t *CurrentTenant(void);
 extern const pg_uuid_t *CurrentActor(void);
+
+/* jwt.c */
+extern void JwtInit(void);
 
 /* masterkey.c */
 #define MASTER_KEY_LEN	32		/* 256 bits */
