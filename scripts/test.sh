@@ -40,6 +40,16 @@ for check in "$TC_ROOT"/test/*.sh; do
     record $rc
 done
 
+# no backend crashed during any suite: the throwaway cluster's server log
+# (see tc_cluster_start) must have no crash line
+log "server log crash check"
+rc=0
+if grep -En 'terminated by signal|PANIC|server process .* was terminated' "$TC_CLUSTER/server.log"; then
+    echo "the server log of the test cluster shows a crash (lines above)" >&2
+    rc=1
+fi
+record $rc
+
 echo
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
