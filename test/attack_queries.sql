@@ -7,7 +7,7 @@
 -- workers.  COPY is covered by the pg_regress test rls_copy.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(46);
+SELECT plan(51);
 
 CREATE ROLE atk_q_owner NOLOGIN;
 CREATE ROLE atk_q_app LOGIN NOSUPERUSER NOBYPASSRLS;
@@ -63,6 +63,8 @@ CREATE MATERIALIZED VIEW atk_q_mine.mv AS SELECT id, secret FROM atk_q.docs;
 -- ids(q) lists the ids a query returns, in order
 CREATE FUNCTION atk_q_mine.ids(q text) RETURNS int[] LANGUAGE plpgsql AS
     $$DECLARE r int[]; BEGIN EXECUTE format('SELECT coalesce(array_agg(id ORDER BY id), ''{}'') FROM (%s) q', q) INTO r; RETURN r; END$$;
+CREATE FUNCTION atk_q_mine.affected(dml text) RETURNS bigint LANGUAGE plpgsql AS
+    $$DECLARE n bigint; BEGIN EXECUTE dml; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END$$;
 CREATE FUNCTION atk_q_mine.plan_of(q text) RETURNS text LANGUAGE plpgsql AS
     $$DECLARE line text; r text := ''; BEGIN FOR line IN EXECUTE q LOOP r := r || line || E'\n'; END LOOP; RETURN r; END$$;
 SELECT tenantcore.set_tenant('aaaaaaaa-0000-4000-8000-000000000001');
@@ -206,6 +208,19 @@ SELECT results_eq($$SELECT count(*), count(DISTINCT organization_id), min(tenant
                       FROM atk_q.parts WHERE tenantcore.current_actor() IS NOT NULL$$,
                   $$VALUES (2001::bigint, 1::bigint, 'aaaaaaaa-0000-4000-8000-000000000001', 'aaaaaaaa-0000-4000-8000-0000000000ff')$$,
                   'parallel workers count A''s rows only and see A as tenant and the same actor');
+
+-- 47-51: the registry of isolated tables cannot be changed by the application role
+-- (a missing row would stop the event trigger from isolating new partitions)
+SELECT is(atk_q_mine.affected($$DELETE FROM tenantcore.isolated_tables WHERE rel = 'atk_q.parts'::regclass$$), 0::bigint,
+          'the registry row of a table the role does not own cannot be deleted');
+SELECT is(atk_q_mine.affected($$UPDATE tenantcore.isolated_tables SET tenant_column = 'id' WHERE rel::text LIKE 'atk_q.%'$$), 0::bigint,
+          'nor changed');
+SELECT throws_ok($$INSERT INTO tenantcore.isolated_tables (rel, tenant_column, source) VALUES ('tenantcore.tenant_keys', 'organization_id', 'isolate')$$,
+                 '42501', 'new row violates row-level security policy for table "isolated_tables"', 'nor forged for a table of another owner');
+SELECT is(atk_q_mine.affected($$DELETE FROM tenantcore.protected_columns$$), 0::bigint, 'protected columns cannot be unregistered');
+SELECT throws_ok($$INSERT INTO tenantcore.isolated_schemas (schema_name, tenant_column) VALUES ('atk_q', 'id')$$,
+                 '42501', 'new row violates row-level security policy for table "isolated_schemas"',
+                 'a schema of another owner cannot be registered');
 
 SELECT * FROM finish();
 ROLLBACK;
