@@ -81,11 +81,59 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- 3: hostile input, one statement each; the exact outcome of each
+-- shadowing: the application role's own objects named like the catalog's and
+-- tenantcore's, for a schema first in search_path and in pg_temp; each
+-- function records its call
+CREATE TABLE atk_d.shadow_calls (fn text);
+CREATE FUNCTION atk_d.shadow(fn text) RETURNS void LANGUAGE sql AS 'INSERT INTO atk_d.shadow_calls VALUES (fn)';
+CREATE FUNCTION atk_d.current_setting(text) RETURNS text LANGUAGE sql AS $$SELECT atk_d.shadow('current_setting'); SELECT pg_catalog.current_setting('atk.b')$$;
+CREATE FUNCTION atk_d.current_setting(text, boolean) RETURNS text LANGUAGE sql AS $$SELECT atk_d.shadow('current_setting'); SELECT pg_catalog.current_setting('atk.b')$$;
+CREATE FUNCTION atk_d.set_config(text, text, boolean) RETURNS text LANGUAGE sql AS $$SELECT atk_d.shadow('set_config'); SELECT $2$$;
+CREATE FUNCTION atk_d.now() RETURNS timestamptz LANGUAGE sql AS $$SELECT atk_d.shadow('now'); SELECT 'epoch'::timestamptz$$;
+CREATE FUNCTION atk_d.gen_random_uuid() RETURNS uuid LANGUAGE sql AS $$SELECT atk_d.shadow('gen_random_uuid'); SELECT pg_catalog.current_setting('atk.b')::uuid$$;
+CREATE FUNCTION atk_d.gen_random_bytes(integer) RETURNS bytea LANGUAGE sql AS $$SELECT atk_d.shadow('gen_random_bytes'); SELECT '\x00'::bytea$$;
+CREATE FUNCTION atk_d.digest(bytea, text) RETURNS bytea LANGUAGE sql AS $$SELECT atk_d.shadow('digest'); SELECT '\x00'::bytea$$;
+CREATE FUNCTION atk_d.encode(bytea, text) RETURNS text LANGUAGE sql AS $$SELECT atk_d.shadow('encode'); SELECT 'x'$$;
+CREATE FUNCTION atk_d.decode(text, text) RETURNS bytea LANGUAGE sql AS $$SELECT atk_d.shadow('decode'); SELECT '\x00'::bytea$$;
+CREATE FUNCTION atk_d.lower(text) RETURNS text LANGUAGE sql AS $$SELECT atk_d.shadow('lower'); SELECT $1$$;
+CREATE FUNCTION atk_d.current_tenant() RETURNS uuid LANGUAGE sql AS $$SELECT atk_d.shadow('current_tenant'); SELECT pg_catalog.current_setting('atk.b')::uuid$$;
+CREATE FUNCTION atk_d.current_actor() RETURNS uuid LANGUAGE sql AS $$SELECT atk_d.shadow('current_actor'); SELECT 'b0000000-0000-4000-8000-00000000000b'::uuid$$;
+CREATE FUNCTION atk_d.has_permission(text) RETURNS boolean LANGUAGE sql AS $$SELECT atk_d.shadow('has_permission'); SELECT true$$;
+CREATE FUNCTION atk_d._token_hash(bytea) RETURNS bytea LANGUAGE sql AS $$SELECT atk_d.shadow('_token_hash'); SELECT $1$$;
+CREATE FUNCTION atk_d._token_matches(bytea, bytea) RETURNS boolean LANGUAGE sql AS $$SELECT atk_d.shadow('_token_matches'); SELECT true$$;
+CREATE FUNCTION atk_d.uuid_eq(uuid, uuid) RETURNS boolean LANGUAGE sql AS $$SELECT atk_d.shadow('= uuid'); SELECT true$$;
+CREATE FUNCTION atk_d.text_eq(text, text) RETURNS boolean LANGUAGE sql AS $$SELECT atk_d.shadow('= text'); SELECT true$$;
+CREATE OPERATOR atk_d.= (FUNCTION = atk_d.uuid_eq, LEFTARG = uuid, RIGHTARG = uuid);
+CREATE OPERATOR atk_d.= (FUNCTION = atk_d.text_eq, LEFTARG = text, RIGHTARG = text);
+-- tables named like tenantcore's, with forged rows: ann as owner of B
+CREATE TABLE atk_d.organization_members (organization_id uuid, user_id uuid, role text, status text, deleted_at timestamptz);
+CREATE TEMP TABLE organization_members (organization_id uuid, user_id uuid, role text, status text, deleted_at timestamptz);
+INSERT INTO atk_d.organization_members VALUES (current_setting('atk.b')::uuid, 'a0000000-0000-4000-8000-00000000000a', 'owner', 'active', NULL);
+INSERT INTO organization_members VALUES (current_setting('atk.b')::uuid, 'a0000000-0000-4000-8000-00000000000a', 'owner', 'active', NULL);
+CREATE TABLE atk_d.organizations AS SELECT current_setting('atk.b')::uuid AS id, 'forged'::text AS name, 'forged'::text AS slug, NULL::timestamptz AS deleted_at;
+CREATE TEMP TABLE organizations AS SELECT * FROM atk_d.organizations;
+CREATE TABLE atk_d.users AS SELECT 'a0000000-0000-4000-8000-00000000000a'::uuid AS id, 'active'::text AS status, NULL::timestamptz AS deleted_at;
+CREATE TEMP TABLE users AS SELECT * FROM atk_d.users;
+CREATE TABLE atk_d.sessions (id uuid, organization_id uuid, user_id uuid, token_hash bytea, expires_at timestamptz, revoked_at timestamptz);
+CREATE TEMP TABLE sessions (LIKE atk_d.sessions);
+CREATE TABLE atk_d.api_keys (LIKE atk_d.sessions);
+CREATE TEMP TABLE api_keys (LIKE atk_d.sessions);
+CREATE TABLE atk_d.roles (id uuid, organization_id uuid, key text);
+CREATE TEMP TABLE roles (LIKE atk_d.roles);
+CREATE TABLE atk_d.permissions (key text);
+CREATE TEMP TABLE permissions (LIKE atk_d.permissions);
+INSERT INTO atk_d.permissions VALUES ('forged.perm');
+INSERT INTO permissions VALUES ('forged.perm');
+CREATE TABLE atk_d.tenant_keys (organization_id uuid, version int, wrapped_key bytea, status text);
+CREATE TEMP TABLE tenant_keys (LIKE atk_d.tenant_keys);
+
+-- 3: hostile input, one statement each, run with the shadowing search_path;
+-- the exact outcome of each
 CREATE TEMP TABLE atk_calls (n serial, label text, q text, outcome text);
 INSERT INTO atk_calls (label, q)
-SELECT label, replace(replace(replace(replace(q, '$H', quote_literal('x"; DROP TABLE atk_d.sentinel; --')),
-                      '$LONG', quote_literal(repeat('a', 100000))),
+SELECT label, replace(replace(replace(replace(replace(replace(replace(q, '$H', quote_literal('x"; DROP TABLE atk_d.sentinel; --')),
+                      '$LONG', quote_literal(repeat('a', 100000))), '$BSESSION', quote_literal(current_setting('atk.b_session'))),
+                      '$BKEYID', quote_literal(current_setting('atk.b_key_id')) || '::uuid'), '$BKEY', quote_literal(current_setting('atk.b_key'))),
                       '$BEN', '''b0000000-0000-4000-8000-00000000000b'''), '$NONE', '''deadbeef-0000-4000-8000-000000000000''')
   FROM (VALUES
     ('create_user injection', $$SELECT tenantcore.create_user($H, $H, $H, $H)$$),
@@ -126,7 +174,7 @@ SELECT label, replace(replace(replace(replace(q, '$H', quote_literal('x"; DROP T
     ('create_session huge ttl', $$SELECT tenantcore.create_session(ttl => '1000000 years')$$),
     ('create_session null ttl', $$SELECT tenantcore.create_session(ttl => NULL)$$),
     ('create_session long agent', $$SELECT tenantcore.create_session(user_agent => $LONG)$$),
-    ('validate_session B''s token', $$SELECT * FROM tenantcore.validate_session(current_setting('atk.b_session'))$$),
+    ('validate_session B''s token', $$SELECT * FROM tenantcore.validate_session($BSESSION)$$),
     ('validate_session injection', $$SELECT * FROM tenantcore.validate_session($H)$$),
     ('validate_session long', $$SELECT * FROM tenantcore.validate_session($LONG)$$),
     ('validate_session null', $$SELECT * FROM tenantcore.validate_session(NULL)$$),
@@ -136,13 +184,35 @@ SELECT label, replace(replace(replace(replace(q, '$H', quote_literal('x"; DROP T
     ('create_api_key injection', $$SELECT tenantcore.create_api_key($H, ARRAY[$H])$$),
     ('create_api_key past expiry', $$SELECT tenantcore.create_api_key('k', '{}', '-infinity')$$),
     ('create_api_key null', $$SELECT tenantcore.create_api_key(NULL, NULL)$$),
-    ('validate_api_key B''s key', $$SELECT * FROM tenantcore.validate_api_key(current_setting('atk.b_key'))$$),
+    ('validate_api_key B''s key', $$SELECT * FROM tenantcore.validate_api_key($BKEY)$$),
     ('validate_api_key injection', $$SELECT * FROM tenantcore.validate_api_key($H, $H)$$),
     ('validate_api_key long', $$SELECT * FROM tenantcore.validate_api_key($LONG)$$),
-    ('revoke_api_key B''s key', $$SELECT tenantcore.revoke_api_key(current_setting('atk.b_key_id')::uuid)$$),
+    ('revoke_api_key B''s key', $$SELECT tenantcore.revoke_api_key($BKEYID)$$),
     ('revoke_api_key null', $$SELECT tenantcore.revoke_api_key(NULL)$$),
     ('accept_invitation none', $$SELECT tenantcore.accept_invitation()$$),
     ('my_organizations', $$SELECT * FROM tenantcore.my_organizations()$$),
+    ('isolate injection', $$SELECT tenantcore.isolate($H)$$),
+    ('isolate non-existent', $$SELECT tenantcore.isolate('atk_d.no_such')$$),
+    ('isolate extension table', $$SELECT tenantcore.isolate('tenantcore.tenant_keys')$$),
+    ('isolate catalog', $$SELECT tenantcore.isolate('pg_catalog.pg_class')$$),
+    ('isolate not owned', $$SELECT tenantcore.isolate('pg_temp.organizations')$$),
+    ('isolate injection column', $$SELECT tenantcore.isolate('atk_d.sentinel', $H)$$),
+    ('isolate long column', $$SELECT tenantcore.isolate('atk_d.sentinel', $LONG)$$),
+    ('isolate null', $$SELECT tenantcore.isolate(NULL)$$),
+    ('unisolate core table', $$SELECT tenantcore.unisolate('tenantcore.organizations')$$),
+    ('isolate_schema tenantcore', $$SELECT tenantcore.isolate_schema('tenantcore')$$),
+    ('isolate_schema public', $$SELECT tenantcore.isolate_schema('public')$$),
+    ('isolate_schema injection', $$SELECT tenantcore.isolate_schema($H)$$),
+    ('unisolate_schema public', $$SELECT tenantcore.unisolate_schema('public')$$),
+    ('protect core table', $$SELECT tenantcore.protect('tenantcore.users', 'email')$$),
+    ('protect injection column', $$SELECT tenantcore.protect('atk_d.sentinel', $H)$$),
+    ('track_updated_at core table', $$SELECT tenantcore.track_updated_at('tenantcore.users')$$),
+    ('history injection key', $$SELECT * FROM tenantcore.history('tenantcore.users', jsonb_build_object('id', $H))$$),
+    ('history non-existent', $$SELECT * FROM tenantcore.history('atk_d.no_such', '{}')$$),
+    ('row_as_of nulls', $$SELECT tenantcore.row_as_of(NULL, NULL, NULL)$$),
+    ('audit', $$SELECT tenantcore.audit('atk_d.sentinel')$$),
+    ('grant_app_role', $$SELECT tenantcore.grant_app_role('atk_d_app')$$),
+    ('retain', $$SELECT tenantcore.retain('atk_d.sentinel', NULL, '1 day')$$),
     ('event trigger function called', $$SELECT tenantcore._on_ddl_command_end()$$),
     ('event trigger function called', $$SELECT tenantcore._on_sql_drop()$$),
     ('event trigger function called', $$SELECT tenantcore._audit_on_ddl_command_end()$$),
@@ -151,7 +221,9 @@ SELECT label, replace(replace(replace(replace(q, '$H', quote_literal('x"; DROP T
     ('event trigger function called', $$SELECT tenantcore._blueprints_on_sql_drop()$$),
     ('event trigger function called', $$SELECT tenantcore._blueprints_on_rename()$$)
   ) v(label, q);
-UPDATE atk_calls SET outcome = regexp_replace(atk_d.try(q), '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
+SET LOCAL search_path = atk_d, pg_temp, pg_catalog, tenantcore, public;
+UPDATE atk_calls SET outcome = pg_catalog.regexp_replace(atk_d.try(q), '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
+RESET search_path;
 SELECT results_eq('SELECT label, outcome FROM atk_calls ORDER BY n', $$VALUES
 ('create_user injection', '23514 new row for relation "users" violates check constraint "users_email_check"'),
 ('create_user long', '23514 new row for relation "users" violates check constraint "users_email_check"'),
@@ -208,13 +280,35 @@ SELECT results_eq('SELECT label, outcome FROM atk_calls ORDER BY n', $$VALUES
 ('revoke_api_key null', '22004 revoke_api_key: API key id must not be null'),
 ('accept_invitation none', 'P0002 accept_invitation: no open invitation for user <uuid> in this organiza'),
 ('my_organizations', 'ok'),
+('isolate injection', '42602 invalid name syntax'),
+('isolate non-existent', '42P01 relation "atk_d.no_such" does not exist'),
+('isolate extension table', '42501 cannot isolate "tenantcore.tenant_keys": it belongs to a system or extension schema'),
+('isolate catalog', '42501 cannot isolate "pg_class": it belongs to a system or extension schema'),
+('isolate not owned', '0A000 cannot isolate temporary table "organizations"'),
+('isolate injection column', '42703 column "x"; DROP TABLE atk_d.sentinel; --" of relation "atk_d.sentinel" does not exist'),
+('isolate long column', '42703 column "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" of relation "atk_d.sentinel'),
+('isolate null', '22004 isolate: table must not be null'),
+('unisolate core table', '42501 cannot isolate "tenantcore.organizations": it belongs to a system or extension schema'),
+('isolate_schema tenantcore', '42501 cannot isolate system or extension schema tenantcore'),
+('isolate_schema public', '42501 must be owner of schema public'),
+('isolate_schema injection', '42602 invalid name syntax'),
+('unisolate_schema public', '42501 must be owner of schema public'),
+('protect core table', '42501 must be owner of table tenantcore.users'),
+('protect injection column', '42703 column "x""; DROP TABLE atk_d.sentinel; --" of atk_d.sentinel does not exist'),
+('track_updated_at core table', '42501 permission denied for table users'),
+('history injection key', 'ok'),
+('history non-existent', '42P01 relation "atk_d.no_such" does not exist'),
+('row_as_of nulls', 'ok'),
+('audit', '42501 permission denied for function audit'),
+('grant_app_role', '42501 permission denied for function grant_app_role'),
+('retain', '42501 permission denied for function retain'),
 ('event trigger function called', '0A000 trigger functions can only be called as triggers'),
 ('event trigger function called', '0A000 trigger functions can only be called as triggers'),
 ('event trigger function called', '0A000 trigger functions can only be called as triggers'),
 ('event trigger function called', '0A000 trigger functions can only be called as triggers'),
 ('event trigger function called', '0A000 trigger functions can only be called as triggers'),
 ('event trigger function called', '0A000 trigger functions can only be called as triggers'),
-('event trigger function called', '0A000 trigger functions can only be called as triggers')$$, 'each hostile call gives its exact error (or succeeds harmlessly), no injection runs');
+('event trigger function called', '0A000 trigger functions can only be called as triggers')$$, 'each hostile call, under the shadowing search_path, gives its exact error (or succeeds harmlessly), no injection runs');
 
 -- 4-6: nothing of tenant B changed, the sentinel is still there
 SELECT has_table('atk_d', 'sentinel', 'the injections dropped nothing');
@@ -233,52 +327,7 @@ SELECT results_eq($$SELECT organization_id::text, user_id::text FROM tenantcore.
                   $$VALUES (current_setting('atk.b'), 'b0000000-0000-4000-8000-00000000000b')$$,
                   'a session token is a bearer credential: whoever holds B''s token validates it as B (no tenant needed, by design)');
 
--- 7-12: shadowing: the application role's own objects named like the catalog's
--- and tenantcore's, in a schema first in search_path and in pg_temp
-CREATE TABLE atk_d.shadow_calls (fn text);
-CREATE FUNCTION atk_d.shadow(fn text) RETURNS void LANGUAGE sql AS 'INSERT INTO atk_d.shadow_calls VALUES (fn)';
-CREATE FUNCTION atk_d.current_setting(text) RETURNS text LANGUAGE sql AS $$SELECT atk_d.shadow('current_setting'); SELECT pg_catalog.current_setting('atk.b')$$;
-CREATE FUNCTION atk_d.current_setting(text, boolean) RETURNS text LANGUAGE sql AS $$SELECT atk_d.shadow('current_setting'); SELECT pg_catalog.current_setting('atk.b')$$;
-CREATE FUNCTION atk_d.set_config(text, text, boolean) RETURNS text LANGUAGE sql AS $$SELECT atk_d.shadow('set_config'); SELECT $2$$;
-CREATE FUNCTION atk_d.now() RETURNS timestamptz LANGUAGE sql AS $$SELECT atk_d.shadow('now'); SELECT 'epoch'::timestamptz$$;
-CREATE FUNCTION atk_d.gen_random_uuid() RETURNS uuid LANGUAGE sql AS $$SELECT atk_d.shadow('gen_random_uuid'); SELECT pg_catalog.current_setting('atk.b')::uuid$$;
-CREATE FUNCTION atk_d.gen_random_bytes(integer) RETURNS bytea LANGUAGE sql AS $$SELECT atk_d.shadow('gen_random_bytes'); SELECT '\x00'::bytea$$;
-CREATE FUNCTION atk_d.digest(bytea, text) RETURNS bytea LANGUAGE sql AS $$SELECT atk_d.shadow('digest'); SELECT '\x00'::bytea$$;
-CREATE FUNCTION atk_d.encode(bytea, text) RETURNS text LANGUAGE sql AS $$SELECT atk_d.shadow('encode'); SELECT 'x'$$;
-CREATE FUNCTION atk_d.decode(text, text) RETURNS bytea LANGUAGE sql AS $$SELECT atk_d.shadow('decode'); SELECT '\x00'::bytea$$;
-CREATE FUNCTION atk_d.lower(text) RETURNS text LANGUAGE sql AS $$SELECT atk_d.shadow('lower'); SELECT $1$$;
-CREATE FUNCTION atk_d.current_tenant() RETURNS uuid LANGUAGE sql AS $$SELECT atk_d.shadow('current_tenant'); SELECT pg_catalog.current_setting('atk.b')::uuid$$;
-CREATE FUNCTION atk_d.current_actor() RETURNS uuid LANGUAGE sql AS $$SELECT atk_d.shadow('current_actor'); SELECT 'b0000000-0000-4000-8000-00000000000b'::uuid$$;
-CREATE FUNCTION atk_d.has_permission(text) RETURNS boolean LANGUAGE sql AS $$SELECT atk_d.shadow('has_permission'); SELECT true$$;
-CREATE FUNCTION atk_d._token_hash(bytea) RETURNS bytea LANGUAGE sql AS $$SELECT atk_d.shadow('_token_hash'); SELECT $1$$;
-CREATE FUNCTION atk_d._token_matches(bytea, bytea) RETURNS boolean LANGUAGE sql AS $$SELECT atk_d.shadow('_token_matches'); SELECT true$$;
-CREATE FUNCTION atk_d.uuid_eq(uuid, uuid) RETURNS boolean LANGUAGE sql AS $$SELECT atk_d.shadow('= uuid'); SELECT true$$;
-CREATE FUNCTION atk_d.text_eq(text, text) RETURNS boolean LANGUAGE sql AS $$SELECT atk_d.shadow('= text'); SELECT true$$;
-CREATE OPERATOR atk_d.= (FUNCTION = atk_d.uuid_eq, LEFTARG = uuid, RIGHTARG = uuid);
-CREATE OPERATOR atk_d.= (FUNCTION = atk_d.text_eq, LEFTARG = text, RIGHTARG = text);
--- tables named like tenantcore's, with forged rows: ann as owner of B
-CREATE TABLE atk_d.organization_members (organization_id uuid, user_id uuid, role text, status text, deleted_at timestamptz);
-CREATE TEMP TABLE organization_members (organization_id uuid, user_id uuid, role text, status text, deleted_at timestamptz);
-INSERT INTO atk_d.organization_members VALUES (current_setting('atk.b')::uuid, 'a0000000-0000-4000-8000-00000000000a', 'owner', 'active', NULL);
-INSERT INTO organization_members VALUES (current_setting('atk.b')::uuid, 'a0000000-0000-4000-8000-00000000000a', 'owner', 'active', NULL);
-CREATE TABLE atk_d.organizations AS SELECT current_setting('atk.b')::uuid AS id, 'forged'::text AS name, 'forged'::text AS slug, NULL::timestamptz AS deleted_at;
-CREATE TEMP TABLE organizations AS SELECT * FROM atk_d.organizations;
-CREATE TABLE atk_d.users AS SELECT 'a0000000-0000-4000-8000-00000000000a'::uuid AS id, 'active'::text AS status, NULL::timestamptz AS deleted_at;
-CREATE TEMP TABLE users AS SELECT * FROM atk_d.users;
-CREATE TABLE atk_d.sessions (id uuid, organization_id uuid, user_id uuid, token_hash bytea, expires_at timestamptz, revoked_at timestamptz);
-CREATE TEMP TABLE sessions (LIKE atk_d.sessions);
-CREATE TABLE atk_d.api_keys (LIKE atk_d.sessions);
-CREATE TEMP TABLE api_keys (LIKE atk_d.sessions);
-CREATE TABLE atk_d.roles (id uuid, organization_id uuid, key text);
-CREATE TEMP TABLE roles (LIKE atk_d.roles);
-CREATE TABLE atk_d.permissions (key text);
-CREATE TEMP TABLE permissions (LIKE atk_d.permissions);
-INSERT INTO atk_d.permissions VALUES ('forged.perm');
-INSERT INTO permissions VALUES ('forged.perm');
-CREATE TABLE atk_d.tenant_keys (organization_id uuid, version int, wrapped_key bytea, status text);
-CREATE TEMP TABLE tenant_keys (LIKE atk_d.tenant_keys);
-
--- the same calls with the ordinary and with the hostile search_path
+-- 7-12: the same calls with the ordinary and with the hostile search_path
 CREATE TEMP TABLE atk_shadow_runs (path text, call text, result jsonb);
 -- calls() names the catalog's functions and operators with their schema, so
 -- only what runs inside tenantcore's functions can meet the shadow objects
