@@ -460,3 +460,31 @@ INSERT INTO crash.idx VALUES ('y');
 -- a protected table whose tenant default re-enters set_tenant
 ALTER TABLE crash.t ALTER COLUMN organization_id SET DEFAULT tenantcore.set_tenant('aaaaaaaa-0000-4000-8000-000000000001');
 INSERT INTO crash.t (id, email) VALUES (40, 'x');
+
+-- case: audit_trigger over types without equality and through a cast to json that writes the audited table
+-- covers: audit_trigger
+-- (a cast that runs GRANT, or anything else invalidating the table's cache
+-- entry while the trigger runs, is the known crash fixed on another branch)
+CREATE TYPE crash.mood AS ENUM ('sad', 'happy');
+CREATE TYPE crash.comp AS (a int, b json, m crash.mood);
+CREATE TABLE crash.types (id int PRIMARY KEY, organization_id uuid, m crash.mood, p point, j json, x xml, ts tsvector,
+                          r int4range, pa point[], big text, c crash.comp);
+SELECT tenantcore.audit('crash.types', changed_only => true);
+CREATE FUNCTION crash.mood_json(crash.mood) RETURNS json LANGUAGE plpgsql AS $$
+BEGIN
+    IF $1 = 'happy' THEN
+        INSERT INTO crash.types (id, m) VALUES ((random() * 1000000)::int + 10, 'sad');
+        UPDATE crash.types SET p = point(1, 1) WHERE m = 'sad';
+        DELETE FROM crash.types WHERE id > 10 AND m = 'sad';
+    END IF;
+    RETURN to_json($1::text);
+END
+$$;
+CREATE CAST (crash.mood AS json) WITH FUNCTION crash.mood_json(crash.mood);
+INSERT INTO crash.types VALUES (1, NULL, 'sad', point(0, 0), '{"a": 1}', '<a/>', 'a b', '[1,2)', ARRAY[point(1, 2)], repeat('x', 1048576), ROW(1, '{}', 'happy'));
+UPDATE crash.types SET p = point(2, 2), j = '{"a": 2}', x = '<b/>', pa = ARRAY[point(3, 4)], big = repeat('y', 1048576);
+UPDATE crash.types SET j = '{"a": 2}';
+INSERT INTO crash.types (id, m) VALUES (2, 'happy');
+UPDATE crash.types SET m = 'happy' WHERE id = 1;
+UPDATE crash.types SET m = 'sad';
+DELETE FROM crash.types;
