@@ -28,7 +28,12 @@ log "pgTAP"
 createdb tenantcore_tap
 psql -X -q -v ON_ERROR_STOP=1 -d tenantcore_tap -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION tenantcore CASCADE'
 rc=0
-pg_prove -d tenantcore_tap --failures "$TC_ROOT"/test/*.sql || rc=$?
+# test/crash_*.sql are the cases of test/crash_*.sh, not pgTAP files
+tap_files=()
+for f in "$TC_ROOT"/test/*.sql; do
+    case "$(basename "$f")" in crash_*) ;; *) tap_files+=("$f") ;; esac
+done
+pg_prove -d tenantcore_tap --failures "${tap_files[@]}" || rc=$?
 record $rc
 if compgen -G "$TC_ROOT/test/procedures/*.sql" >/dev/null; then
     # tests that COMMIT (procedures, pg_cron) run one by one in autocommit mode
@@ -45,6 +50,16 @@ for check in "$TC_ROOT"/test/*.sh; do
     "$check" || rc=$?
     record $rc
 done
+
+# no backend crashed during any suite: the throwaway cluster's server log
+# (see tc_cluster_start) must have no crash line
+log "server log crash check"
+rc=0
+if grep -En 'terminated by signal|PANIC|server process .* was terminated' "$TC_CLUSTER/server.log"; then
+    echo "the server log of the test cluster shows a crash (lines above)" >&2
+    rc=1
+fi
+record $rc
 
 echo
 echo "suites: $passed passed, $failed failed"

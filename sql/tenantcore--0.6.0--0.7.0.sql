@@ -456,6 +456,16 @@ COMMENT ON FUNCTION @extschema@.set_context_token(text) IS
 -- Part 4: holes found by the adversarial suite
 -- ===========================================================================
 
+-- The audit log showed a tenant the entries of every audited table, also of
+-- tables its role may not read (no SELECT privilege on any column): the whole
+-- row as JSONB.  An entry is now visible only to roles that may read some
+-- column of the audited table (as it is named today; entries of dropped
+-- tables are visible to superusers only).  Columns hidden by column
+-- privileges are still logged: redact them (audit(..., redact => ...)).
+ALTER POLICY tenantcore_isolation ON @extschema@.audit_log
+    USING (organization_id = @extschema@.current_tenant()
+           AND pg_catalog.has_any_column_privilege(pg_catalog.to_regclass(table_name), 'SELECT'));
+
 -- (end of part 4)
 
 
