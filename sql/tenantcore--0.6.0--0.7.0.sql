@@ -969,3 +969,25 @@ END
 $$;
 
 -- (end of part 5)
+
+
+-- ===========================================================================
+-- Part 6: follow-ups of the attack (add_member, create_organization's owner,
+-- session lifetimes, lint of keys without the tenant column, hints)
+-- ===========================================================================
+
+-- (end of part 6)
+
+
+-- ===========================================================================
+-- Part 7: audit v2 (record ids, tamper evidence, reads of protected data)
+-- ===========================================================================
+
+-- (end of part 7)
+
+
+-- ===========================================================================
+-- Part 8: Citus (tenant context on every node, distributable schema)
+-- ===========================================================================
+
+-- (end of part 8)
