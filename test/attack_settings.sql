@@ -28,9 +28,8 @@ INSERT INTO atk_s.docs VALUES
 -- ids() lists the ids the caller sees, in order
 CREATE FUNCTION atk_s.ids() RETURNS int[] LANGUAGE sql STABLE AS 'SELECT coalesce(array_agg(id ORDER BY id), ''{}'') FROM atk_s.docs';
 SET LOCAL ROLE atk_s_app;
--- a function of the application role that switches the tenant with a SET clause
-CREATE FUNCTION atk_s_mine.ids_as_b() RETURNS int[] LANGUAGE sql
-    SET tenantcore.tenant_id = 'bbbbbbbb-0000-4000-8000-000000000002' AS 'SELECT atk_s.ids()';
+-- a function of the application role that clears the tenant with a SET clause
+-- (a SET clause choosing a tenant is refused, test 10)
 CREATE FUNCTION atk_s_mine.ids_cleared() RETURNS int[] LANGUAGE sql
     SET tenantcore.tenant_id = '' AS 'SELECT atk_s.ids()';
 
@@ -56,10 +55,13 @@ SELECT throws_ok($$SELECT set_config('tenantcore.tenant_id', 'aaaaaaaa-0000-4000
                  '22P02', NULL, 'a list of two tenants is not a uuid');
 SELECT is(atk_s.ids(), '{}'::int[], 'after the refused values: still no tenant');
 
--- 10-13: function SET clauses last only for the call
+-- 10-13: a function SET clause cannot choose a tenant; clearing lasts only for the call
 SELECT tenantcore.set_tenant('aaaaaaaa-0000-4000-8000-000000000001');
-SELECT is(atk_s_mine.ids_as_b(), '{3,4,5}'::int[], 'a function with SET tenant_id = B sees B''s rows inside');
-SELECT is(atk_s.ids(), '{1,2}'::int[], '... and tenant A is back after the call');
+SELECT throws_ok($$CREATE FUNCTION atk_s_mine.ids_as_b() RETURNS int[] LANGUAGE sql
+                   SET tenantcore.tenant_id = 'bbbbbbbb-0000-4000-8000-000000000002' AS 'SELECT atk_s.ids()'$$,
+                 '22023', 'tenantcore.tenant_id cannot be stored as a role, database or function setting',
+                 'a function with SET tenant_id = B is refused at creation');
+SELECT is(atk_s.ids(), '{1,2}'::int[], '... and tenant A is still the tenant');
 SELECT is(atk_s_mine.ids_cleared(), '{}'::int[], 'a function with SET tenant_id = '''' sees no row');
 SELECT is(tenantcore.current_tenant(), 'aaaaaaaa-0000-4000-8000-000000000001'::uuid, '... and tenant A is back after it');
 
