@@ -83,10 +83,19 @@ def worker(w, backends):
     with connect() as conn:
         for i in range(TXNS):
             if pipeline:
-                # no extra round trip: the statements go out together
-                with conn.pipeline(), conn.transaction():
-                    conn.execute("SELECT tenantcore.set_tenant(%s)", [tenant])
-                    cursors = transaction(conn, w, tenant, other)
+                # no extra round trip: BEGIN ... COMMIT as statements in one
+                # pipeline, one Sync (`with conn.pipeline(), conn.transaction()`
+                # is correct too, but psycopg 3.1 syncs at the block's start
+                # and end: more round trips)
+                try:
+                    with conn.pipeline():
+                        conn.execute("BEGIN")
+                        conn.execute("SELECT tenantcore.set_tenant(%s)", [tenant])
+                        cursors = transaction(conn, w, tenant, other)
+                        conn.execute("COMMIT")
+                except psycopg.Error:
+                    conn.rollback()
+                    raise
             else:
                 with conn.transaction():
                     conn.execute("SELECT tenantcore.set_tenant(%s)", [tenant])
@@ -212,12 +221,47 @@ def one_message():
             print("ok - psycopg 3: ClientCursor sends set_tenant and the query in one message: tenant set, no warning, gone afterwards")
 
 
+def pipeline_idioms():
+    """conn.pipeline() with BEGIN and COMMIT as statements: an error leaves the
+    transaction failed until conn.rollback(), which ends it and the tenant;
+    without BEGIN, the pipeline up to its Sync is one implicit transaction in
+    which set_config('tenantcore.tenant_id', ..., true) holds."""
+    a = TENANT_OF[0]
+    with connect() as conn:
+        try:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                conn.execute("SELECT tenantcore.set_tenant(%s)", [a])
+                conn.execute("INSERT INTO app.items (client, worker, kind) VALUES ('python', 999, 'row')")
+                conn.execute("SELECT 1 / 0")
+                conn.execute("COMMIT")
+            check(False, "a pipeline with a division by zero succeeded")
+        except psycopg.errors.DivisionByZero:
+            failed = conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+            conn.rollback()
+            n, cur = request(conn)
+            with conn.transaction():
+                conn.execute("SELECT tenantcore.set_tenant(%s)", [a])
+                n999 = conn.execute("SELECT count(*) FROM app.items WHERE worker = 999").fetchone()[0]
+            check(failed and n == 0 and cur is None and n999 == 0,
+                  f"pipeline error: failed {failed}, then {n} rows, tenant {cur}, rows of the failed insert {n999}")
+        with conn.pipeline():
+            conn.execute("SELECT set_config('tenantcore.tenant_id', %s, true)", [a])
+            c = conn.execute("SELECT count(*), tenantcore.current_tenant()::text FROM app.items")
+        n, t = c.fetchone()
+        after = conn.execute("SELECT tenantcore.current_tenant()").fetchone()[0]
+        if check(n > 0 and t == a and after is None, f"pipeline without BEGIN: {n} rows, tenant {t}, afterwards {after}"):
+            print("ok - psycopg 3: in conn.pipeline() an error needs conn.rollback() after BEGIN; without BEGIN "
+                  "set_config('tenantcore.tenant_id', $1, true) holds until the pipeline's end and is gone afterwards")
+
+
 def main():
     concurrent()
     guarded(savepoint_trap)
     guarded(fails_closed)
     guarded(warning_reaches_client)
     guarded(one_message)
+    guarded(pipeline_idioms)
     sys.exit(1 if failures else 0)
 
 
