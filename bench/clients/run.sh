@@ -59,7 +59,7 @@ plan=$(bq "SELECT tenantcore.set_tenant(md5('7')::uuid);
 if ! grep -q 'Index' <<<"$plan" || grep -q 'Seq Scan' <<<"$plan"; then
     say "ERROR: tenantcore's SELECT is not an index scan:"; say "$plan"; exit 1
 fi
-say "plan (as $APP, tenant set):"; printf '    %s\n' "$plan"
+say "plan (as $APP, tenant set):"; sed 's/^/    /' <<<"$plan"
 
 # run_pgbench MODE SECONDS SCRIPT... runs the scripts mixed in one pgbench run
 # through the pooler and prints "script latency_ms" for each.
