@@ -8,7 +8,9 @@
 # with missing_tenant = error), the warning of set_tenant() outside a
 # transaction reaches the client's notice handler, psycopg 3's savepoint trap
 # (autocommit=False) is shown and the recommended idiom is shown safe; the
-# one-message and pipeline idioms (doc/clients.md) take part.  Finally the
+# one-message and pipeline idioms (doc/clients.md) take part, and named
+# prepared statements are shown to collide behind PgBouncer 1.18 (each client's
+# switch turns them off).  Finally the
 # counts per tenant are checked exactly as the superuser.  The programs are in
 # test/clients/.  Needs PGHOST/PGPORT/PGUSER (a superuser), node and npm (the
 # npm registry for `npm ci`), pgbouncer and python3-psycopg (Debian).

@@ -192,6 +192,25 @@ async function main() {
         console.log('ok - node-postgres: one message without BEGIN is one transaction: an error rolls back all of it, no warning');
       }
     }
+
+    // 6. named prepared statements through PgBouncer 1.18 collide: two clients
+    // one after the other get the server connection used last
+    const c1 = await app.pool.connect();
+    const c2 = await app.pool.connect();
+    let collided = null;
+    try {
+      await c1.query({ name: 'tc_q', text: 'SELECT count(*) FROM app.items WHERE worker = $1', values: [1] });
+      await c2.query({ name: 'tc_q', text: 'SELECT tenantcore.current_tenant(), $1::int', values: [2] });
+    } catch (e) {
+      collided = e;
+    } finally {
+      c1.release(true);
+      c2.release(true);
+    }
+    if (check(collided && collided.code === '42P05', `named prepared statements did not collide: ${collided}`)) {
+      console.log(`ok - node-postgres: named prepared statements through PgBouncer 1.18 collide (${collided.message}); ` +
+                  'queries without a name are unnamed statements and work');
+    }
   } finally {
     await app.pool.end();
     await strict.pool.end();

@@ -255,6 +255,35 @@ def pipeline_idioms():
                   "set_config('tenantcore.tenant_id', $1, true) holds until the pipeline's end and is gone afterwards")
 
 
+def prepared_statements():
+    """PgBouncer 1.18 in transaction mode does not track named prepared
+    statements: two connections that prepare (psycopg names them _pg3_0,
+    _pg3_1, ... per connection) on the same server connection collide.  With
+    prepare_threshold=None (connect() above) nothing is prepared."""
+    a = TENANT_OF[0]
+    with psycopg.connect(host="127.0.0.1", port=PORT, dbname=DB, user="tc_clients_app", autocommit=True,
+                         prepare_threshold=0) as c1, \
+         psycopg.connect(host="127.0.0.1", port=PORT, dbname=DB, user="tc_clients_app", autocommit=True,
+                         prepare_threshold=0) as c2:
+        error = None
+        try:
+            # one after the other: PgBouncer hands out the server connection used last
+            c1.execute("SELECT count(*) FROM app.items WHERE worker = %s", [1]).fetchone()
+            c2.execute("SELECT tenantcore.current_tenant(), %s::int", [2]).fetchone()
+            c1.execute("SELECT count(*) FROM app.items WHERE worker = %s", [1]).fetchone()
+        except psycopg.Error as e:
+            error = e
+    check(isinstance(error, (psycopg.errors.DuplicatePreparedStatement, psycopg.errors.InvalidSqlStatementName)),
+          f"named prepared statements through PgBouncer 1.18 did not collide: {error!r}")
+    with connect() as c1, connect() as c2:
+        for _ in range(10):
+            n1 = request(c1, a)[0]
+            n2 = request(c2, a)[0]
+    if check(n1 > 0 and n1 == n2, f"prepare_threshold=None: {n1} and {n2} rows") and error is not None:
+        print(f"ok - psycopg 3: prepared statements through PgBouncer 1.18 collide ({error.diag.message_primary}); "
+              "with prepare_threshold=None they are not used and every query works")
+
+
 def main():
     concurrent()
     guarded(savepoint_trap)
@@ -262,6 +291,7 @@ def main():
     guarded(warning_reaches_client)
     guarded(one_message)
     guarded(pipeline_idioms)
+    guarded(prepared_statements)
     sys.exit(1 if failures else 0)
 
 
