@@ -26,7 +26,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 tc_install_packages() {
     local pkgs="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-contrib
                 postgresql-$PG_MAJOR-cron postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl
-                make gcc libssl-dev openssl python3"
+                make gcc libssl-dev openssl python3
+                pgbouncer python3-psycopg"
+    # node and npm for test/clients (node-postgres): Debian's, unless a node is there already
+    command -v node >/dev/null || pkgs="$pkgs nodejs npm"
     local missing=""
     for p in $pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
