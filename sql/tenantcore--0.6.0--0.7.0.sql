@@ -976,6 +976,203 @@ $$;
 -- session lifetimes, lint of keys without the tenant column, hints)
 -- ===========================================================================
 
+-- _caller_is_owner: whether the role that called the current function -- the
+-- role of SET ROLE, or the login role without one; inside a SECURITY DEFINER
+-- function current_user is the extension owner -- is a superuser, the
+-- extension owner or a member of it: the DBA, who may act for any person.
+-- The setting "role" is what SET ROLE set (only to a role the session may
+-- become); SECURITY DEFINER does not change it.
+CREATE FUNCTION @extschema@._caller_is_owner() RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN pg_has_role(CASE WHEN current_setting('role') = 'none' THEN session_user
+                        ELSE current_setting('role')::name END,
+                   (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'tenantcore'), 'MEMBER');
+COMMENT ON FUNCTION @extschema@._caller_is_owner() IS
+    'whether the calling role (SET ROLE, else the login role) is a superuser, the extension owner or a member of it';
+
+-- Who may make a person a member without the person's consent.  In 0.6.0
+-- add_member(user) took any user id, and a tenant learns ids of people it
+-- cannot see from its own invitations (the organization_members row):
+-- invite_member, remove_member, add_member(id) made the invitee an active
+-- member, visible to the tenant (users, user_profiles) without accepting.
+-- user_origins records the tenant in whose context create_user() made a
+-- person: those the tenant created itself it may add.  Read only by the
+-- extension's functions (no privileges for PUBLIC).
+CREATE TABLE @extschema@.user_origins (
+    user_id         uuid        NOT NULL REFERENCES @extschema@.users (id) ON DELETE CASCADE,
+    organization_id uuid        NOT NULL REFERENCES @extschema@.organizations (id) ON DELETE CASCADE,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT user_origins_pkey PRIMARY KEY (user_id)
+);
+CREATE INDEX user_origins_organization_idx ON @extschema@.user_origins (organization_id);
+COMMENT ON TABLE @extschema@.user_origins IS
+    'the organization in whose context create_user() created a person (add_member may add such a person without an invitation)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.user_origins', '');
+
+-- create_user records the current tenant, if one is set and exists, as the
+-- person's origin (the rest as in 0.5.0)
+CREATE OR REPLACE FUNCTION @extschema@.create_user(email text, password_hash text DEFAULT NULL,
+                                        first_name text DEFAULT NULL, last_name text DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid    uuid;
+    tenant uuid;
+BEGIN
+    IF email IS NULL THEN
+        RAISE EXCEPTION 'create_user: email must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.users u WHERE lower(u.email) = lower(create_user.email)) THEN
+        RAISE EXCEPTION 'create_user: a user with this e-mail address exists' USING ERRCODE = 'unique_violation';
+    END IF;
+    INSERT INTO @extschema@.users (email, password_hash, first_name, last_name)
+    VALUES (email, password_hash, first_name, last_name)
+    RETURNING id INTO uid;
+    BEGIN
+        tenant := @extschema@.current_tenant();
+    EXCEPTION WHEN insufficient_privilege THEN   -- missing_tenant = error: no tenant
+        tenant := NULL;
+    END;
+    IF tenant IS NOT NULL AND EXISTS (SELECT FROM @extschema@.organizations o WHERE o.id = tenant) THEN
+        INSERT INTO @extschema@.user_origins (user_id, organization_id) VALUES (uid, tenant);
+    END IF;
+    RETURN uid;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_user(text, text, text, text) IS
+    'create a person (global identity); returns the id; the current tenant, if any, may add the person with add_member()';
+
+-- create_organization: the owner is the current actor.  0.6.0 took any
+-- user id, and the owner's membership is an accepted one: anyone could make
+-- another person owner of a new organization and so read that person's
+-- profile.  The extension owner (or a superuser) may still name any owner.
+-- The refusal comes before the owner is looked up, so it tells nothing
+-- about the id.
+CREATE OR REPLACE FUNCTION @extschema@.create_organization(name text, slug text, owner uuid DEFAULT @extschema@.current_actor(),
+                                                subscription_tier text DEFAULT 'trial')
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    oid_ uuid := gen_random_uuid();
+BEGIN
+    IF name IS NULL OR slug IS NULL OR subscription_tier IS NULL THEN
+        RAISE EXCEPTION 'create_organization: name, slug and subscription tier must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF owner IS NULL THEN
+        RAISE EXCEPTION 'create_organization: owner must not be null'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the owner, or call tenantcore.set_actor() first.';
+    END IF;
+    IF owner IS DISTINCT FROM @extschema@.current_actor() AND NOT @extschema@._caller_is_owner() THEN
+        RAISE EXCEPTION 'create_organization: the owner must be the current actor'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The owner''s membership is an accepted one: it would show the person to the new organization.',
+                  HINT = 'Create the organization as its owner (tenantcore.set_actor()) and invite the others with tenantcore.invite_member().';
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.users u WHERE u.id = owner AND u.status IN ('active', 'invited')) THEN
+        RAISE EXCEPTION 'create_organization: user % does not exist or is not active', owner
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.organizations o WHERE o.slug = create_organization.slug) THEN
+        RAISE EXCEPTION 'create_organization: slug "%" is taken', slug USING ERRCODE = 'unique_violation';
+    END IF;
+    INSERT INTO @extschema@.organizations (id, name, slug, subscription_tier, owner_id)
+    VALUES (oid_, name, slug, subscription_tier, owner);
+    INSERT INTO @extschema@.organization_members (organization_id, user_id, role, status, joined_at)
+    VALUES (oid_, owner, 'owner', 'active', now());
+    RETURN oid_;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_organization(text, text, uuid, text) IS
+    'create an organization (with its system roles) and the membership of its owner, the current actor; returns the id';
+
+-- add_member adds, without an invitation, only a person the tenant may have
+-- without the person's consent: one create_user() made in this tenant's
+-- context, or one who shares an accepted membership with the actor in some
+-- organization (already visible to the actor there), or anyone when the
+-- extension owner (or a superuser) calls.  Everyone else -- also a person
+-- with an open or withdrawn invitation of this tenant -- gets the error of
+-- an unknown id, so the answer tells nothing about the id.
+CREATE OR REPLACE FUNCTION @extschema@.add_member("user" uuid, role text DEFAULT 'member') RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ctx record := @extschema@._context('add_member', true);
+BEGIN
+    IF "user" IS NULL OR role IS NULL THEN
+        RAISE EXCEPTION 'add_member: user and role must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@._require_permission('add_member', 'members.manage');
+    PERFORM @extschema@._check_grantable('add_member', ctx.tenant, role);
+    -- the tenant sees its own memberships and invitations: this tells nothing new
+    IF EXISTS (SELECT FROM @extschema@.organization_members m WHERE m.organization_id = ctx.tenant AND m.user_id = "user") THEN
+        RAISE EXCEPTION 'add_member: user % is a member already', "user" USING ERRCODE = 'unique_violation';
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.users u WHERE u.id = "user" AND u.status IN ('active', 'invited'))
+       OR NOT (EXISTS (SELECT FROM @extschema@.user_origins o WHERE o.user_id = "user" AND o.organization_id = ctx.tenant)
+               OR EXISTS (SELECT FROM @extschema@.organization_members mine
+                            JOIN @extschema@.organization_members theirs ON theirs.organization_id = mine.organization_id
+                            JOIN @extschema@.organizations org ON org.id = mine.organization_id
+                           WHERE mine.user_id = ctx.actor AND theirs.user_id = "user"
+                             AND mine.status <> 'invited' AND theirs.status <> 'invited'
+                             AND mine.deleted_at IS NULL AND theirs.deleted_at IS NULL AND org.deleted_at IS NULL)
+               OR @extschema@._caller_is_owner()) THEN
+        RAISE EXCEPTION 'add_member: user % does not exist or is not active', "user"
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Invite people with tenantcore.invite_member(); add_member() takes the people created in this organization''s context (tenantcore.create_user()) and those who share an organization with you.';
+    END IF;
+    INSERT INTO @extschema@.organization_members (organization_id, user_id, role, status, invited_by, joined_at)
+    VALUES (ctx.tenant, "user", role, 'active', ctx.actor, now());
+END
+$$;
+COMMENT ON FUNCTION @extschema@.add_member(uuid, text) IS
+    'add a person created in the current tenant''s context, or sharing an organization with the actor, to the current tenant with an organization role';
+
+-- create_session: the ttl is positive and at most a year (0.6.0 passed
+-- '1000000 years' on to now() + ttl: a raw 22008 "timestamp out of range").
+-- Compared as seconds (extract(epoch), a year is 365.25 days), so a ttl of
+-- 365 days is within the limit whatever the months and days of the interval.
+CREATE OR REPLACE FUNCTION @extschema@.create_session("user" uuid DEFAULT @extschema@.current_actor(), ttl interval DEFAULT '30 days',
+                                           user_agent text DEFAULT NULL, ip_address inet DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ctx    record := @extschema@._context('create_session', false);
+    secret bytea := @extschema@._token_secret();
+    sid    uuid := gen_random_uuid();
+BEGIN
+    IF "user" IS NULL OR ttl IS NULL THEN
+        RAISE EXCEPTION 'create_session: user and ttl must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF extract(epoch FROM ttl) <= 0 THEN
+        RAISE EXCEPTION 'create_session: ttl must be positive' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass the lifetime of the session, e.g. interval ''30 days''.';
+    END IF;
+    IF extract(epoch FROM ttl) > extract(epoch FROM interval '1 year') THEN
+        RAISE EXCEPTION 'create_session: ttl must be at most 1 year, not %', ttl USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass a shorter lifetime (default 30 days) and start a new session when it ends.';
+    END IF;
+    IF NOT @extschema@._active_member(ctx.tenant, "user") THEN
+        RAISE EXCEPTION 'create_session: user % is not an active member of the organization', "user"
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    INSERT INTO @extschema@.sessions (organization_id, id, user_id, token_hash, user_agent, ip_address, expires_at)
+    VALUES (ctx.tenant, sid, "user", @extschema@._token_hash(secret), user_agent, ip_address, now() + ttl);
+    UPDATE @extschema@.users u SET last_login_at = now() WHERE u.id = "user";
+    RETURN @extschema@._make_token('tcs', ctx.tenant, sid, secret);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_session(uuid, interval, text, inet) IS
+    'start a session (at most a year) of a member in the current tenant; returns the refresh token (shown once, only its hash is stored)';
+
 -- (end of part 6)
 
 
