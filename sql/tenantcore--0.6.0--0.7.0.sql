@@ -1173,6 +1173,193 @@ $$;
 COMMENT ON FUNCTION @extschema@.create_session(uuid, interval, text, inet) IS
     'start a session (at most a year) of a member in the current tenant; returns the refresh token (shown once, only its hash is stored)';
 
+-- _check_isolatable names the installer that refuses: unisolate() of a table
+-- of an extension schema said "cannot isolate" (the rest as in 0.1.0)
+-- _check_isolatable raises the error that explains why rel cannot be isolated
+-- on tenant_column by the current user, if it cannot.
+CREATE OR REPLACE FUNCTION @extschema@._check_isolatable(rel regclass, tenant_column name, func text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c   pg_class;
+    typ oid;
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION '%: table must not be null', func USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF tenant_column IS NULL THEN
+        RAISE EXCEPTION '%: tenant column must not be null', func USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO c FROM pg_class WHERE oid = rel;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', rel::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF c.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', rel
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Only ordinary and partitioned tables can be tenant-isolated.';
+    END IF;
+    IF c.relpersistence = 't' THEN
+        RAISE EXCEPTION 'cannot % temporary table "%"', func, rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A temporary table is private to one session and needs no tenant policy.';
+    END IF;
+    IF c.relnamespace IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace,
+                          '@extschema@'::regnamespace) THEN
+        RAISE EXCEPTION 'cannot % "%": it belongs to a system or extension schema', func, rel
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT pg_has_role(current_user, c.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Run tenantcore.' || func || '() as the owner of the table or a superuser.';
+    END IF;
+    SELECT a.atttypid INTO typ FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attname = tenant_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', tenant_column, rel
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Pass the tenant column as the second argument, e.g. tenantcore.' || func || '(''t'', ''tenant_id'').';
+    END IF;
+    IF typ <> 'uuid'::regtype THEN
+        RAISE EXCEPTION 'tenant column "%" of relation "%" is of type %, not uuid', tenant_column, rel, typ::regtype
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+END
+$$;
+
+-- protect(): a missing column is named like PostgreSQL names it
+-- (column "c" of relation "t"); the rest as in part 1
+CREATE OR REPLACE FUNCTION @extschema@.protect(rel regclass, "column" name, searchable boolean DEFAULT false,
+                                    purpose text DEFAULT 'default')
+RETURNS name
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c pg_class;
+    col_type oid;
+    col_typmod integer;
+    tenant_col name;
+    enc_col name;
+    bidx_col name;
+    vname name;
+    not_null boolean;
+    idx regclass;
+BEGIN
+    IF rel IS NULL OR "column" IS NULL OR searchable IS NULL OR purpose IS NULL THEN
+        RAISE EXCEPTION 'protect: arguments must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO c FROM pg_class WHERE oid = rel;
+    IF c.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', rel USING ERRCODE = 'wrong_object_type',
+            HINT = 'Only columns of ordinary and partitioned tables can be protected.';
+    END IF;
+    IF c.relispartition THEN
+        RAISE EXCEPTION '% is a partition', rel USING ERRCODE = 'wrong_object_type',
+            HINT = 'Protect the column of the partitioned table.';
+    END IF;
+    IF NOT pg_has_role(c.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT atttypid, atttypmod, attnotnull INTO col_type, col_typmod, not_null FROM pg_attribute
+     WHERE attrelid = rel AND attname = "column" AND attnum > 0 AND NOT attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', "column", c.relname USING ERRCODE = 'undefined_column';
+    END IF;
+    IF col_type NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+        RAISE EXCEPTION 'column % of % is of type %, not text', quote_ident("column"), rel, col_type::regtype
+            USING ERRCODE = 'datatype_mismatch', HINT = 'Only text and varchar columns can be protected.';
+    END IF;
+    -- the plaintext column holds NULL from now on: a key, identity or unique
+    -- column cannot (its index would no longer enforce anything, or refuse
+    -- the NULLs); a NOT NULL constraint moves to the ciphertext column (below)
+    SELECT i.indexrelid::regclass INTO idx FROM pg_index i, pg_attribute a
+     WHERE i.indrelid = rel AND (i.indisprimary OR i.indisunique OR i.indisreplident)
+       AND a.attrelid = rel AND a.attname = "column" AND a.attnum = ANY (i.indkey)
+     ORDER BY i.indisprimary DESC, i.indexrelid LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'column % of % is in the key, unique or replica identity index %', quote_ident("column"), rel, idx
+            USING ERRCODE = 'invalid_table_definition',
+                  HINT = 'A protected column keeps only ciphertext. To keep values unique per tenant, protect it with searchable => true and put a unique index on the tenant column and its blind index column.';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.protected_columns p WHERE p.rel = protect.rel AND p.column_name = "column") THEN
+        RAISE EXCEPTION 'column % of % is protected already', quote_ident("column"), rel
+            USING ERRCODE = 'duplicate_object';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.protected_columns p
+                WHERE p.rel = protect.rel AND "column" IN (p.encrypted_column, p.blind_index_column)) THEN
+        RAISE EXCEPTION 'column % of % holds ciphertext or a blind index', quote_ident("column"), rel
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    tenant_col := coalesce((SELECT t.tenant_column FROM @extschema@.isolated_tables t WHERE t.rel = protect.rel),
+                           'organization_id');
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = rel AND attname = tenant_col
+                      AND attnum > 0 AND NOT attisdropped AND atttypid = 'uuid'::regtype) THEN
+        RAISE EXCEPTION 'table % has no uuid tenant column %', rel, quote_ident(tenant_col)
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Protected columns are encrypted with the key of the row''s tenant; isolate the table with tenantcore.isolate(rel, tenant_column) first.';
+    END IF;
+
+    IF length("column") > 52 THEN
+        RAISE EXCEPTION 'column name % is too long to derive the ciphertext column name', quote_ident("column")
+            USING ERRCODE = 'name_too_long', HINT = 'Rename the column to at most 52 characters.';
+    END IF;
+    enc_col := "column" || '_encrypted';
+    bidx_col := CASE WHEN searchable THEN "column" || '_bidx' END;
+    IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = rel AND attname IN (enc_col, bidx_col)
+                  AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'table % already has a column named % or %', rel, quote_ident(enc_col), quote_ident(coalesce(bidx_col, enc_col))
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+
+    -- the view of columns protected earlier depends on the columns; recreated below
+    vname := left(c.relname, 53) || '_decrypted';
+    IF EXISTS (SELECT FROM @extschema@.protected_columns p WHERE p.rel = protect.rel)
+       AND to_regclass(format('%I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), vname)) IS NOT NULL THEN
+        EXECUTE format('DROP VIEW %I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), vname);
+    END IF;
+
+    EXECUTE format('ALTER TABLE %s ADD COLUMN %I bytea', rel, enc_col);
+    IF searchable THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I bytea', rel, bidx_col);
+    END IF;
+    -- registered before the rewrite: the helpers that encrypt the existing
+    -- rows refuse tables without protected columns
+    INSERT INTO @extschema@.protected_columns (rel, column_name, encrypted_column, blind_index_column,
+                                               blind_index_purpose, tenant_column, view_name)
+    VALUES (rel, "column", enc_col, bidx_col, CASE WHEN searchable THEN purpose END, tenant_col, vname);
+    -- one rewrite: every USING expression reads the old row; a NOT NULL
+    -- constraint of the plaintext column moves to the ciphertext column,
+    -- checked by the same rewrite
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE bytea USING @extschema@._protect_encrypt(%L, %I, %I::text)%s, '
+                   'ALTER COLUMN %I TYPE %s USING NULL%s',
+                   rel, enc_col, rel::oid, tenant_col, "column",
+                   CASE WHEN searchable
+                        THEN format(', ALTER COLUMN %I TYPE bytea USING @extschema@._protect_blind_index(%L, %I, %I::text, %L)',
+                                    bidx_col, rel::oid, tenant_col, "column", purpose)
+                        ELSE '' END,
+                   "column", format_type(col_type, col_typmod),
+                   CASE WHEN not_null
+                        THEN format(', ALTER COLUMN %I DROP NOT NULL, ALTER COLUMN %I SET NOT NULL', "column", enc_col)
+                        ELSE '' END);
+    IF searchable THEN
+        EXECUTE format('CREATE INDEX ON %s (%I, %I)', rel, tenant_col, bidx_col);
+    END IF;
+
+    -- the trigger (arguments from the registry row) is created as the
+    -- extension owner: protect_trigger() is not executable by PUBLIC
+    PERFORM @extschema@._protect_install_trigger(rel, "column");
+    PERFORM @extschema@._protected_view(rel);
+    RETURN vname;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.protect(regclass, name, boolean, text) IS
+    'protect a text column: ciphertext (and blind index) columns, encrypting trigger, <table>_decrypted view; plaintext never stored';
+
 -- (end of part 6)
 
 
