@@ -1660,6 +1660,123 @@ END;
 COMMENT ON FUNCTION @extschema@.lint() IS
     'list the holes in tenant isolation: one row per problem with the SQL that fixes it';
 
+
+-- The tenant column's default.  With missing_tenant = deny an INSERT without
+-- a tenant got current_tenant() = NULL and then PostgreSQL's bare "new row
+-- violates row-level security policy".  The default is now
+-- _tenant_default(): the current tenant, or the error that says what to do.
+-- With missing_tenant = error current_tenant() raises its own error first,
+-- as before.  An INSERT that names the tenant column does not evaluate the
+-- default (and still meets the policy's WITH CHECK).  _tenant_default() is
+-- an SQL function without SET clause, so the planner inlines it: a row costs
+-- the current_tenant() call, as before.
+CREATE FUNCTION @extschema@._no_tenant_for_insert() RETURNS uuid
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'no tenant is set'
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = 'The tenant column of a tenant-isolated table defaults to the current tenant.',
+              HINT = CASE WHEN current_setting('tenantcore.context_mode', true) = 'signed'
+                          THEN 'Call tenantcore.set_context_token() in the transaction first.'
+                          ELSE 'Call tenantcore.set_tenant() in the transaction first.' END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._no_tenant_for_insert() IS
+    'raise the error of an INSERT into a tenant-isolated table without a tenant';
+CREATE FUNCTION @extschema@._tenant_default() RETURNS uuid
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN COALESCE(@extschema@.current_tenant(), @extschema@._no_tenant_for_insert());
+COMMENT ON FUNCTION @extschema@._tenant_default() IS
+    'the default of the tenant column of an isolated table: the current tenant, or an error with a hint';
+
+-- _apply_policy sets the new default (the rest as in 0.1.0)
+CREATE OR REPLACE FUNCTION @extschema@._apply_policy(rel regclass, tenant_column name) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY, '
+                   'ALTER COLUMN %I SET DEFAULT @extschema@._tenant_default()', rel, tenant_column);
+    IF EXISTS (SELECT FROM pg_policy WHERE polrelid = rel AND polname = 'tenantcore_isolation') THEN
+        EXECUTE format('ALTER POLICY tenantcore_isolation ON %s TO PUBLIC USING %s WITH CHECK %s',
+                       rel, @extschema@._policy_expr(tenant_column), @extschema@._policy_expr(tenant_column));
+    ELSE
+        EXECUTE format('CREATE POLICY tenantcore_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC USING %s WITH CHECK %s',
+                       rel, @extschema@._policy_expr(tenant_column), @extschema@._policy_expr(tenant_column));
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                    WHERE i.indrelid = rel AND a.attname = tenant_column AND i.indpred IS NULL) THEN
+        EXECUTE format('CREATE INDEX ON %s (%I)', rel, tenant_column);
+    END IF;
+END
+$$;
+
+-- unisolate drops the default it set, the new one or the one of 0.1.0-0.6.0
+-- (the rest as in 0.1.0)
+CREATE OR REPLACE FUNCTION @extschema@.unisolate(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col   name;
+    part  regclass;
+    def   text;
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'unisolate: table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT t.tenant_column INTO col FROM @extschema@.isolated_tables t WHERE t.rel = unisolate.rel;
+    IF col IS NULL THEN
+        RAISE NOTICE 'table % is not isolated, skipping', rel;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT FROM pg_partition_ancestors(rel) a JOIN @extschema@.isolated_tables t ON t.rel = a.relid
+                WHERE a.relid <> unisolate.rel) THEN
+        RAISE EXCEPTION 'table % is a partition of an isolated table', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Unisolate the partitioned table instead; a partition reached directly must stay isolated.';
+    END IF;
+    PERFORM @extschema@._check_isolatable(rel, col, 'unisolate');
+
+    FOREACH part IN ARRAY @extschema@._partition_tree(rel) LOOP
+        IF EXISTS (SELECT FROM pg_policy WHERE polrelid = part AND polname = 'tenantcore_isolation') THEN
+            EXECUTE format('DROP POLICY tenantcore_isolation ON %s', part);
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_policy WHERE polrelid = part) THEN
+            EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', part);
+        END IF;
+        SELECT pg_get_expr(d.adbin, d.adrelid) INTO def
+          FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+         WHERE d.adrelid = part AND a.attname = col;
+        IF def IN ('@extschema@._tenant_default()', '@extschema@.current_tenant()') THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', part, col);
+        END IF;
+        DELETE FROM @extschema@.isolated_tables t WHERE t.rel = part;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.unisolate(regclass) IS
+    'remove the tenant isolation policy from a table and its partitions';
+
+-- tables isolated before 0.7.0 (also the core tables) get the new default
+-- where they still have the one isolate() set
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT i.rel, i.tenant_column FROM @extschema@.isolated_tables i
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = i.rel AND a.attname = i.tenant_column
+               JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+              WHERE pg_catalog.pg_get_expr(d.adbin, d.adrelid) IN ('@extschema@.current_tenant()', 'current_tenant()')
+              ORDER BY i.rel::oid LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@._tenant_default()',
+                                  t.rel, t.tenant_column);
+    END LOOP;
+END
+$$;
+
 -- (end of part 6)
 
 
