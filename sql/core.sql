@@ -62,6 +62,9 @@ SELECT tenantcore.create_user(NULL);
 SELECT tenantcore.create_organization('Acme', 'acme');
 SELECT tenantcore.set_actor(:'alice', false) IS NOT NULL AS actor_set;
 SELECT tenantcore.create_organization('Acme', 'acme') AS acme \gset
+-- the owner is the actor (since 0.7.0): alice cannot make carol owner
+SELECT tenantcore.create_organization('Globex', 'globex', :'carol');
+SELECT tenantcore.set_actor(:'carol', false) IS NOT NULL AS actor_set;
 SELECT tenantcore.create_organization('Globex', 'globex', :'carol') AS globex \gset
 SELECT tenantcore.create_organization('Acme again', 'acme', :'carol');
 \set VERBOSITY terse
@@ -69,7 +72,8 @@ SELECT tenantcore.create_organization('Bad', 'Bad Slug!', :'carol');
 SELECT tenantcore.create_organization(' ', 'blank', :'carol');
 SELECT tenantcore.create_organization('Tiered', 'tiered', :'carol', 'platinum');
 \set VERBOSITY default
-SELECT tenantcore.create_organization('Nobody', 'nobody', '00000000-0000-0000-0000-00000000dead');
+SELECT tenantcore.set_actor('00000000-0000-0000-0000-00000000dead', false) IS NOT NULL AS actor_set;
+SELECT tenantcore.create_organization('Nobody', 'nobody');
 SELECT tenantcore.create_organization(NULL, 'x', :'carol');
 
 -- Acme, as alice (owner)
@@ -82,7 +86,13 @@ SELECT key, is_system, (SELECT count(*) FROM tenantcore.role_permissions rp WHER
   FROM tenantcore.roles r ORDER BY key;
 SELECT tenantcore.has_permission('members.manage') AS owner_manages, tenantcore.has_permission('billing.manage') AS owner_bills,
        tenantcore.has_permission('no.such') AS unknown, tenantcore.has_permission(NULL) AS null_permission;
+-- bob was made by the DBA, not by create_user() in Acme, and shares no
+-- organization with alice: the application cannot add him (since 0.7.0), the
+-- DBA can
 SELECT tenantcore.add_member(:'bob');
+RESET ROLE;
+SELECT tenantcore.add_member(:'bob');
+SET ROLE tc_core_app;
 SELECT tenantcore.add_member(:'bob');
 SELECT tenantcore.add_member(:'carol', 'superuser');
 SELECT tenantcore.add_member('00000000-0000-0000-0000-00000000dead');

@@ -976,6 +976,807 @@ $$;
 -- session lifetimes, lint of keys without the tenant column, hints)
 -- ===========================================================================
 
+-- _caller_is_owner: whether the role that called the current function -- the
+-- role of SET ROLE, or the login role without one; inside a SECURITY DEFINER
+-- function current_user is the extension owner -- is a superuser, the
+-- extension owner or a member of it: the DBA, who may act for any person.
+-- The setting "role" is what SET ROLE set (only to a role the session may
+-- become); SECURITY DEFINER does not change it.
+CREATE FUNCTION @extschema@._caller_is_owner() RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN pg_has_role(CASE WHEN current_setting('role') = 'none' THEN session_user
+                        ELSE current_setting('role')::name END,
+                   (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'tenantcore'), 'MEMBER');
+COMMENT ON FUNCTION @extschema@._caller_is_owner() IS
+    'whether the calling role (SET ROLE, else the login role) is a superuser, the extension owner or a member of it';
+
+-- Who may make a person a member without the person's consent.  In 0.6.0
+-- add_member(user) took any user id, and a tenant learns ids of people it
+-- cannot see from its own invitations (the organization_members row):
+-- invite_member, remove_member, add_member(id) made the invitee an active
+-- member, visible to the tenant (users, user_profiles) without accepting.
+-- user_origins records the tenant in whose context create_user() made a
+-- person: those the tenant created itself it may add.  Read only by the
+-- extension's functions (no privileges for PUBLIC).
+CREATE TABLE @extschema@.user_origins (
+    user_id         uuid        NOT NULL REFERENCES @extschema@.users (id) ON DELETE CASCADE,
+    organization_id uuid        NOT NULL REFERENCES @extschema@.organizations (id) ON DELETE CASCADE,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT user_origins_pkey PRIMARY KEY (user_id)
+);
+CREATE INDEX user_origins_organization_idx ON @extschema@.user_origins (organization_id);
+COMMENT ON TABLE @extschema@.user_origins IS
+    'the organization in whose context create_user() created a person (add_member may add such a person without an invitation)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.user_origins', '');
+
+-- create_user records the current tenant, if one is set and exists, as the
+-- person's origin (the rest as in 0.5.0)
+CREATE OR REPLACE FUNCTION @extschema@.create_user(email text, password_hash text DEFAULT NULL,
+                                        first_name text DEFAULT NULL, last_name text DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid    uuid;
+    tenant uuid;
+BEGIN
+    IF email IS NULL THEN
+        RAISE EXCEPTION 'create_user: email must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.users u WHERE lower(u.email) = lower(create_user.email)) THEN
+        RAISE EXCEPTION 'create_user: a user with this e-mail address exists' USING ERRCODE = 'unique_violation';
+    END IF;
+    INSERT INTO @extschema@.users (email, password_hash, first_name, last_name)
+    VALUES (email, password_hash, first_name, last_name)
+    RETURNING id INTO uid;
+    BEGIN
+        tenant := @extschema@.current_tenant();
+    EXCEPTION WHEN insufficient_privilege THEN   -- missing_tenant = error: no tenant
+        tenant := NULL;
+    END;
+    IF tenant IS NOT NULL AND EXISTS (SELECT FROM @extschema@.organizations o WHERE o.id = tenant) THEN
+        INSERT INTO @extschema@.user_origins (user_id, organization_id) VALUES (uid, tenant);
+    END IF;
+    RETURN uid;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_user(text, text, text, text) IS
+    'create a person (global identity); returns the id; the current tenant, if any, may add the person with add_member()';
+
+-- create_organization: the owner is the current actor.  0.6.0 took any
+-- user id, and the owner's membership is an accepted one: anyone could make
+-- another person owner of a new organization and so read that person's
+-- profile.  The extension owner (or a superuser) may still name any owner.
+-- The refusal comes before the owner is looked up, so it tells nothing
+-- about the id.
+CREATE OR REPLACE FUNCTION @extschema@.create_organization(name text, slug text, owner uuid DEFAULT @extschema@.current_actor(),
+                                                subscription_tier text DEFAULT 'trial')
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    oid_ uuid := gen_random_uuid();
+BEGIN
+    IF name IS NULL OR slug IS NULL OR subscription_tier IS NULL THEN
+        RAISE EXCEPTION 'create_organization: name, slug and subscription tier must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF owner IS NULL THEN
+        RAISE EXCEPTION 'create_organization: owner must not be null'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass the owner, or call tenantcore.set_actor() first.';
+    END IF;
+    IF owner IS DISTINCT FROM @extschema@.current_actor() AND NOT @extschema@._caller_is_owner() THEN
+        RAISE EXCEPTION 'create_organization: the owner must be the current actor'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The owner''s membership is an accepted one: it would show the person to the new organization.',
+                  HINT = 'Create the organization as its owner (tenantcore.set_actor()) and invite the others with tenantcore.invite_member().';
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.users u WHERE u.id = owner AND u.status IN ('active', 'invited')) THEN
+        RAISE EXCEPTION 'create_organization: user % does not exist or is not active', owner
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.organizations o WHERE o.slug = create_organization.slug) THEN
+        RAISE EXCEPTION 'create_organization: slug "%" is taken', slug USING ERRCODE = 'unique_violation';
+    END IF;
+    INSERT INTO @extschema@.organizations (id, name, slug, subscription_tier, owner_id)
+    VALUES (oid_, name, slug, subscription_tier, owner);
+    INSERT INTO @extschema@.organization_members (organization_id, user_id, role, status, joined_at)
+    VALUES (oid_, owner, 'owner', 'active', now());
+    RETURN oid_;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_organization(text, text, uuid, text) IS
+    'create an organization (with its system roles) and the membership of its owner, the current actor; returns the id';
+
+-- add_member adds, without an invitation, only a person the tenant may have
+-- without the person's consent: one create_user() made in this tenant's
+-- context, or one who shares an accepted membership with the actor in some
+-- organization (already visible to the actor there), or anyone when the
+-- extension owner (or a superuser) calls.  Everyone else -- also a person
+-- with an open or withdrawn invitation of this tenant -- gets the error of
+-- an unknown id, so the answer tells nothing about the id.
+CREATE OR REPLACE FUNCTION @extschema@.add_member("user" uuid, role text DEFAULT 'member') RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ctx record := @extschema@._context('add_member', true);
+BEGIN
+    IF "user" IS NULL OR role IS NULL THEN
+        RAISE EXCEPTION 'add_member: user and role must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@._require_permission('add_member', 'members.manage');
+    PERFORM @extschema@._check_grantable('add_member', ctx.tenant, role);
+    -- the tenant sees its own memberships and invitations: this tells nothing new
+    IF EXISTS (SELECT FROM @extschema@.organization_members m WHERE m.organization_id = ctx.tenant AND m.user_id = "user") THEN
+        RAISE EXCEPTION 'add_member: user % is a member already', "user" USING ERRCODE = 'unique_violation';
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.users u WHERE u.id = "user" AND u.status IN ('active', 'invited'))
+       OR NOT (EXISTS (SELECT FROM @extschema@.user_origins o WHERE o.user_id = "user" AND o.organization_id = ctx.tenant)
+               OR EXISTS (SELECT FROM @extschema@.organization_members mine
+                            JOIN @extschema@.organization_members theirs ON theirs.organization_id = mine.organization_id
+                            JOIN @extschema@.organizations org ON org.id = mine.organization_id
+                           WHERE mine.user_id = ctx.actor AND theirs.user_id = "user"
+                             AND mine.status <> 'invited' AND theirs.status <> 'invited'
+                             AND mine.deleted_at IS NULL AND theirs.deleted_at IS NULL AND org.deleted_at IS NULL)
+               OR @extschema@._caller_is_owner()) THEN
+        RAISE EXCEPTION 'add_member: user % does not exist or is not active', "user"
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Invite people with tenantcore.invite_member(); add_member() takes the people created in this organization''s context (tenantcore.create_user()) and those who share an organization with you.';
+    END IF;
+    INSERT INTO @extschema@.organization_members (organization_id, user_id, role, status, invited_by, joined_at)
+    VALUES (ctx.tenant, "user", role, 'active', ctx.actor, now());
+END
+$$;
+COMMENT ON FUNCTION @extschema@.add_member(uuid, text) IS
+    'add a person created in the current tenant''s context, or sharing an organization with the actor, to the current tenant with an organization role';
+
+-- create_session: the ttl is positive and at most a year (0.6.0 passed
+-- '1000000 years' on to now() + ttl: a raw 22008 "timestamp out of range").
+-- Compared as seconds (extract(epoch), a year is 365.25 days), so a ttl of
+-- 365 days is within the limit whatever the months and days of the interval.
+CREATE OR REPLACE FUNCTION @extschema@.create_session("user" uuid DEFAULT @extschema@.current_actor(), ttl interval DEFAULT '30 days',
+                                           user_agent text DEFAULT NULL, ip_address inet DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ctx    record := @extschema@._context('create_session', false);
+    secret bytea := @extschema@._token_secret();
+    sid    uuid := gen_random_uuid();
+BEGIN
+    IF "user" IS NULL OR ttl IS NULL THEN
+        RAISE EXCEPTION 'create_session: user and ttl must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF extract(epoch FROM ttl) <= 0 THEN
+        RAISE EXCEPTION 'create_session: ttl must be positive' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass the lifetime of the session, e.g. interval ''30 days''.';
+    END IF;
+    IF extract(epoch FROM ttl) > extract(epoch FROM interval '1 year') THEN
+        RAISE EXCEPTION 'create_session: ttl must be at most 1 year, not %', ttl USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass a shorter lifetime (default 30 days) and start a new session when it ends.';
+    END IF;
+    IF NOT @extschema@._active_member(ctx.tenant, "user") THEN
+        RAISE EXCEPTION 'create_session: user % is not an active member of the organization', "user"
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    INSERT INTO @extschema@.sessions (organization_id, id, user_id, token_hash, user_agent, ip_address, expires_at)
+    VALUES (ctx.tenant, sid, "user", @extschema@._token_hash(secret), user_agent, ip_address, now() + ttl);
+    UPDATE @extschema@.users u SET last_login_at = now() WHERE u.id = "user";
+    RETURN @extschema@._make_token('tcs', ctx.tenant, sid, secret);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_session(uuid, interval, text, inet) IS
+    'start a session (at most a year) of a member in the current tenant; returns the refresh token (shown once, only its hash is stored)';
+
+-- _check_isolatable names the installer that refuses: unisolate() of a table
+-- of an extension schema said "cannot isolate" (the rest as in 0.1.0)
+-- _check_isolatable raises the error that explains why rel cannot be isolated
+-- on tenant_column by the current user, if it cannot.
+CREATE OR REPLACE FUNCTION @extschema@._check_isolatable(rel regclass, tenant_column name, func text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c   pg_class;
+    typ oid;
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION '%: table must not be null', func USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF tenant_column IS NULL THEN
+        RAISE EXCEPTION '%: tenant column must not be null', func USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO c FROM pg_class WHERE oid = rel;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', rel::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF c.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', rel
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Only ordinary and partitioned tables can be tenant-isolated.';
+    END IF;
+    IF c.relpersistence = 't' THEN
+        RAISE EXCEPTION 'cannot % temporary table "%"', func, rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A temporary table is private to one session and needs no tenant policy.';
+    END IF;
+    IF c.relnamespace IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace,
+                          '@extschema@'::regnamespace) THEN
+        RAISE EXCEPTION 'cannot % "%": it belongs to a system or extension schema', func, rel
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT pg_has_role(current_user, c.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Run tenantcore.' || func || '() as the owner of the table or a superuser.';
+    END IF;
+    SELECT a.atttypid INTO typ FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attname = tenant_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', tenant_column, rel
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Pass the tenant column as the second argument, e.g. tenantcore.' || func || '(''t'', ''tenant_id'').';
+    END IF;
+    IF typ <> 'uuid'::regtype THEN
+        RAISE EXCEPTION 'tenant column "%" of relation "%" is of type %, not uuid', tenant_column, rel, typ::regtype
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+END
+$$;
+
+-- protect(): a missing column is named like PostgreSQL names it
+-- (column "c" of relation "t"); the rest as in part 1
+CREATE OR REPLACE FUNCTION @extschema@.protect(rel regclass, "column" name, searchable boolean DEFAULT false,
+                                    purpose text DEFAULT 'default')
+RETURNS name
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c pg_class;
+    col_type oid;
+    col_typmod integer;
+    tenant_col name;
+    enc_col name;
+    bidx_col name;
+    vname name;
+    not_null boolean;
+    idx regclass;
+BEGIN
+    IF rel IS NULL OR "column" IS NULL OR searchable IS NULL OR purpose IS NULL THEN
+        RAISE EXCEPTION 'protect: arguments must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO c FROM pg_class WHERE oid = rel;
+    IF c.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', rel USING ERRCODE = 'wrong_object_type',
+            HINT = 'Only columns of ordinary and partitioned tables can be protected.';
+    END IF;
+    IF c.relispartition THEN
+        RAISE EXCEPTION '% is a partition', rel USING ERRCODE = 'wrong_object_type',
+            HINT = 'Protect the column of the partitioned table.';
+    END IF;
+    IF NOT pg_has_role(c.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT atttypid, atttypmod, attnotnull INTO col_type, col_typmod, not_null FROM pg_attribute
+     WHERE attrelid = rel AND attname = "column" AND attnum > 0 AND NOT attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', "column", c.relname USING ERRCODE = 'undefined_column';
+    END IF;
+    IF col_type NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+        RAISE EXCEPTION 'column % of % is of type %, not text', quote_ident("column"), rel, col_type::regtype
+            USING ERRCODE = 'datatype_mismatch', HINT = 'Only text and varchar columns can be protected.';
+    END IF;
+    -- the plaintext column holds NULL from now on: a key, identity or unique
+    -- column cannot (its index would no longer enforce anything, or refuse
+    -- the NULLs); a NOT NULL constraint moves to the ciphertext column (below)
+    SELECT i.indexrelid::regclass INTO idx FROM pg_index i, pg_attribute a
+     WHERE i.indrelid = rel AND (i.indisprimary OR i.indisunique OR i.indisreplident)
+       AND a.attrelid = rel AND a.attname = "column" AND a.attnum = ANY (i.indkey)
+     ORDER BY i.indisprimary DESC, i.indexrelid LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'column % of % is in the key, unique or replica identity index %', quote_ident("column"), rel, idx
+            USING ERRCODE = 'invalid_table_definition',
+                  HINT = 'A protected column keeps only ciphertext. To keep values unique per tenant, protect it with searchable => true and put a unique index on the tenant column and its blind index column.';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.protected_columns p WHERE p.rel = protect.rel AND p.column_name = "column") THEN
+        RAISE EXCEPTION 'column % of % is protected already', quote_ident("column"), rel
+            USING ERRCODE = 'duplicate_object';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.protected_columns p
+                WHERE p.rel = protect.rel AND "column" IN (p.encrypted_column, p.blind_index_column)) THEN
+        RAISE EXCEPTION 'column % of % holds ciphertext or a blind index', quote_ident("column"), rel
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    tenant_col := coalesce((SELECT t.tenant_column FROM @extschema@.isolated_tables t WHERE t.rel = protect.rel),
+                           'organization_id');
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = rel AND attname = tenant_col
+                      AND attnum > 0 AND NOT attisdropped AND atttypid = 'uuid'::regtype) THEN
+        RAISE EXCEPTION 'table % has no uuid tenant column %', rel, quote_ident(tenant_col)
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Protected columns are encrypted with the key of the row''s tenant; isolate the table with tenantcore.isolate(rel, tenant_column) first.';
+    END IF;
+
+    IF length("column") > 52 THEN
+        RAISE EXCEPTION 'column name % is too long to derive the ciphertext column name', quote_ident("column")
+            USING ERRCODE = 'name_too_long', HINT = 'Rename the column to at most 52 characters.';
+    END IF;
+    enc_col := "column" || '_encrypted';
+    bidx_col := CASE WHEN searchable THEN "column" || '_bidx' END;
+    IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = rel AND attname IN (enc_col, bidx_col)
+                  AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'table % already has a column named % or %', rel, quote_ident(enc_col), quote_ident(coalesce(bidx_col, enc_col))
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+
+    -- the view of columns protected earlier depends on the columns; recreated below
+    vname := left(c.relname, 53) || '_decrypted';
+    IF EXISTS (SELECT FROM @extschema@.protected_columns p WHERE p.rel = protect.rel)
+       AND to_regclass(format('%I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), vname)) IS NOT NULL THEN
+        EXECUTE format('DROP VIEW %I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), vname);
+    END IF;
+
+    EXECUTE format('ALTER TABLE %s ADD COLUMN %I bytea', rel, enc_col);
+    IF searchable THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I bytea', rel, bidx_col);
+    END IF;
+    -- registered before the rewrite: the helpers that encrypt the existing
+    -- rows refuse tables without protected columns
+    INSERT INTO @extschema@.protected_columns (rel, column_name, encrypted_column, blind_index_column,
+                                               blind_index_purpose, tenant_column, view_name)
+    VALUES (rel, "column", enc_col, bidx_col, CASE WHEN searchable THEN purpose END, tenant_col, vname);
+    -- one rewrite: every USING expression reads the old row; a NOT NULL
+    -- constraint of the plaintext column moves to the ciphertext column,
+    -- checked by the same rewrite
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE bytea USING @extschema@._protect_encrypt(%L, %I, %I::text)%s, '
+                   'ALTER COLUMN %I TYPE %s USING NULL%s',
+                   rel, enc_col, rel::oid, tenant_col, "column",
+                   CASE WHEN searchable
+                        THEN format(', ALTER COLUMN %I TYPE bytea USING @extschema@._protect_blind_index(%L, %I, %I::text, %L)',
+                                    bidx_col, rel::oid, tenant_col, "column", purpose)
+                        ELSE '' END,
+                   "column", format_type(col_type, col_typmod),
+                   CASE WHEN not_null
+                        THEN format(', ALTER COLUMN %I DROP NOT NULL, ALTER COLUMN %I SET NOT NULL', "column", enc_col)
+                        ELSE '' END);
+    IF searchable THEN
+        EXECUTE format('CREATE INDEX ON %s (%I, %I)', rel, tenant_col, bidx_col);
+    END IF;
+
+    -- the trigger (arguments from the registry row) is created as the
+    -- extension owner: protect_trigger() is not executable by PUBLIC
+    PERFORM @extschema@._protect_install_trigger(rel, "column");
+    PERFORM @extschema@._protected_view(rel);
+    RETURN vname;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.protect(regclass, name, boolean, text) IS
+    'protect a text column: ciphertext (and blind index) columns, encrypting trigger, <table>_decrypted view; plaintext never stored';
+
+-- Keys of isolated tables without the tenant column.  Row level security
+-- does not apply to constraints: a unique key without the tenant column
+-- refuses a tenant's value because another tenant has it (an existence
+-- oracle: 23505 tells the tenant so), and a foreign key to a tenant table
+-- without the tenant column accepts a reference to another tenant's row (and
+-- its 23503 tells whether the row exists).  _tenant_key_problems lists them
+-- for one table, with the statement that fixes each: the key becomes
+-- (tenant column, ...), the foreign key composite.  Keys a partition inherits
+-- are reported on the partitioned table only.
+CREATE FUNCTION @extschema@._tenant_key_problems(rel regclass, tenant_column name)
+RETURNS TABLE (problem text, fix text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH tcol AS (
+        SELECT a.attnum FROM pg_attribute a
+         WHERE a.attrelid = rel AND a.attname = tenant_column AND a.attnum > 0 AND NOT a.attisdropped
+    ), uniques AS (
+        SELECT i.indexrelid, i.indisprimary, ic.relname AS idxname, con.conname,
+               (SELECT string_agg(pg_get_indexdef(i.indexrelid, k, true), ', ' ORDER BY k)
+                  FROM generate_series(1, i.indnkeyatts) k) AS cols,
+               pg_get_expr(i.indpred, i.indrelid, true) AS pred
+          FROM pg_index i
+          JOIN pg_class ic ON ic.oid = i.indexrelid
+          LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+                                     AND con.contype IN ('p', 'u')
+         WHERE i.indrelid = rel AND i.indisunique
+           AND NOT EXISTS (SELECT FROM tcol WHERE tcol.attnum = ANY (i.indkey::int2[]))
+           AND NOT EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+    ), fkeys AS (
+        SELECT con.conname, con.confrelid::regclass AS target, t.tenant_column AS target_col, tt.attnum AS target_attnum,
+               con.conkey, con.confkey, tt.attnum = ANY (con.confkey) AS refs_tenant
+          FROM pg_constraint con
+          JOIN @extschema@.isolated_tables t ON t.rel = con.confrelid
+          JOIN pg_attribute tt ON tt.attrelid = con.confrelid AND tt.attname = t.tenant_column
+         WHERE con.conrelid = _tenant_key_problems.rel AND con.contype = 'f' AND con.conparentid = 0
+           -- the tenant column must reference the target's tenant column
+           AND NOT EXISTS (SELECT FROM unnest(con.conkey, con.confkey) k(local, remote), tcol
+                            WHERE k.local = tcol.attnum AND k.remote = tt.attnum)
+    ), fkey_fixes AS (
+        -- the fixed key: the column that references the target's tenant
+        -- column becomes the tenant column; without one, the pair of tenant
+        -- columns comes first
+        SELECT f.conname, f.target, f.target_col, f.refs_tenant,
+               (CASE WHEN f.refs_tenant THEN '' ELSE quote_ident(tenant_column) || ', ' END)
+               || (SELECT string_agg(CASE WHEN k.remote = f.target_attnum THEN quote_ident(tenant_column)
+                                          ELSE quote_ident(a.attname) END, ', ' ORDER BY k.n)
+                     FROM unnest(f.conkey, f.confkey) WITH ORDINALITY k(local, remote, n)
+                     JOIN pg_attribute a ON a.attrelid = _tenant_key_problems.rel AND a.attnum = k.local) AS cols,
+               (CASE WHEN f.refs_tenant THEN '' ELSE quote_ident(f.target_col) || ', ' END)
+               || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.n)
+                     FROM unnest(f.confkey) WITH ORDINALITY k(remote, n)
+                     JOIN pg_attribute a ON a.attrelid = f.target AND a.attnum = k.remote) AS refcols
+          FROM fkeys f
+    )
+    SELECT format('%s %s does not include the tenant column %I, so a tenant can learn that another tenant has a value',
+                  CASE WHEN u.indisprimary THEN 'primary key' WHEN u.conname IS NOT NULL THEN 'unique constraint'
+                       ELSE 'unique index' END,
+                  quote_ident(coalesce(u.conname, u.idxname)), tenant_column),
+           CASE WHEN u.conname IS NOT NULL
+                THEN format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s (%I, %s);', rel, u.conname, u.conname,
+                            CASE WHEN u.indisprimary THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, tenant_column, u.cols)
+                ELSE format('DROP INDEX %s; CREATE UNIQUE INDEX %I ON %s (%I, %s)%s;', u.indexrelid::regclass, u.idxname,
+                            rel, tenant_column, u.cols, CASE WHEN u.pred IS NOT NULL THEN ' WHERE ' || u.pred ELSE '' END)
+           END
+      FROM uniques u
+    UNION ALL
+    SELECT format('foreign key %I to tenant table %s does not include the tenant column %I, so a row can reference another tenant''s row',
+                  f.conname, f.target, tenant_column),
+           format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s);%s',
+                  rel, f.conname, f.conname, f.cols, f.target, f.refcols,
+                  CASE WHEN f.refs_tenant THEN ''
+                       ELSE format(' -- needs a unique key (%s) on %s', f.refcols, f.target) END)
+      FROM fkey_fixes f
+    ORDER BY 1;
+END;
+COMMENT ON FUNCTION @extschema@._tenant_key_problems(regclass, name) IS
+    'unique keys and foreign keys of an isolated table that lack its tenant column, with the statement that fixes each';
+
+-- _isolate warns of the keys of the table without the tenant column (the rest
+-- as in 0.1.0); isolate() and isolate_schema() call it
+-- _isolate isolates rel and every partition below it.  All tables are
+-- registered before any DDL runs, so the event trigger that the DDL fires
+-- finds them isolated and does nothing.
+CREATE OR REPLACE FUNCTION @extschema@._isolate(rel regclass, tenant_column name, source text)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    existing name;
+    part     regclass;
+    parts    regclass[];
+    k        record;
+BEGIN
+    PERFORM @extschema@._check_isolatable(rel, tenant_column, 'isolate');
+    SELECT t.tenant_column INTO existing FROM @extschema@.isolated_tables t WHERE t.rel = _isolate.rel;
+    IF existing IS NOT NULL AND existing <> tenant_column THEN
+        RAISE EXCEPTION 'table % is already isolated on column "%"', rel, existing
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Call tenantcore.unisolate() first to change the tenant column.';
+    END IF;
+
+    parts := @extschema@._partition_tree(rel);
+    FOREACH part IN ARRAY parts LOOP
+        PERFORM @extschema@._check_isolatable(part, tenant_column, 'isolate');
+    END LOOP;
+
+    FOREACH part IN ARRAY parts LOOP
+        INSERT INTO @extschema@.isolated_tables AS t (rel, tenant_column, source)
+        VALUES (part, tenant_column, CASE WHEN part = rel THEN source ELSE 'partition' END)
+        ON CONFLICT ON CONSTRAINT isolated_tables_pkey DO NOTHING;
+    END LOOP;
+    FOREACH part IN ARRAY parts LOOP
+        PERFORM @extschema@._apply_policy(part, tenant_column);
+    END LOOP;
+    -- the policy does not cover constraints (tenantcore.lint() lists these too)
+    FOR k IN SELECT * FROM @extschema@._tenant_key_problems(rel, tenant_column) LOOP
+        RAISE WARNING 'table %: %', rel, k.problem
+            USING HINT = 'Make the key include the tenant column: ' || k.fix;
+    END LOOP;
+    RETURN rel;
+END
+$$;
+
+-- lint() also reports the keys of isolated tables without the tenant column
+-- (_tenant_key_problems above); the rest as in part 2
+CREATE OR REPLACE FUNCTION @extschema@.lint()
+RETURNS TABLE (severity text, object text, problem text, fix text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH RECURSIVE user_tables AS (
+        SELECT c.oid::regclass AS rel, c.relowner, c.relrowsecurity, c.relforcerowsecurity, c.relispartition
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema', '@extschema@')
+           AND n.nspname NOT LIKE 'pg\_%'
+           AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                              AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e')
+    ), tenant_like AS (
+        SELECT u.*, a.attname
+          FROM user_tables u JOIN pg_attribute a ON a.attrelid = u.rel
+         WHERE a.attnum > 0 AND NOT a.attisdropped
+           AND lower(a.attname) IN ('organization_id', 'organizationid', 'org_id', 'tenant_id', 'tenantid')
+    ), isolated AS (
+        SELECT u.*, t.tenant_column FROM user_tables u JOIN @extschema@.isolated_tables t ON t.rel = u.rel
+    ), bypass_roles AS (
+        SELECT r.oid, r.rolname FROM pg_roles r
+         WHERE (r.rolsuper OR r.rolbypassrls)
+    ), view_reads AS (
+        -- every relation a view or materialized view reads directly
+        SELECT DISTINCT v.oid AS view, d.refobjid AS reads
+          FROM pg_class v
+          JOIN pg_rewrite rw ON rw.ev_class = v.oid
+          JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+                          AND d.refclassid = 'pg_class'::regclass
+         WHERE v.relkind IN ('v', 'm') AND d.refobjid <> v.oid
+    ), view_chain AS (
+        -- views reading an isolated table directly (via NULL) or through other views
+        SELECT vr.view, i.rel AS isolated, NULL::regclass AS via
+          FROM view_reads vr JOIN isolated i ON i.rel = vr.reads
+        UNION
+        SELECT vr.view, c.isolated, vr.reads::regclass
+          FROM view_reads vr JOIN view_chain c ON c.view = vr.reads
+    ), views_over_isolated AS (
+        -- one row per view and isolated table, the direct path preferred
+        SELECT c.view, c.isolated, (array_agg(c.via ORDER BY c.via NULLS FIRST))[1] AS via
+          FROM view_chain c GROUP BY c.view, c.isolated
+    )
+    -- tenant-looking tables nobody isolated
+    SELECT 'high', tl.rel::text,
+           format('column %I looks like a tenant column but the table has no tenant policy', tl.attname),
+           format('SELECT tenantcore.isolate(%L, %L);', tl.rel::text, tl.attname)
+      FROM tenant_like tl
+     WHERE NOT EXISTS (SELECT FROM isolated i WHERE i.rel = tl.rel)
+       AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = tl.rel)
+    UNION ALL
+    -- registered, but the catalog no longer agrees
+    SELECT 'high', i.rel::text, 'row level security is not enabled',
+           format('SELECT tenantcore.isolate(%L, %L);', i.rel::text, i.tenant_column)
+      FROM isolated i WHERE NOT i.relrowsecurity
+    UNION ALL
+    SELECT 'high', i.rel::text, 'row level security is not forced, so the table owner bypasses the tenant policy',
+           format('ALTER TABLE %s FORCE ROW LEVEL SECURITY;', i.rel)
+      FROM isolated i WHERE i.relrowsecurity AND NOT i.relforcerowsecurity
+    UNION ALL
+    SELECT 'high', i.rel::text, 'the tenant policy is missing or was changed',
+           format('SELECT tenantcore.isolate(%L, %L);', i.rel::text, i.tenant_column)
+      FROM isolated i
+     WHERE NOT EXISTS (SELECT FROM pg_policy p
+                        WHERE p.polrelid = i.rel AND p.polname = 'tenantcore_isolation' AND p.polpermissive
+                          AND p.polcmd = '*' AND p.polroles = '{0}'
+                          AND pg_get_expr(p.polqual, p.polrelid) = @extschema@._policy_expr(i.tenant_column)
+                          AND pg_get_expr(p.polwithcheck, p.polrelid) = @extschema@._policy_expr(i.tenant_column))
+    UNION ALL
+    SELECT 'high', format('%s (policy %I)', i.rel, p.polname),
+           'another permissive policy is ORed with the tenant policy and can expose other tenants'' rows',
+           format('DROP POLICY %I ON %s; -- or recreate it AS RESTRICTIVE', p.polname, i.rel)
+      FROM isolated i JOIN pg_policy p ON p.polrelid = i.rel
+     WHERE p.polpermissive AND p.polname <> 'tenantcore_isolation'
+    UNION ALL
+    -- partitions of isolated tables that are reachable without a policy
+    SELECT 'high', u.rel::text, 'partition of an isolated table is not isolated itself and leaks when queried directly',
+           format('SELECT tenantcore.isolate(%L, %L);', u.rel::text, anc.tenant_column)
+      FROM user_tables u
+      JOIN LATERAL (SELECT t.tenant_column FROM pg_partition_ancestors(u.rel) a
+                      JOIN @extschema@.isolated_tables t ON t.rel = a.relid LIMIT 1) anc ON true
+     WHERE u.relispartition AND NOT EXISTS (SELECT FROM isolated i WHERE i.rel = u.rel)
+    UNION ALL
+    -- unique keys and foreign keys without the tenant column: constraints
+    -- see every tenant's rows
+    SELECT CASE WHEN k.problem LIKE 'foreign key %' THEN 'high' ELSE 'medium' END, i.rel::text, k.problem, k.fix
+      FROM isolated i CROSS JOIN LATERAL @extschema@._tenant_key_problems(i.rel, i.tenant_column) k
+    UNION ALL
+    -- owners that are login roles can switch row level security off
+    SELECT 'medium', i.rel::text,
+           format('isolated table is owned by login role %I, which can disable row level security', r.rolname),
+           format('ALTER TABLE %s OWNER TO <a NOLOGIN owner role>;', i.rel)
+      FROM isolated i JOIN pg_roles r ON r.oid = i.relowner
+     WHERE r.rolcanlogin AND NOT r.rolsuper
+    UNION ALL
+    SELECT 'high', quote_ident(r.rolname), 'role has BYPASSRLS and sees every tenant''s rows',
+           format('ALTER ROLE %I NOBYPASSRLS;', r.rolname)
+      FROM pg_roles r WHERE r.rolbypassrls AND NOT r.rolsuper AND r.rolname NOT LIKE 'pg\_%'
+    UNION ALL
+    -- views run with their owner's rights unless security_invoker is set;
+    -- materialized views store rows and row level security never applies to them
+    SELECT CASE WHEN EXISTS (SELECT FROM bypass_roles b WHERE b.oid = v.relowner) THEN 'high' ELSE 'medium' END,
+           v.oid::regclass::text,
+           CASE WHEN v.relkind = 'm'
+                THEN format('materialized view stores rows of isolated table %s%s and row level security does not apply to it%s', o.isolated,
+                            CASE WHEN o.via IS NOT NULL THEN format(' (through view %s)', o.via) ELSE '' END,
+                            CASE WHEN EXISTS (SELECT FROM bypass_roles b WHERE b.oid = v.relowner)
+                                 THEN ', and its owner bypasses row level security, so it holds every tenant''s rows'
+                                 ELSE '' END)
+                ELSE format('view reads isolated table %s without security_invoker%s', o.isolated,
+                            CASE WHEN EXISTS (SELECT FROM bypass_roles b WHERE b.oid = v.relowner)
+                                 THEN ' and its owner bypasses row level security, so it shows every tenant''s rows'
+                                 ELSE ', so privileges are checked as the view owner' END)
+           END,
+           CASE WHEN v.relkind = 'm'
+                THEN format('REVOKE ALL ON %s FROM PUBLIC; -- use a security_invoker view or an isolated table instead', v.oid::regclass)
+                ELSE format('ALTER VIEW %s SET (security_invoker = true);', v.oid::regclass)
+           END
+      FROM views_over_isolated o
+      JOIN pg_class v ON v.oid = o.view
+     WHERE v.relkind = 'm'
+        -- security_invoker takes any spelling of a boolean (true, on, 1, yes, ...)
+        OR (o.via IS NULL
+            AND NOT EXISTS (SELECT FROM unnest(v.reloptions) opt
+                        WHERE CASE WHEN opt LIKE 'security\_invoker=%' THEN substr(opt, 18)::boolean ELSE false END))
+    UNION ALL
+    SELECT 'medium', p.oid::regprocedure::text, 'SECURITY DEFINER function without a pinned search_path',
+           format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp;', p.oid::regprocedure)
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE p.prosecdef
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+       AND NOT EXISTS (SELECT FROM unnest(p.proconfig) cfg WHERE cfg LIKE 'search\_path=%')
+    UNION ALL
+    -- settings stored for a role, a database or a role in a database
+    -- (ALTER ROLE / ALTER DATABASE ... SET) apply to every session there: a
+    -- default tenant or actor outlives the transaction it was meant for, and
+    -- row_security belongs to pg_dump and pg_restore.  The value is not shown
+    -- (it may be a secret: pg_db_role_setting is readable by every role).
+    SELECT CASE WHEN s.name IN ('tenantcore.tenant_id', 'tenantcore.actor_id', 'row_security')
+                  OR s.name LIKE 'tenantcore.%master\_key%' THEN 'high' ELSE 'medium' END,
+           s.object,
+           format('%s is set for every session %s%s', s.name, s.scope,
+                  CASE WHEN s.name IN ('tenantcore.tenant_id', 'tenantcore.actor_id')
+                       THEN ', so a transaction that does not set its own context runs with this one'
+                       WHEN s.name = 'row_security'
+                       THEN ', which only pg_dump and pg_restore should change'
+                       WHEN s.name LIKE 'tenantcore.%master\_key%'
+                       THEN ', readable by every role in pg_db_role_setting'
+                       ELSE ', overriding postgresql.conf; keep it only if that is meant' END),
+           format('%s RESET %s;', s.alter, s.name)
+      FROM (SELECT lower(split_part(cfg, '=', 1)) AS name,
+                   CASE WHEN d.datname IS NULL AND r.rolname IS NULL THEN 'all roles'
+                        WHEN d.datname IS NULL THEN quote_ident(r.rolname)
+                        WHEN r.rolname IS NULL THEN format('database %I', d.datname)
+                        ELSE format('%I in database %I', r.rolname, d.datname) END AS object,
+                   CASE WHEN d.datname IS NULL AND r.rolname IS NULL THEN 'of every role'
+                        WHEN d.datname IS NULL THEN 'of this role'
+                        WHEN r.rolname IS NULL THEN 'in this database'
+                        ELSE 'of this role in this database' END AS scope,
+                   CASE WHEN d.datname IS NULL AND r.rolname IS NULL THEN 'ALTER ROLE ALL'
+                        WHEN d.datname IS NULL THEN format('ALTER ROLE %I', r.rolname)
+                        WHEN r.rolname IS NULL THEN format('ALTER DATABASE %I', d.datname)
+                        ELSE format('ALTER ROLE %I IN DATABASE %I', r.rolname, d.datname) END AS alter
+              FROM pg_db_role_setting drs
+              CROSS JOIN LATERAL unnest(drs.setconfig) cfg
+              LEFT JOIN pg_roles r ON r.oid = drs.setrole
+              LEFT JOIN pg_database d ON d.oid = drs.setdatabase) s
+     WHERE s.name LIKE 'tenantcore.%' OR s.name = 'row_security'
+    ORDER BY 1, 2, 3;
+END;
+COMMENT ON FUNCTION @extschema@.lint() IS
+    'list the holes in tenant isolation: one row per problem with the SQL that fixes it';
+
+
+-- The tenant column's default.  With missing_tenant = deny an INSERT without
+-- a tenant got current_tenant() = NULL and then PostgreSQL's bare "new row
+-- violates row-level security policy".  The default is now
+-- _tenant_default(): the current tenant, or the error that says what to do.
+-- With missing_tenant = error current_tenant() raises its own error first,
+-- as before.  An INSERT that names the tenant column does not evaluate the
+-- default (and still meets the policy's WITH CHECK).  _tenant_default() is
+-- an SQL function without SET clause, so the planner inlines it: a row costs
+-- the current_tenant() call, as before.
+CREATE FUNCTION @extschema@._no_tenant_for_insert() RETURNS uuid
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'no tenant is set'
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = 'The tenant column of a tenant-isolated table defaults to the current tenant.',
+              HINT = CASE WHEN current_setting('tenantcore.context_mode', true) = 'signed'
+                          THEN 'Call tenantcore.set_context_token() in the transaction first.'
+                          ELSE 'Call tenantcore.set_tenant() in the transaction first.' END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._no_tenant_for_insert() IS
+    'raise the error of an INSERT into a tenant-isolated table without a tenant';
+CREATE FUNCTION @extschema@._tenant_default() RETURNS uuid
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN COALESCE(@extschema@.current_tenant(), @extschema@._no_tenant_for_insert());
+COMMENT ON FUNCTION @extschema@._tenant_default() IS
+    'the default of the tenant column of an isolated table: the current tenant, or an error with a hint';
+
+-- _apply_policy sets the new default (the rest as in 0.1.0)
+CREATE OR REPLACE FUNCTION @extschema@._apply_policy(rel regclass, tenant_column name) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY, '
+                   'ALTER COLUMN %I SET DEFAULT @extschema@._tenant_default()', rel, tenant_column);
+    IF EXISTS (SELECT FROM pg_policy WHERE polrelid = rel AND polname = 'tenantcore_isolation') THEN
+        EXECUTE format('ALTER POLICY tenantcore_isolation ON %s TO PUBLIC USING %s WITH CHECK %s',
+                       rel, @extschema@._policy_expr(tenant_column), @extschema@._policy_expr(tenant_column));
+    ELSE
+        EXECUTE format('CREATE POLICY tenantcore_isolation ON %s AS PERMISSIVE FOR ALL TO PUBLIC USING %s WITH CHECK %s',
+                       rel, @extschema@._policy_expr(tenant_column), @extschema@._policy_expr(tenant_column));
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                    WHERE i.indrelid = rel AND a.attname = tenant_column AND i.indpred IS NULL) THEN
+        EXECUTE format('CREATE INDEX ON %s (%I)', rel, tenant_column);
+    END IF;
+END
+$$;
+
+-- unisolate drops the default it set, the new one or the one of 0.1.0-0.6.0
+-- (the rest as in 0.1.0)
+CREATE OR REPLACE FUNCTION @extschema@.unisolate(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col   name;
+    part  regclass;
+    def   text;
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'unisolate: table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT t.tenant_column INTO col FROM @extschema@.isolated_tables t WHERE t.rel = unisolate.rel;
+    IF col IS NULL THEN
+        RAISE NOTICE 'table % is not isolated, skipping', rel;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT FROM pg_partition_ancestors(rel) a JOIN @extschema@.isolated_tables t ON t.rel = a.relid
+                WHERE a.relid <> unisolate.rel) THEN
+        RAISE EXCEPTION 'table % is a partition of an isolated table', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Unisolate the partitioned table instead; a partition reached directly must stay isolated.';
+    END IF;
+    PERFORM @extschema@._check_isolatable(rel, col, 'unisolate');
+
+    FOREACH part IN ARRAY @extschema@._partition_tree(rel) LOOP
+        IF EXISTS (SELECT FROM pg_policy WHERE polrelid = part AND polname = 'tenantcore_isolation') THEN
+            EXECUTE format('DROP POLICY tenantcore_isolation ON %s', part);
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_policy WHERE polrelid = part) THEN
+            EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', part);
+        END IF;
+        SELECT pg_get_expr(d.adbin, d.adrelid) INTO def
+          FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+         WHERE d.adrelid = part AND a.attname = col;
+        IF def IN ('@extschema@._tenant_default()', '@extschema@.current_tenant()') THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', part, col);
+        END IF;
+        DELETE FROM @extschema@.isolated_tables t WHERE t.rel = part;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.unisolate(regclass) IS
+    'remove the tenant isolation policy from a table and its partitions';
+
+-- tables isolated before 0.7.0 (also the core tables) get the new default
+-- where they still have the one isolate() set
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT i.rel, i.tenant_column FROM @extschema@.isolated_tables i
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = i.rel AND a.attname = i.tenant_column
+               JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+              WHERE pg_catalog.pg_get_expr(d.adbin, d.adrelid) IN ('@extschema@.current_tenant()', 'current_tenant()')
+              ORDER BY i.rel::oid LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@._tenant_default()',
+                                  t.rel, t.tenant_column);
+    END LOOP;
+END
+$$;
+
 -- (end of part 6)
 
 

@@ -1759,7 +1759,7 @@ CheckProtectCaller(FunctionCallInfo fcinfo, const char *function)
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
-				 errmsg("row of protected table %s has no tenant", get_rel_name(relid))));
+				 errmsg("row of protected table \"%s\" has no tenant", get_rel_name(relid))));
 	CheckRowTenant(PG_GETARG_UUID_P(1));
 }
 

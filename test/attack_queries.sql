@@ -82,8 +82,10 @@ SELECT is(atk_q_mine.ids('SELECT id FROM atk_q.parts_b'), '{}'::int[], 'tenant A
 RESET ROLE;
 SELECT set_eq($$SELECT severity, object FROM tenantcore.lint() WHERE object LIKE 'atk_q%'$$,
               $$VALUES ('high', 'atk_q.docs_superuser_view'), ('medium', 'atk_q_mine.v_plain'), ('medium', 'atk_q_mine.v_barrier'),
-                       ('medium', 'atk_q_mine.mv'), ('medium', 'atk_q.docs_owner_view')$$,
-              'lint: the superuser view high; the owner rights views and the materialized view medium; the security_invoker view not at all');
+                       ('medium', 'atk_q_mine.mv'), ('medium', 'atk_q.docs_owner_view'),
+                       -- keys without the tenant column (0.7.0): the oracles and the cross-tenant reference of tests below
+                       ('medium', 'atk_q.docs'), ('medium', 'atk_q.comments'), ('high', 'atk_q.comments')$$,
+              'lint: the superuser view high; the owner rights views and the materialized view medium; the security_invoker view not at all; the keys without the tenant column');
 SELECT ok((SELECT bool_and(problem ~ 'security_invoker|materialized') FROM tenantcore.lint() WHERE object LIKE 'atk_q%view' OR object LIKE 'atk_q_mine.v_%'),
           'lint: the problem of each view names security_invoker');
 SET LOCAL ROLE atk_q_app;

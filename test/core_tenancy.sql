@@ -18,7 +18,9 @@ SET LOCAL ROLE tc_ctap_app;
 SELECT tenantcore.set_actor('a0000000-0000-4000-8000-00000000000a');
 SELECT set_config('tap.a', tenantcore.create_organization('A', 'tap-a')::text, true);
 SELECT set_config('tap.c', tenantcore.create_organization('C', 'tap-c')::text, true);
-SELECT set_config('tap.b', tenantcore.create_organization('B', 'tap-b', 'b0000000-0000-4000-8000-00000000000b')::text, true);
+-- the owner is the actor (0.7.0)
+SELECT tenantcore.set_actor('b0000000-0000-4000-8000-00000000000b');
+SELECT set_config('tap.b', tenantcore.create_organization('B', 'tap-b')::text, true);
 
 CREATE FUNCTION pg_temp.fill(tenant uuid, actor uuid) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -40,7 +42,11 @@ SELECT pg_temp.fill(current_setting('tap.a')::uuid, 'a0000000-0000-4000-8000-000
 SELECT pg_temp.fill(current_setting('tap.b')::uuid, 'b0000000-0000-4000-8000-00000000000b');
 SELECT pg_temp.fill(current_setting('tap.c')::uuid, 'a0000000-0000-4000-8000-00000000000a');
 SELECT tenantcore.set_tenant(current_setting('tap.a')::uuid), tenantcore.set_actor('a0000000-0000-4000-8000-00000000000a');
-SELECT tenantcore.add_member('b0000000-0000-4000-8000-00000000000b');
+-- ben joins A by accepting an invitation (add_member takes only people made in
+-- A's context or sharing an organization with the actor, since 0.7.0)
+SELECT tenantcore.invite_member('ben@example.com');
+SELECT tenantcore.set_actor('b0000000-0000-4000-8000-00000000000b'), tenantcore.accept_invitation();
+SELECT tenantcore.set_actor('a0000000-0000-4000-8000-00000000000a');
 SELECT tenantcore.grant_role('b0000000-0000-4000-8000-00000000000b', 'manager');
 
 -- rows of the tenant tables the application role sees, per tenant

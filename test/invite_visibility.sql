@@ -22,7 +22,10 @@ SET LOCAL ROLE tc_itap_app;
 SELECT tenantcore.set_actor('a2000000-0000-4000-8000-00000000000a');
 SELECT set_config('iv.a', tenantcore.create_organization('IV A', 'invite-a')::text, true);
 SELECT tenantcore.set_tenant(current_setting('iv.a')::uuid);
+-- carl, made by the DBA, is added by the DBA (an application role may not, since 0.7.0)
+RESET ROLE;
 SELECT tenantcore.add_member('c2000000-0000-4000-8000-00000000000c');
+SET LOCAL ROLE tc_itap_app;
 SELECT tenantcore.set_actor('e2000000-0000-4000-8000-00000000000e');
 SELECT set_config('iv.b', tenantcore.create_organization('IV B', 'invite-b')::text, true);
 SELECT tenantcore.set_tenant(current_setting('iv.b')::uuid);

@@ -22,8 +22,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION tenantcore CASCADE;
 SELECT tenantcore.grant_app_role('$app');
 INSERT INTO tenantcore.users (id, email) VALUES
-    ('a3000000-0000-4000-8000-00000000000a', 'ra-ann@example.com'),
-    ('b3000000-0000-4000-8000-00000000000b', 'ra-ben@example.com');
+    ('a3000000-0000-4000-8000-00000000000a', 'ra-ann@example.com');
 SQL
 
 # the application role's own session: session_user is the application role
@@ -33,9 +32,11 @@ BEGIN;
 SELECT tenantcore.set_actor('a3000000-0000-4000-8000-00000000000a');
 SELECT set_config('ra.org', tenantcore.create_organization('RA', 'restore-ra')::text, true);
 SELECT tenantcore.set_tenant(current_setting('ra.org')::uuid);
+-- ben is made in the tenant's context, so the tenant may add him (0.7.0)
+SELECT set_config('ra.ben', tenantcore.create_user('ra-ben@example.com')::text, true);
 SELECT tenantcore.create_role('clerk', 'Clerk', '{teams.read}');
-SELECT tenantcore.add_member('b3000000-0000-4000-8000-00000000000b', 'admin');
-SELECT tenantcore.grant_role('b3000000-0000-4000-8000-00000000000b', 'clerk');
+SELECT tenantcore.add_member(current_setting('ra.ben')::uuid, 'admin');
+SELECT tenantcore.grant_role(current_setting('ra.ben')::uuid, 'clerk');
 SELECT tenantcore.create_api_key('ci', '{teams.read}');
 COMMIT;
 SQL
