@@ -983,6 +983,368 @@ $$;
 -- Part 7: audit v2 (record ids, tamper evidence, reads of protected data)
 -- ===========================================================================
 
+-- Record ids.  Every entry of an audited row carries record_id, a uuid that
+-- stays the same across the row's updates (supa_audit's record_id): the
+-- first 16 bytes of SHA-256 over the table's stable identity
+-- (audited_tables.table_id, also stored in the entry as table_id) and the
+-- text of the row's primary key as JSONB, marked as a version 8 uuid.  A
+-- TRUNCATE entry's record_id is the table identity itself.  The table
+-- identity survives ALTER TABLE ... RENAME, a dump and restore, and a second
+-- audit() call; a row whose key changes gets a new record id from that UPDATE
+-- on (the UPDATE entry itself carries the new key's id).
+--
+-- history() and row_as_of() look entries up by record_id: uuid equality is
+-- leakproof, so its hash index serves them under the log's row-level
+-- security (the JSONB comparison of 0.6.0 is not, so an application role's
+-- call scanned the whole log).
+ALTER TABLE @extschema@.audited_tables ADD COLUMN table_id uuid;
+COMMENT ON COLUMN @extschema@.audited_tables.table_id IS
+    'stable identity of the audited table in its log entries (audit_log.table_id; kept across renames and restores)';
+
+-- _audit_table_id proposes the identity of a newly audited table: derived
+-- from its name, so the extension's own tables get the same one on every
+-- install (they are audited again by CREATE EXTENSION on restore); random
+-- when another audited table (renamed since) has that identity already.
+CREATE FUNCTION @extschema@._audit_table_id(rel regclass) RETURNS uuid
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id uuid;
+BEGIN
+    SELECT md5('tenantcore audited table ' || format('%I.%I', n.nspname, c.relname))::uuid INTO id
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    IF id IS NULL OR EXISTS (SELECT FROM @extschema@.audited_tables t WHERE t.table_id = id AND t.rel <> _audit_table_id.rel) THEN
+        id := gen_random_uuid();
+    END IF;
+    RETURN id;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._audit_table_id(regclass) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._audited_tables_identity() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.table_id IS NULL THEN
+        NEW.table_id := @extschema@._audit_table_id(NEW.rel);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER audited_tables_identity BEFORE INSERT ON @extschema@.audited_tables
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._audited_tables_identity();
+
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT a.rel FROM @extschema@.audited_tables a ORDER BY a.rel::oid LOOP
+        UPDATE @extschema@.audited_tables a SET table_id = @extschema@._audit_table_id(t) WHERE a.rel = t;
+    END LOOP;
+END
+$$;
+ALTER TABLE @extschema@.audited_tables ALTER COLUMN table_id SET NOT NULL,
+    ADD CONSTRAINT audited_tables_table_id_key UNIQUE (table_id);
+
+ALTER TABLE @extschema@.audit_log ADD COLUMN table_id uuid, ADD COLUMN record_id uuid;
+COMMENT ON COLUMN @extschema@.audit_log.table_id IS
+    'stable identity of the audited table (audited_tables.table_id); unlike table_name, unchanged by a rename';
+COMMENT ON COLUMN @extschema@.audit_log.record_id IS
+    'stable id of the audited row: the same in every entry of the row while its primary key stays (tenantcore.audit_record_id)';
+
+-- _audit_record_id(table_id, pk) is the record id the trigger computes.
+CREATE FUNCTION @extschema@._audit_record_id(table_id uuid, pk jsonb) RETURNS uuid
+    AS 'MODULE_PATHNAME', 'tenantcore_audit_record_id'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._audit_record_id(uuid, jsonb) IS
+    'the record id of the row with primary key pk (JSONB as the audit log stores it) of the audited table table_id';
+
+-- entries written before 0.7.0 get their table's identity and record ids
+-- (by table oid, or by name for entries restored from a dump)
+DO $$
+BEGIN
+    PERFORM pg_catalog.set_config('tenantcore.audit_internal', 'on', true);
+    UPDATE @extschema@.audit_log l
+       SET table_id = t.table_id,
+           record_id = CASE WHEN l.pk IS NULL THEN t.table_id ELSE @extschema@._audit_record_id(t.table_id, l.pk) END
+      FROM @extschema@.audited_tables t
+     WHERE (l.relid = t.rel::oid
+            OR l.table_name = (SELECT format('%I.%I', n.nspname, c.relname)
+                                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                                WHERE c.oid = t.rel))
+       AND (l.pk IS NOT NULL OR l.relid = t.rel::oid);
+    PERFORM pg_catalog.set_config('tenantcore.audit_internal', 'off', true);
+END
+$$;
+
+-- the triggers carry the table identity ('table:<uuid>'); the TRUNCATE
+-- trigger of the audited table itself too (a partition's TRUNCATE entry has
+-- no record id: it empties only part of the table).  The row trigger of a
+-- built-in (core) table keeps the WHEN clause that _core_table() gave it,
+-- also when audit() is called on the table again (0.6.0 lost it then).
+CREATE OR REPLACE FUNCTION @extschema@._audit_install(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cfg  @extschema@.audited_tables;
+    args text;
+    part regclass;
+BEGIN
+    SELECT * INTO STRICT cfg FROM @extschema@.audited_tables t WHERE t.rel = _audit_install.rel;
+    SELECT string_agg(format('%L', a), ', ') INTO args
+      FROM (SELECT CASE WHEN cfg.changed_only THEN 'changed_only' ELSE 'full_rows' END
+            UNION ALL SELECT 'table:' || cfg.table_id
+            UNION ALL SELECT 'tenant:' || cfg.tenant_column WHERE cfg.tenant_column IS NOT NULL
+            UNION ALL SELECT 'exclude:' || e FROM unnest(cfg.exclude_columns) e
+            UNION ALL SELECT 'redact:' || r FROM unnest(cfg.redact_columns) r) s(a);
+    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'tenantcore_audit') THEN
+        EXECUTE format('DROP TRIGGER tenantcore_audit ON %s', rel);
+    END IF;
+    -- the extension's own tables are loaded with their log by a restore: no
+    -- second entry then (_restoring(), as _core_table() installed it)
+    EXECUTE format('CREATE TRIGGER tenantcore_audit AFTER INSERT OR UPDATE OR DELETE ON %s '
+                   'FOR EACH ROW %sEXECUTE FUNCTION @extschema@.audit_trigger(%s)', rel,
+                   CASE WHEN cfg.builtin THEN 'WHEN (NOT @extschema@._restoring()) ' ELSE '' END, args);
+    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'tenantcore_audit_truncate') THEN
+        EXECUTE format('DROP TRIGGER tenantcore_audit_truncate ON %s', rel);
+    END IF;
+    EXECUTE format('CREATE TRIGGER tenantcore_audit_truncate AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.audit_trigger(%L)', rel, 'table:' || cfg.table_id);
+    -- statement triggers are not inherited: every table of the tree gets one
+    FOREACH part IN ARRAY @extschema@._partition_tree(rel) LOOP
+        IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = part AND tgname = 'tenantcore_audit_truncate') THEN
+            EXECUTE format('CREATE TRIGGER tenantcore_audit_truncate AFTER TRUNCATE ON %s '
+                           'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.audit_trigger()', part);
+        END IF;
+    END LOOP;
+END
+$$;
+
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT a.rel FROM @extschema@.audited_tables a ORDER BY a.rel::oid LOOP
+        PERFORM @extschema@._audit_install(t);
+    END LOOP;
+END
+$$;
+
+-- The log's partitions: BRIN on (id, occurred_at) as before; a hash index on
+-- record_id replaces the one on pk (history() and row_as_of() look up by
+-- record id; a uuid hashes cheaper than a JSONB key); a btree on
+-- (actor_id, occurred_at) of the entries with an actor serves
+-- audit_by_actor() (timestamp and uuid comparisons are leakproof, so under
+-- row-level security too).
+CREATE OR REPLACE FUNCTION @extschema@._audit_partition_indexes(part regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('CREATE INDEX ON %s USING brin (id, occurred_at)', part);
+    EXECUTE format('CREATE INDEX ON %s USING hash (record_id)', part);
+    EXECUTE format('CREATE INDEX ON %s (actor_id, occurred_at) WHERE actor_id IS NOT NULL', part);
+END
+$$;
+
+DO $$
+DECLARE
+    part regclass;
+    idx  regclass;
+BEGIN
+    FOR part IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+                 WHERE i.inhparent = '@extschema@.audit_log'::regclass ORDER BY i.inhrelid
+    LOOP
+        FOR idx IN SELECT x.indexrelid::regclass FROM pg_catalog.pg_index x
+                    WHERE x.indrelid = part AND pg_catalog.pg_get_indexdef(x.indexrelid) LIKE '%USING hash (pk)'
+        LOOP
+            EXECUTE format('DROP INDEX %s', idx);
+        END LOOP;
+        EXECUTE format('CREATE INDEX ON %s USING hash (record_id)', part);
+        EXECUTE format('CREATE INDEX ON %s (actor_id, occurred_at) WHERE actor_id IS NOT NULL', part);
+    END LOOP;
+END
+$$;
+
+-- An entry is visible to a role that may read some column of the audited
+-- table (Part 4), now found by the table's identity, so a rename keeps the
+-- entries written under the old name visible; entries of tables no longer
+-- audited are found by name as before.
+ALTER POLICY tenantcore_isolation ON @extschema@.audit_log
+    USING (organization_id = @extschema@.current_tenant()
+           AND pg_catalog.has_any_column_privilege(
+                   coalesce((SELECT t.rel FROM @extschema@.audited_tables t WHERE t.table_id = audit_log.table_id),
+                            pg_catalog.to_regclass(table_name)),
+                   'SELECT'));
+
+-- audit_record_id(rel, pk) is the record id of a row (key as in history()).
+CREATE FUNCTION @extschema@.audit_record_id(rel regclass, pk jsonb) RETURNS uuid
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tid uuid;
+BEGIN
+    IF rel IS NULL OR pk IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT t.table_id INTO tid FROM @extschema@.audited_tables t WHERE t.rel = audit_record_id.rel;
+    IF tid IS NULL THEN
+        RAISE EXCEPTION 'table % is not audited', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Record ids belong to the rows of tables audited with tenantcore.audit().';
+    END IF;
+    RETURN @extschema@._audit_record_id(tid, @extschema@._audit_key(rel, pk, 'audit_record_id'));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.audit_record_id(regclass, jsonb) IS
+    'the record id (audit_log.record_id) of one row of an audited table, by primary key as JSONB';
+
+-- history returns every change of one row, oldest first: by record id (also
+-- the entries written before a rename), or by name and key for a table that
+-- is no longer audited.
+CREATE OR REPLACE FUNCTION @extschema@.history(rel regclass, pk jsonb)
+RETURNS SETOF @extschema@.audit_log
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    qname text;
+    key   jsonb;
+    tid   uuid;
+    rid   uuid;
+BEGIN
+    IF rel IS NULL OR pk IS NULL THEN
+        RETURN;
+    END IF;
+    key := @extschema@._audit_key(rel, pk, 'history');
+    SELECT t.table_id INTO tid FROM @extschema@.audited_tables t WHERE t.rel = history.rel;
+    IF tid IS NOT NULL THEN
+        rid := @extschema@._audit_record_id(tid, key);
+        RETURN QUERY SELECT l.* FROM @extschema@.audit_log l WHERE l.record_id = rid ORDER BY l.id;
+        RETURN;
+    END IF;
+    SELECT format('%I.%I', n.nspname, c.relname) INTO qname
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    RETURN QUERY SELECT l.* FROM @extschema@.audit_log l
+                  WHERE l.table_name = qname AND l.pk = key
+                  ORDER BY l.id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.history(regclass, jsonb) IS
+    'every audit entry of one row (by primary key as JSONB, e.g. ''{"id": 42}''; the tenant column defaults to the current tenant), oldest first';
+
+-- row_as_of replays the history of one row up to a time.
+CREATE OR REPLACE FUNCTION @extschema@.row_as_of(rel regclass, pk jsonb, at timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    qname text;
+    key   jsonb;
+    tid   uuid;
+    rid   uuid;
+    e     record;
+    state jsonb;
+BEGIN
+    IF rel IS NULL OR pk IS NULL OR at IS NULL THEN
+        RETURN NULL;
+    END IF;
+    key := @extschema@._audit_key(rel, pk, 'row_as_of');
+    SELECT t.table_id INTO tid FROM @extschema@.audited_tables t WHERE t.rel = row_as_of.rel;
+    SELECT format('%I.%I', n.nspname, c.relname) INTO qname
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    IF tid IS NOT NULL THEN
+        rid := @extschema@._audit_record_id(tid, key);
+    END IF;
+    FOR e IN
+        -- the row's entries and the table's TRUNCATEs (their record id is the table's)
+        SELECT l.id, l.operation, l.new_row FROM @extschema@.audit_log l
+         WHERE tid IS NOT NULL AND l.record_id = rid AND l.occurred_at <= at
+        UNION ALL
+        SELECT l.id, l.operation, NULL FROM @extschema@.audit_log l
+         WHERE tid IS NOT NULL AND l.record_id = tid AND l.operation = 'TRUNCATE' AND l.occurred_at <= at
+        UNION ALL
+        SELECT l.id, l.operation, l.new_row FROM @extschema@.audit_log l
+         WHERE tid IS NULL AND l.table_name = qname AND l.pk = key AND l.occurred_at <= at
+        UNION ALL
+        SELECT l.id, l.operation, NULL FROM @extschema@.audit_log l
+         WHERE tid IS NULL AND l.table_name = qname AND l.pk IS NULL AND l.operation = 'TRUNCATE' AND l.occurred_at <= at
+        ORDER BY 1
+    LOOP
+        CASE e.operation
+            WHEN 'INSERT' THEN state := e.new_row;
+            -- a changed-only entry holds the changed keys: apply them
+            WHEN 'UPDATE' THEN state := coalesce(state, '{}'::jsonb) || e.new_row;
+            ELSE state := NULL;
+        END CASE;
+    END LOOP;
+    RETURN state;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.row_as_of(regclass, jsonb, timestamptz) IS
+    'the JSONB state of one row at a time, replayed from its audit entries (key as in history()); NULL when it did not exist';
+
+-- audit_by_actor lists what one actor changed in a time range, oldest first
+-- (the log's policy applies: an application role sees its own tenant's
+-- entries of tables it may read).
+CREATE FUNCTION @extschema@.audit_by_actor(actor uuid, since timestamptz DEFAULT '-infinity',
+                                           until timestamptz DEFAULT 'infinity')
+RETURNS SETOF @extschema@.audit_log
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.* FROM @extschema@.audit_log l
+     WHERE l.actor_id = actor AND l.occurred_at >= since AND l.occurred_at < until
+     ORDER BY l.occurred_at, l.id
+$$;
+COMMENT ON FUNCTION @extschema@.audit_by_actor(uuid, timestamptz, timestamptz) IS
+    'the audit entries of one actor (actor_id) with since <= occurred_at < until, oldest first';
+
+-- audit_export returns the current tenant's entries after an id as JSON
+-- lines for a SIEM: one JSON object per entry, in id order, at most
+-- max_entries; the next call passes the last id it got.
+CREATE FUNCTION @extschema@.audit_export(after_id bigint DEFAULT 0, max_entries integer DEFAULT 10000)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant uuid := @extschema@.current_tenant();
+BEGIN
+    IF after_id IS NULL OR max_entries IS NULL THEN
+        RAISE EXCEPTION 'audit_export: after_id and max_entries must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF max_entries NOT BETWEEN 1 AND 1000000 THEN
+        RAISE EXCEPTION 'audit_export: max_entries must be between 1 and 1000000, not %', max_entries
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF tenant IS NULL THEN
+        RAISE EXCEPTION 'audit_export: no tenant is set'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Call tenantcore.set_tenant() first: the export holds the entries of the current tenant.';
+    END IF;
+    RETURN QUERY
+        SELECT jsonb_build_object('id', l.id, 'organization_id', l.organization_id, 'occurred_at', l.occurred_at,
+                                  'txid', l.txid::text, 'table_id', l.table_id, 'table_name', l.table_name,
+                                  'record_id', l.record_id, 'operation', l.operation, 'pk', l.pk,
+                                  'old_row', l.old_row, 'new_row', l.new_row, 'changed_columns', l.changed_columns,
+                                  'actor_id', l.actor_id, 'db_user', l.db_user,
+                                  'application_name', l.application_name, 'client_addr', l.client_addr)::text
+          FROM @extschema@.audit_log l
+         WHERE l.organization_id = tenant AND l.id > after_id
+         ORDER BY l.id
+         LIMIT max_entries;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.audit_export(bigint, integer) IS
+    'the current tenant''s audit entries with id > after_id as JSON lines (one object per entry, id order, at most max_entries)';
+
 -- (end of part 7)
 
 
