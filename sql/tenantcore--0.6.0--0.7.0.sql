@@ -1345,6 +1345,382 @@ $$;
 COMMENT ON FUNCTION @extschema@.audit_export(bigint, integer) IS
     'the current tenant''s audit entries with id > after_id as JSON lines (one object per entry, id order, at most max_entries)';
 
+-- ---------------------------------------------------------------------------
+-- Tamper evidence: seals of closed ranges of the log.
+--
+-- audit_seal() hashes the entries of a closed id range (SHA-256, per UTC
+-- month of occurred_at: one segment per month, so a partition dropped by
+-- retention takes exactly its segments with it) and chains the seal to the
+-- previous one.  The write path is untouched: writers of different tenants
+-- never wait on a seal, nor on one another.  A range is closed when no
+-- transaction can still add an entry to it: audit_seal() notes the
+-- sequence's last id and the xid horizon of the moment (the seal point), and
+-- a later call seals up to that id once every transaction running then has
+-- ended.  So a call seals what was written before the previous call; run it
+-- regularly (audit_maintain() does when tenantcore.audit_seal_in_maintain is
+-- on, e.g. from the pg_cron job of schedule_retention()).
+--
+-- audit_verify() recomputes every seal and reports what differs: entries
+-- modified, deleted or inserted inside a sealed range, a partition dropped
+-- outside retention, a seal altered or missing; entries after the last seal
+-- are reported as unsealed, not as tampering.  A partition dropped by
+-- retention (a month that ends before now() - the audit log's retention
+-- period) marks its segments as purged by retention: they stay in the
+-- chain, and verify accepts their absence.  A superuser can rewrite the
+-- seals too: export them (audit_seals_export()) and sign or keep the export
+-- outside the database; the chain hash of the last exported seal pins every
+-- entry sealed before it.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.audit_seals (
+    seal_id     bigint      PRIMARY KEY CHECK (seal_id > 0),
+    first_id    bigint      NOT NULL,
+    last_id     bigint      NOT NULL,
+    entries     bigint      NOT NULL CHECK (entries >= 0),
+    range_hash  bytea       NOT NULL,
+    prev_hash   bytea       NOT NULL,
+    seal_hash   bytea       NOT NULL,
+    sealed_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    sealed_by   name        NOT NULL DEFAULT session_user,
+    CONSTRAINT audit_seals_range_check CHECK (first_id <= last_id)
+);
+COMMENT ON TABLE @extschema@.audit_seals IS
+    'seals of closed id ranges of the audit log, each chained to the previous one (tenantcore.audit_seal, audit_verify)';
+
+CREATE TABLE @extschema@.audit_seal_segments (
+    seal_id             bigint      NOT NULL REFERENCES @extschema@.audit_seals,
+    month               date        NOT NULL,
+    entries             bigint      NOT NULL CHECK (entries > 0),
+    hash                bytea       NOT NULL,
+    purged_at           timestamptz,
+    purged_by           name,
+    purged_by_retention boolean,
+    PRIMARY KEY (seal_id, month)
+);
+COMMENT ON TABLE @extschema@.audit_seal_segments IS
+    'the entries of one seal in one UTC month of occurred_at: count and SHA-256; purged when the month''s partition is dropped';
+
+CREATE TABLE @extschema@.audit_seal_point (
+    singleton   boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    last_value  bigint      NOT NULL,
+    xid_horizon xid8        NOT NULL,
+    taken_at    timestamptz NOT NULL
+);
+COMMENT ON TABLE @extschema@.audit_seal_point IS
+    'the id up to which the next audit_seal() seals, once every transaction older than xid_horizon has ended';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_seals', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_seal_segments', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_seal_point', '');
+REVOKE ALL ON @extschema@.audit_seals, @extschema@.audit_seal_segments, @extschema@.audit_seal_point FROM PUBLIC;
+
+-- _audit_entry_hash is the SHA-256 of one entry: a JSON array of its columns
+-- in a fixed order (so columns added to the log later do not change it),
+-- timestamps in UTC (the callers pin TimeZone and DateStyle)
+-- (a SQL-standard body, bound when created: inlined, no SET clause needed)
+CREATE FUNCTION @extschema@._audit_entry_hash(l @extschema@.audit_log) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN sha256(convert_to(jsonb_build_array(
+           l.id, l.organization_id, l.occurred_at, l.txid::text, l.relid::bigint, l.table_name, l.operation,
+           l.pk, l.old_row, l.new_row, l.changed_columns, l.actor_id, l.db_user, l.application_name,
+           l.client_addr::text, l.table_id, l.record_id)::text, 'UTF8'));
+REVOKE EXECUTE ON FUNCTION @extschema@._audit_entry_hash(@extschema@.audit_log) FROM PUBLIC;
+
+-- _audit_seal_month is the UTC month of an entry, as its segment names it
+CREATE FUNCTION @extschema@._audit_seal_month(ts timestamptz) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN date_trunc('month', ts AT TIME ZONE 'UTC')::date;
+
+-- _audit_range_hash is the hash of a seal's segments, _audit_seal_hash the
+-- chain hash of a seal
+CREATE FUNCTION @extschema@._audit_range_hash(seal bigint) RETURNS bytea
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT sha256(coalesce(string_agg(convert_to(g.month::text, 'UTF8') || int8send(g.entries) || g.hash, ''::bytea
+                                          ORDER BY g.month), ''::bytea))
+          FROM @extschema@.audit_seal_segments g WHERE g.seal_id = seal);
+CREATE FUNCTION @extschema@._audit_seal_hash(prev bytea, seal bigint, first_id bigint, last_id bigint,
+                                             entries bigint, range_hash bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN sha256(prev || int8send(seal) || int8send(first_id) || int8send(last_id) || int8send(entries) || range_hash);
+REVOKE EXECUTE ON FUNCTION @extschema@._audit_range_hash(bigint),
+                           @extschema@._audit_seal_hash(bytea, bigint, bigint, bigint, bigint, bytea) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.audit_seal() RETURNS SETOF @extschema@.audit_seals
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    pt     @extschema@.audit_seal_point;
+    horizon xid8;
+    last   bigint;
+    prev   bytea;
+    seal   bigint;
+    total  bigint;
+    rhash  bytea;
+    upto   bigint;
+    result @extschema@.audit_seals;
+BEGIN
+    IF @extschema@._creating_extension() THEN
+        RETURN;
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'audit_seal() must run at isolation level read committed, not %', current_setting('transaction_isolation')
+            USING ERRCODE = 'invalid_transaction_state',
+                  DETAIL = 'It decides which entries no running transaction can still add from a snapshot taken after it reads the log''s sequence.';
+    END IF;
+    -- one seal at a time (writers of the log are not blocked)
+    LOCK TABLE @extschema@.audit_seal_point IN EXCLUSIVE MODE;
+    SELECT * INTO pt FROM @extschema@.audit_seal_point;
+    SELECT pg_snapshot_xmin(pg_current_snapshot()) INTO horizon;
+    SELECT s.last_id, s.seal_hash, s.seal_id INTO last, prev, seal
+      FROM @extschema@.audit_seals s ORDER BY s.seal_id DESC LIMIT 1;
+    last := coalesce(last, 0);
+    prev := coalesce(prev, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+    seal := coalesce(seal, 0) + 1;
+
+    IF pt.last_value IS NOT NULL AND pt.last_value > last AND horizon >= pt.xid_horizon THEN
+        -- every transaction that could add an entry with an id up to the
+        -- point has ended: seal (last, point]
+        upto := pt.last_value;
+        INSERT INTO @extschema@.audit_seals (seal_id, first_id, last_id, entries, range_hash, prev_hash, seal_hash)
+        VALUES (seal, last + 1, upto, 0, ''::bytea, prev, ''::bytea);
+        INSERT INTO @extschema@.audit_seal_segments (seal_id, month, entries, hash)
+        SELECT seal, @extschema@._audit_seal_month(l.occurred_at), count(*),
+               sha256(string_agg(@extschema@._audit_entry_hash(l), ''::bytea ORDER BY l.id))
+          FROM @extschema@.audit_log l WHERE l.id > last AND l.id <= upto
+         GROUP BY 2;
+        SELECT coalesce(sum(g.entries), 0) INTO total FROM @extschema@.audit_seal_segments g WHERE g.seal_id = seal;
+        rhash := @extschema@._audit_range_hash(seal);
+        UPDATE @extschema@.audit_seals s
+           SET entries = total, range_hash = rhash,
+               seal_hash = @extschema@._audit_seal_hash(prev, seal, last + 1, upto, total, rhash)
+         WHERE s.seal_id = seal
+        RETURNING * INTO result;
+        RETURN NEXT result;
+    END IF;
+
+    -- the next seal point, unless the current one still waits for its
+    -- transactions: the last id handed out, then the xid horizon of a
+    -- snapshot taken after reading it (a transaction holding an id up to
+    -- last_value is older than xid_horizon)
+    IF pt.last_value IS NULL OR pt.last_value <= last OR upto IS NOT NULL THEN
+        SELECT CASE WHEN q.is_called THEN q.last_value ELSE q.last_value - 1 END INTO upto
+          FROM @extschema@.audit_log_id_seq q;
+        INSERT INTO @extschema@.audit_seal_point AS p (singleton, last_value, xid_horizon, taken_at)
+        SELECT true, upto, pg_snapshot_xmax(pg_current_snapshot()), clock_timestamp()
+        ON CONFLICT (singleton) DO UPDATE SET last_value = EXCLUDED.last_value, xid_horizon = EXCLUDED.xid_horizon,
+                                              taken_at = EXCLUDED.taken_at;
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@.audit_seal() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.audit_seal() IS
+    'seal the audit entries written before the previous call (a SHA-256 per month, chained); returns the new seal';
+
+CREATE FUNCTION @extschema@.audit_verify()
+RETURNS TABLE (finding text, tampered boolean, seal_id bigint, month date, first_id bigint, last_id bigint,
+               expected bigint, found bigint, detail text)
+LANGUAGE plpgsql SECURITY DEFINER STABLE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    s       record;
+    g       record;
+    prev    bytea := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
+    want_id bigint := 1;
+    want_lo bigint := 1;
+    last    bigint := 0;
+    pname   text;
+BEGIN
+    -- the chain
+    FOR s IN SELECT * FROM @extschema@.audit_seals x ORDER BY x.seal_id LOOP
+        IF s.seal_id <> want_id OR s.first_id <> want_lo THEN
+            RETURN QUERY SELECT 'seal missing', true, s.seal_id, NULL::date, want_lo, s.first_id - 1, NULL::bigint, NULL::bigint,
+                format('seal %s follows seal %s: the seal of ids %s to %s is missing', s.seal_id, want_id - 1, want_lo, s.first_id - 1);
+        END IF;
+        IF s.prev_hash <> prev OR s.range_hash <> @extschema@._audit_range_hash(s.seal_id)
+           OR s.seal_hash <> @extschema@._audit_seal_hash(s.prev_hash, s.seal_id, s.first_id, s.last_id, s.entries, s.range_hash)
+           OR s.entries <> (SELECT coalesce(sum(x.entries), 0) FROM @extschema@.audit_seal_segments x WHERE x.seal_id = s.seal_id) THEN
+            RETURN QUERY SELECT 'seal altered', true, s.seal_id, NULL::date, s.first_id, s.last_id, NULL::bigint, NULL::bigint,
+                format('seal %s or its segments were changed after sealing (its hashes do not chain)', s.seal_id);
+        END IF;
+        prev := s.seal_hash;
+        want_id := s.seal_id + 1;
+        want_lo := s.last_id + 1;
+        last := s.last_id;
+    END LOOP;
+
+    -- the entries of every sealed range, per month
+    FOR g IN
+        WITH actual AS (
+            SELECT x.seal_id, @extschema@._audit_seal_month(l.occurred_at) AS month, count(*) AS n,
+                   sha256(string_agg(@extschema@._audit_entry_hash(l), ''::bytea ORDER BY l.id)) AS h
+              FROM @extschema@.audit_seals x JOIN @extschema@.audit_log l ON l.id BETWEEN x.first_id AND x.last_id
+             GROUP BY 1, 2)
+        SELECT coalesce(seg.seal_id, a.seal_id) AS seal_id, coalesce(seg.month, a.month) AS month,
+               seg.entries, seg.hash, seg.purged_at, seg.purged_by, seg.purged_by_retention, a.n, a.h,
+               x.first_id, x.last_id
+          FROM @extschema@.audit_seal_segments seg
+          FULL JOIN actual a ON a.seal_id = seg.seal_id AND a.month = seg.month
+          JOIN @extschema@.audit_seals x ON x.seal_id = coalesce(seg.seal_id, a.seal_id)
+         ORDER BY 1, 2
+    LOOP
+        pname := @extschema@._audit_partition_name(g.month::timestamp AT TIME ZONE 'UTC');
+        IF g.purged_at IS NOT NULL AND g.purged_by_retention THEN
+            CONTINUE;   -- dropped by retention: allowed
+        ELSIF g.purged_at IS NOT NULL THEN
+            RETURN QUERY SELECT 'partition dropped', true, g.seal_id, g.month, g.first_id, g.last_id, g.entries, coalesce(g.n, 0),
+                format('partition %s was dropped at %s by %s, before the audit log''s retention period allows', pname, g.purged_at, g.purged_by);
+        ELSIF g.entries IS NULL THEN
+            RETURN QUERY SELECT 'inserted', true, g.seal_id, g.month, g.first_id, g.last_id, 0::bigint, g.n,
+                format('%s entries of %s in sealed ids %s to %s were not there when they were sealed', g.n, to_char(g.month, 'YYYY-MM'), g.first_id, g.last_id);
+        ELSIF g.n IS NULL AND to_regclass(format('@extschema@.%I', pname)) IS NULL THEN
+            RETURN QUERY SELECT 'partition dropped', true, g.seal_id, g.month, g.first_id, g.last_id, g.entries, 0::bigint,
+                format('partition %s is gone: its %s sealed entries are missing', pname, g.entries);
+        ELSIF coalesce(g.n, 0) < g.entries THEN
+            RETURN QUERY SELECT 'deleted', true, g.seal_id, g.month, g.first_id, g.last_id, g.entries, coalesce(g.n, 0),
+                format('%s sealed entries of %s in ids %s to %s are missing', g.entries - coalesce(g.n, 0), to_char(g.month, 'YYYY-MM'), g.first_id, g.last_id);
+        ELSIF g.n > g.entries THEN
+            RETURN QUERY SELECT 'inserted', true, g.seal_id, g.month, g.first_id, g.last_id, g.entries, g.n,
+                format('%s entries of %s in sealed ids %s to %s were not there when they were sealed', g.n - g.entries, to_char(g.month, 'YYYY-MM'), g.first_id, g.last_id);
+        ELSIF g.h <> g.hash THEN
+            RETURN QUERY SELECT 'modified', true, g.seal_id, g.month, g.first_id, g.last_id, g.entries, g.n,
+                format('sealed entries of %s in ids %s to %s were changed', to_char(g.month, 'YYYY-MM'), g.first_id, g.last_id);
+        END IF;
+    END LOOP;
+
+    -- entries after the last seal
+    RETURN QUERY SELECT 'unsealed', false, NULL::bigint, NULL::date, min(l.id), max(l.id), NULL::bigint, count(*),
+                        format('%s entries after the last seal (id > %s) are not sealed yet', count(*), last)
+                   FROM @extschema@.audit_log l WHERE l.id > last HAVING count(*) > 0;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@.audit_verify() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.audit_verify() IS
+    'recompute the audit log''s seals: entries modified, deleted or inserted, partitions dropped outside retention, seals altered; unsealed entries';
+
+-- audit_seals_export returns the seals as JSON lines (hashes in hex), to be
+-- signed and kept outside the database
+CREATE FUNCTION @extschema@.audit_seals_export(after_seal bigint DEFAULT 0)
+RETURNS SETOF text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+AS $$
+    SELECT jsonb_build_object('seal_id', s.seal_id, 'first_id', s.first_id, 'last_id', s.last_id,
+                              'entries', s.entries, 'range_hash', encode(s.range_hash, 'hex'),
+                              'prev_hash', encode(s.prev_hash, 'hex'), 'seal_hash', encode(s.seal_hash, 'hex'),
+                              'sealed_at', s.sealed_at, 'sealed_by', s.sealed_by,
+                              'segments', (SELECT jsonb_agg(jsonb_build_object('month', to_char(g.month, 'YYYY-MM'),
+                                                                               'entries', g.entries,
+                                                                               'hash', encode(g.hash, 'hex')) ORDER BY g.month)
+                                             FROM @extschema@.audit_seal_segments g WHERE g.seal_id = s.seal_id))::text
+      FROM @extschema@.audit_seals s
+     WHERE s.seal_id > coalesce(after_seal, 0)
+     ORDER BY s.seal_id
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@.audit_seals_export(bigint) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.audit_seals_export(bigint) IS
+    'the audit log''s seals after a seal id as JSON lines (hex hashes), to sign and keep outside the database';
+
+-- a dropped monthly partition of the log marks the segments of its month as
+-- purged: by retention when the whole month lies before now() minus the
+-- audit log's retention period (built-in policy -1), else not (audit_verify
+-- reports it)
+CREATE FUNCTION @extschema@._audit_seal_on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d     record;
+    m     date;
+    keep  interval;
+BEGIN
+    IF to_regclass('@extschema@.audit_seal_segments') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR d IN SELECT o.object_name FROM pg_event_trigger_dropped_objects() o
+              WHERE o.classid = 'pg_class'::regclass AND o.objsubid = 0 AND o.object_type = 'table'
+                AND o.schema_name = '@extschema@' AND o.object_name ~ '^audit_log_p[0-9]{6}$'
+    LOOP
+        m := to_date(substr(d.object_name, 12), 'YYYYMM');
+        keep := (SELECT p.keep FROM @extschema@.retention_policies p WHERE p.id = -1);
+        UPDATE @extschema@.audit_seal_segments g
+           SET purged_at = now(), purged_by = session_user,
+               purged_by_retention = keep IS NOT NULL
+                                     AND ((m + interval '1 month')::timestamp AT TIME ZONE 'UTC') <= now() - keep
+         WHERE g.month = m AND g.purged_at IS NULL;
+    END LOOP;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._audit_seal_on_sql_drop() FROM PUBLIC;
+CREATE EVENT TRIGGER tenantcore_audit_seal_sql_drop ON sql_drop
+    EXECUTE FUNCTION @extschema@._audit_seal_on_sql_drop();
+
+-- audit_maintain() seals too when tenantcore.audit_seal_in_maintain is on
+-- (a superuser setting), so the daily pg_cron job of schedule_retention()
+-- keeps the seals current
+CREATE OR REPLACE FUNCTION @extschema@.audit_maintain(months_ahead integer DEFAULT 3)
+RETURNS SETOF regclass
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    month0 timestamp;
+    lo     timestamptz;
+    hi     timestamptz;
+    pname  text;
+    moved  bigint;
+BEGIN
+    IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
+        RAISE EXCEPTION 'audit_maintain: months_ahead must be between 0 and 120'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- partitions made by the extension script would be extension members and
+    -- collide with the dumped ones on restore: leave them to a later call
+    IF @extschema@._creating_extension() THEN
+        RETURN;
+    END IF;
+    month0 := date_trunc('month', transaction_timestamp() AT TIME ZONE 'UTC');
+    FOR i IN 0..months_ahead LOOP
+        lo := (month0 + make_interval(months => i)) AT TIME ZONE 'UTC';
+        hi := (month0 + make_interval(months => i + 1)) AT TIME ZONE 'UTC';
+        pname := @extschema@._audit_partition_name(lo);
+        CONTINUE WHEN to_regclass(format('@extschema@.%I', pname)) IS NOT NULL;
+
+        IF EXISTS (SELECT FROM @extschema@.audit_log_default d WHERE d.occurred_at >= lo AND d.occurred_at < hi) THEN
+            -- entries of that month went to the default partition: move them
+            EXECUTE format('CREATE TABLE @extschema@.%I (LIKE @extschema@.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', pname);
+            PERFORM set_config('tenantcore.audit_internal', 'on', true);
+            EXECUTE format('WITH moved AS (DELETE FROM @extschema@.audit_log_default d '
+                           'WHERE d.occurred_at >= %L AND d.occurred_at < %L RETURNING d.*) '
+                           'INSERT INTO @extschema@.%I SELECT * FROM moved', lo, hi, pname);
+            GET DIAGNOSTICS moved = ROW_COUNT;
+            PERFORM set_config('tenantcore.audit_internal', 'off', true);
+            EXECUTE format('ALTER TABLE @extschema@.audit_log ATTACH PARTITION @extschema@.%I FOR VALUES FROM (%L) TO (%L)',
+                           pname, lo, hi);
+            RAISE DEBUG 'moved % audit entries from the default partition to %', moved, pname;
+        ELSE
+            EXECUTE format('CREATE TABLE @extschema@.%I PARTITION OF @extschema@.audit_log FOR VALUES FROM (%L) TO (%L)',
+                           pname, lo, hi);
+        END IF;
+        PERFORM @extschema@._audit_prepare_partition(format('@extschema@.%I', pname)::regclass);
+        RETURN NEXT format('@extschema@.%I', pname)::regclass;
+    END LOOP;
+    IF current_setting('tenantcore.audit_seal_in_maintain', true) = 'on'
+       AND current_setting('transaction_isolation') = 'read committed' THEN
+        PERFORM @extschema@.audit_seal();
+    END IF;
+END
+$$;
+
 -- (end of part 7)
 
 

@@ -248,6 +248,9 @@ static Datum client_addr_value = (Datum) 0;
 /* tenantcore.audit_internal: lets the extension's maintenance move entries */
 static bool audit_internal = false;
 
+/* tenantcore.audit_seal_in_maintain: audit_maintain() seals (read in SQL) */
+static bool audit_seal_in_maintain = false;
+
 /*
  * AuditRelcacheCallback marks the settings of triggers on a changed table,
  * and the log's partition lookup, as stale.  It only sets flags: it may run
@@ -319,6 +322,15 @@ AuditInit(void)
 							 false,
 							 PGC_SUSET,
 							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("tenantcore.audit_seal_in_maintain",
+							 gettext_noop("Makes tenantcore.audit_maintain() seal the audit log (tenantcore.audit_seal())."),
+							 NULL,
+							 &audit_seal_in_maintain,
+							 false,
+							 PGC_SUSET,
+							 0,
 							 NULL, NULL, NULL);
 
 	CacheRegisterRelcacheCallback(AuditRelcacheCallback, (Datum) 0);
