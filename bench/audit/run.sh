@@ -315,3 +315,7 @@ awk -v p="${STPSM[plain]}" -v s="${STPSM[sealing]}" 'BEGIN {
     printf "tps (median): tenantcore %.0f, with audit_seal() every second %.0f (%.2fx)\n", p, s, s / p }'
 q -At -c "SELECT 'seals made while writing: ' || count(*) || ', verify findings: ' ||
                  (SELECT count(*) FROM tenantcore.audit_verify() WHERE tampered) FROM tenantcore.audit_seals"
+
+# history() as the application role and as a superuser
+echo
+bash "$(dirname "$0")/history.sh"
