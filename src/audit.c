@@ -12,6 +12,16 @@
  *		'tenant:<column>'				column holding the tenant of a row
  *		'exclude:<column>'				column left out of the entry
  *		'redact:<column>'				column kept, value replaced by a marker
+ *		'table:<uuid>'					stable identity of the audited table
+ *										(audited_tables.table_id)
+ *
+ * Every entry of a row carries its record id: a uuid (version 8, RFC 9562)
+ * made of the first 16 bytes of SHA-256 over the table identity and the
+ * text of the row's primary key as JSONB.  It stays the same across updates
+ * that keep the key and across a rename of the table, and history() finds a
+ * row's entries by it (uuid equality is leakproof, so its index serves
+ * queries under the log's row-level security).  tenantcore._audit_record_id()
+ * computes the same value in SQL.
  *
  * so the trigger needs no table lookup, and a change of the settings (which
  * recreates the trigger) reaches every backend as a relcache invalidation.
@@ -83,12 +93,16 @@
 #include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 #include "utils/xid8.h"
+
+#include <openssl/evp.h>
 
 #include "tenantcore.h"
 
 PG_FUNCTION_INFO_V1(tenantcore_audit_trigger);
 PG_FUNCTION_INFO_V1(tenantcore_creating_extension);
+PG_FUNCTION_INFO_V1(tenantcore_audit_record_id);
 
 #define REDACTED_MARKER "[redacted]"
 
@@ -143,6 +157,8 @@ typedef struct AuditTrigger
 	int			natts;			/* of the table when resolved */
 	bool		changed_only;
 	AttrNumber	tenant_attnum;	/* 0: the current tenant */
+	bool		has_table_id;	/* a 'table:<uuid>' argument was given */
+	pg_uuid_t	table_id;		/* stable identity of the audited table */
 	int			ncolumns;
 	AuditColumn *columns;		/* logged columns in attnum order */
 	int		   *keyorder;		/* the same in JSONB key order */
@@ -176,13 +192,18 @@ enum
 	LOG_DB_USER,
 	LOG_APPLICATION_NAME,
 	LOG_CLIENT_ADDR,
+	LOG_TABLE_ID,				/* optional: absent before 0.7.0 */
+	LOG_RECORD_ID,				/* optional: absent before 0.7.0 */
 	LOG_NCOLUMNS
 };
+
+/* the first column that a log made by an older version may lack */
+#define LOG_FIRST_OPTIONAL LOG_TABLE_ID
 
 static const char *const log_column_names[LOG_NCOLUMNS] = {
 	"id", "organization_id", "occurred_at", "txid", "relid", "table_name",
 	"operation", "pk", "old_row", "new_row", "changed_columns", "actor_id",
-	"db_user", "application_name", "client_addr"
+	"db_user", "application_name", "client_addr", "table_id", "record_id"
 };
 
 /* per-trigger settings */
@@ -226,6 +247,9 @@ static Datum client_addr_value = (Datum) 0;
 
 /* tenantcore.audit_internal: lets the extension's maintenance move entries */
 static bool audit_internal = false;
+
+/* tenantcore.audit_seal_in_maintain: audit_maintain() seals (read in SQL) */
+static bool audit_seal_in_maintain = false;
 
 /*
  * AuditRelcacheCallback marks the settings of triggers on a changed table,
@@ -298,6 +322,15 @@ AuditInit(void)
 							 false,
 							 PGC_SUSET,
 							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("tenantcore.audit_seal_in_maintain",
+							 gettext_noop("Makes tenantcore.audit_maintain() seal the audit log (tenantcore.audit_seal())."),
+							 NULL,
+							 &audit_seal_in_maintain,
+							 false,
+							 PGC_SUSET,
+							 0,
 							 NULL, NULL, NULL);
 
 	CacheRegisterRelcacheCallback(AuditRelcacheCallback, (Datum) 0);
@@ -534,6 +567,16 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 			if (att != NULL && att->atttypid == UUIDOID)
 				entry->tenant_attnum = att->attnum;
 		}
+		else if (strncmp(arg, "table:", 6) == 0)
+		{
+			if (!ParseUuid(arg + 6, &entry->table_id))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid argument \"%s\" of trigger \"%s\" on table %s",
+								arg, trigger->tgname, RelationGetRelationName(rel)),
+						 errhint("Install the audit trigger with tenantcore.audit().")));
+			entry->has_table_id = true;
+		}
 		else if (strncmp(arg, "exclude:", 8) == 0)
 		{
 			att = ColumnNamed(desc, arg + 8);
@@ -721,7 +764,7 @@ ResolveLog(Oid funcid)
 	for (int i = 0; i < LOG_NCOLUMNS; i++)
 	{
 		log_attnums[i] = get_attnum(log_relid, log_column_names[i]);
-		if (log_attnums[i] == InvalidAttrNumber)
+		if (log_attnums[i] == InvalidAttrNumber && i < LOG_FIRST_OPTIONAL)
 			elog(ERROR, "column \"%s\" of audit_log does not exist", log_column_names[i]);
 	}
 	log_valid = (inval_count == audit_inval_count);
@@ -858,6 +901,8 @@ InsertLogEntry(Oid funcid, Datum *values, bool *nulls)
 	nulls[LOG_OCCURRED_AT] = false;
 	for (int i = 0; i < LOG_NCOLUMNS; i++)
 	{
+		if (log_attnums[i] == InvalidAttrNumber)
+			continue;
 		logvalues[log_attnums[i] - 1] = values[i];
 		lognulls[log_attnums[i] - 1] = nulls[i];
 	}
@@ -1195,6 +1240,79 @@ OperationText(int op)
 }
 
 /*
+ * ComputeRecordId sets *out to the record id of a row: SHA-256 over the 16
+ * bytes of the table identity and the text of the row's primary key as
+ * JSONB (keys sorted, as JSONB keeps them), cut to 16 bytes and marked as a
+ * version 8 (custom) uuid of the RFC 9562 variant.
+ */
+static void
+ComputeRecordId(const pg_uuid_t *table_id, Jsonb *pk, pg_uuid_t *out)
+{
+	static EVP_MD *sha256 = NULL;
+	static EVP_MD_CTX *ctx = NULL;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char	   *pktext;
+
+	if (sha256 == NULL)
+	{
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+		if (sha256 == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not load SHA-256 from OpenSSL")));
+	}
+	if (ctx == NULL)
+	{
+		ctx = EVP_MD_CTX_new();
+		if (ctx == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+	}
+	pktext = JsonbToCString(NULL, &pk->root, VARSIZE(pk));
+	if (EVP_DigestInit_ex2(ctx, sha256, NULL) != 1 ||
+		EVP_DigestUpdate(ctx, table_id->data, UUID_LEN) != 1 ||
+		EVP_DigestUpdate(ctx, pktext, strlen(pktext)) != 1 ||
+		EVP_DigestFinal_ex(ctx, digest, &len) != 1 || len < UUID_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute the record id of an audit entry")));
+	pfree(pktext);
+	memcpy(out->data, digest, UUID_LEN);
+	out->data[6] = (out->data[6] & 0x0f) | 0x80;	/* version 8 */
+	out->data[8] = (out->data[8] & 0x3f) | 0x80;	/* RFC 9562 variant */
+}
+
+/*
+ * SetIdentity fills in the table identity and the record id of an entry
+ * whose primary key is pk (NULL for a TRUNCATE: its record id is the table
+ * identity itself).
+ */
+static void
+SetIdentity(const pg_uuid_t *table_id, Datum pk, Datum *values, bool *nulls)
+{
+	pg_uuid_t  *tid;
+	pg_uuid_t  *rid;
+
+	if (table_id == NULL)
+		return;
+	tid = palloc(sizeof(pg_uuid_t));
+	*tid = *table_id;
+	values[LOG_TABLE_ID] = UUIDPGetDatum(tid);
+	nulls[LOG_TABLE_ID] = false;
+	if (pk == (Datum) 0)
+		rid = tid;
+	else
+	{
+		rid = palloc(sizeof(pg_uuid_t));
+		ComputeRecordId(table_id, DatumGetJsonbP(pk), rid);
+	}
+	values[LOG_RECORD_ID] = UUIDPGetDatum(rid);
+	nulls[LOG_RECORD_ID] = false;
+}
+
+/*
  * AuditRowWith writes the entry of one inserted, updated or deleted row with
  * the (pinned) settings of its trigger.
  */
@@ -1283,6 +1401,7 @@ AuditRowWith(TriggerData *trigdata, AuditTrigger *trig, Oid funcid)
 	}
 	nulls[LOG_PK] = false;
 
+	SetIdentity(trig->has_table_id ? &trig->table_id : NULL, values[LOG_PK], values, nulls);
 	values[LOG_RELID] = ObjectIdGetDatum(trig->rootid);
 	nulls[LOG_RELID] = false;
 	values[LOG_TABLE_NAME] = PointerGetDatum(trig->table_name_text);
@@ -1335,6 +1454,15 @@ AuditTruncate(TriggerData *trigdata, Oid funcid)
 		nulls[i] = true;
 	}
 	SetTenant(NULL, NULL, NULL, values, nulls);
+	/* the TRUNCATE trigger of the audited table itself names its identity */
+	for (int i = 0; i < trigdata->tg_trigger->tgnargs; i++)
+	{
+		const char *arg = trigdata->tg_trigger->tgargs[i];
+		pg_uuid_t	table_id;
+
+		if (strncmp(arg, "table:", 6) == 0 && ParseUuid(arg + 6, &table_id))
+			SetIdentity(&table_id, (Datum) 0, values, nulls);
+	}
 	values[LOG_RELID] = ObjectIdGetDatum(RelationGetRelid(rel));
 	nulls[LOG_RELID] = false;
 	values[LOG_TABLE_NAME] = CStringGetTextDatum(QualifiedRelationName(RelationGetRelid(rel)));
@@ -1378,4 +1506,25 @@ tenantcore_audit_trigger(PG_FUNCTION_ARGS)
 				 errhint("Install it with tenantcore.audit().")));
 
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * tenantcore_audit_record_id(table_id uuid, pk jsonb) returns the record id
+ * that the audit trigger gives the entries of the row with that key (see
+ * ComputeRecordId); history() and row_as_of() look entries up by it.
+ */
+Datum
+tenantcore_audit_record_id(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *table_id = PG_GETARG_UUID_P(0);
+	Jsonb	   *pk = PG_GETARG_JSONB_P(1);
+	pg_uuid_t  *result = palloc(sizeof(pg_uuid_t));
+
+	if (!JB_ROOT_IS_OBJECT(pk) || JB_ROOT_IS_SCALAR(pk))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the key of a record id must be a JSON object"),
+				 errhint("Pass the primary key columns of the row, e.g. '{\"id\": 42}'.")));
+	ComputeRecordId(table_id, pk, result);
+	PG_RETURN_UUID_P(result);
 }

@@ -1,5 +1,6 @@
 -- tenantcore pgTAP: the indexes of the audit log's partitions (0.5.0: BRIN
--- on (id, occurred_at), hash on pk) and how the trigger keeps them up to date
+-- on (id, occurred_at), hash on pk; 0.7.0: hash on record_id instead of pk,
+-- btree on (actor_id, occurred_at)) and how the trigger keeps them up to date
 -- within one transaction after it has prepared its writes to a partition: an
 -- index created meanwhile, a savepoint rolled back, a unique violation raised
 -- by an index of the DBA's, the partition dropped.
@@ -45,10 +46,11 @@ $$;
 
 SELECT is((SELECT count(*) FROM pg_inherits i
             WHERE i.inhparent = 'tenantcore.audit_log'::regclass
-              AND logidx.indexes(i.inhrelid) = ARRAY['CREATE INDEX P_id_occurred_at_idx ON tenantcore.P USING brin (id, occurred_at)',
-                                                      'CREATE INDEX P_pk_idx ON tenantcore.P USING hash (pk)']),
+              AND logidx.indexes(i.inhrelid) = ARRAY['CREATE INDEX P_actor_id_occurred_at_idx ON tenantcore.P USING btree (actor_id, occurred_at) WHERE (actor_id IS NOT NULL)',
+                                                      'CREATE INDEX P_id_occurred_at_idx ON tenantcore.P USING brin (id, occurred_at)',
+                                                      'CREATE INDEX P_record_id_idx ON tenantcore.P USING hash (record_id)']),
           (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = 'tenantcore.audit_log'::regclass),
-          'every partition of the log, the default one included, has the BRIN index and the hash index on pk and no other');
+          'every partition of the log, the default one included, has the BRIN index, the hash index on record_id, the actor index and no other');
 SELECT is((SELECT count(*) FROM pg_constraint c JOIN pg_inherits i ON i.inhrelid = c.conrelid
             WHERE i.inhparent = 'tenantcore.audit_log'::regclass AND c.contype = 'p'),
           0::bigint, 'no partition has a primary key');
@@ -59,10 +61,10 @@ INSERT INTO logidx.items (id, name) SELECT g, 'item ' || g FROM generate_series(
 RESET ROLE;
 
 SET LOCAL enable_seqscan = off;
-SELECT matches(logidx.plan($$SELECT * FROM tenantcore.audit_log l
-                              WHERE l.table_name = 'logidx.items' AND l.pk = '{"id": 7}'$$),
-               'Index Scan using ' || tenantcore._audit_partition_name(transaction_timestamp()) || '_pk_idx',
-               'the lookup of history() and row_as_of() can use the hash index on pk');
+SELECT matches(logidx.plan(format($$SELECT * FROM tenantcore.audit_log l WHERE l.record_id = %L$$,
+                                  tenantcore.audit_record_id('logidx.items', '{"id": 7}')::text)),
+               'Index Scan using ' || tenantcore._audit_partition_name(transaction_timestamp()) || '_record_id_idx',
+               'the lookup of history() and row_as_of() can use the hash index on record_id');
 RESET enable_seqscan;
 
 -- an index created on the partition after the trigger prepared its writes

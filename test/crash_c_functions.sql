@@ -537,3 +537,22 @@ CREATE CAST (crash.gmood AS json) WITH FUNCTION crash.gmood_json(crash.gmood);
 INSERT INTO crash.ga VALUES (1, NULL, 'angry'), (2, NULL, 'calm');
 UPDATE crash.ga SET m = 'calm';
 DELETE FROM crash.ga;
+
+-- case: record ids with odd keys and table identities, bogus 'table:' trigger arguments
+-- covers: _audit_record_id audit_trigger
+SELECT tenantcore._audit_record_id(NULL, NULL);
+SELECT tenantcore._audit_record_id('00000000-0000-0000-0000-000000000000', '{}');
+SELECT tenantcore._audit_record_id(gen_random_uuid(), '[1, 2]');
+SELECT tenantcore._audit_record_id(gen_random_uuid(), '"scalar"');
+SELECT tenantcore._audit_record_id(gen_random_uuid(), 'null');
+SELECT tenantcore._audit_record_id(gen_random_uuid(), jsonb_build_object('id', repeat('x', 1048576), 'n', '{"a": [1, {"b": null}]}'::jsonb));
+SELECT tenantcore.audit_record_id('crash.plain', '{"id": 1}');
+CREATE TABLE crash.rid (id int PRIMARY KEY, body text);
+CREATE TRIGGER r1 AFTER INSERT ON crash.rid FOR EACH ROW EXECUTE FUNCTION tenantcore.audit_trigger('table:', 'table:nope');
+INSERT INTO crash.rid VALUES (1, 'x');
+DROP TRIGGER r1 ON crash.rid;
+CREATE TRIGGER r2 AFTER INSERT ON crash.rid FOR EACH ROW EXECUTE FUNCTION tenantcore.audit_trigger('table:00000000-0000-0000-0000-00000000000g');
+INSERT INTO crash.rid VALUES (2, 'x');
+DROP TRIGGER r2 ON crash.rid;
+CREATE TRIGGER r3 AFTER TRUNCATE ON crash.rid FOR EACH STATEMENT EXECUTE FUNCTION tenantcore.audit_trigger('table:bogus', 'table:00000000-0000-0000-0000-000000000001');
+TRUNCATE crash.rid;

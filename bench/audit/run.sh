@@ -4,7 +4,10 @@
 # to_jsonb(OLD), to_jsonb(NEW)), on a 20-column table shaped like seed 000's
 # clients table.  Prints ratios measured in this run, and the storage floor:
 # what inserting the very entries the trigger wrote costs without any trigger
-# (the least a trigger writing them one at a time could cost).
+# (the least a trigger writing them one at a time could cost).  Then the cost
+# of tamper evidence: audit_seal() and audit_verify() over ROWS entries, and
+# single-row tps with audit_seal() running every second alongside (SEAL_ROUNDS
+# rounds in turn with plain rounds).
 #
 # Started by bench/run.sh (PGHOST, PGPORT, PGUSER, PGDATABASE exported), or
 # standalone against any server with tenantcore installed:
@@ -124,6 +127,7 @@ reset() {
 SET tenantcore.audit_internal = on;
 TRUNCATE clients_none, clients_tc, clients_plpgsql, audit_logs;
 TRUNCATE tenantcore.audit_log;
+TRUNCATE tenantcore.audit_seal_segments, tenantcore.audit_seals, tenantcore.audit_seal_point;
 SQL
     q -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
 }
@@ -146,7 +150,7 @@ SQL
 # storage_floor OP: what storing the entries the tenantcore trigger wrote for
 # OP costs without any trigger: the entries are copied out, then inserted into
 # an empty table with the indexes of the log partition they are in (heap,
-# WAL, hash index on pk, BRIN); the time to read them back (a sequential scan
+# WAL, hash index on record_id, actor btree, BRIN); the time to read them back (a sequential scan
 # that forms every column) is measured apart and taken off.  No trigger that
 # writes these entries one at a time can cost less than this.
 storage_floor() {
@@ -176,12 +180,14 @@ SQL
 }
 
 declare -A T W F
+ROWBYTES=0
 for rep in $(seq $((1 - WARMUP)) "$REPS"); do
     reset
     for v in none tc plpgsql; do
         read -r T[insert,$v,$rep] W[insert,$v,$rep] <<< "$(time_ms "$(insert_sql clients_$v)")"
     done
     F[insert,$rep]=$(storage_floor INSERT) || exit 1
+    ROWBYTES=$(q -At -c "SELECT round(avg(pg_column_size(c.*))) FROM clients_none c")
     q -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
     for v in none tc plpgsql; do
         read -r T[update,$v,$rep] W[update,$v,$rep] <<< "$(time_ms "UPDATE clients_$v SET status = 'inactive'")"
@@ -227,16 +233,16 @@ report "elapsed time, same statements (ms; includes waiting for a CPU on a busy 
 # the storage floor against the targets: the best ratio a trigger writing
 # these entries could reach, and the entries' size
 echo
-echo "storage floor: the tenantcore entries inserted without a trigger (heap, WAL, hash index on pk, BRIN), median of $REPS runs"
-printf '%-8s %10s %12s %12s %12s\n' op entries 'bytes/entry' 'floor ms' 'none+floor'
+echo "storage floor: the tenantcore entries inserted without a trigger (heap, WAL, hash index on record_id, actor btree, BRIN), median of $REPS runs"
+printf '%-8s %10s %12s %12s %12s %12s\n' op entries 'bytes/entry' 'bytes/row' 'floor ms' 'none+floor'
 for op in insert update delete; do
     f=$(median_of F "$op")
     n=$(median_of T "$op,none")
     p=$(median_of T "$op,plpgsql")
     read -r cnt bytes <<< "$(q -At -F ' ' -c "SELECT count(*), coalesce(round(avg(pg_column_size(a.*))), 0)
                                                 FROM tenantcore.audit_log a WHERE operation = upper('$op')")"
-    awk -v op="$op" -v f="$f" -v n="$n" -v p="$p" -v cnt="$cnt" -v bytes="$bytes" -v rows="$ROWS" 'BEGIN {
-        printf "%-8s %10d %12d %12.1f %11.2fx\n", op, cnt, bytes, f, (n + f) / n
+    awk -v op="$op" -v f="$f" -v n="$n" -v p="$p" -v cnt="$cnt" -v bytes="$bytes" -v rb="$ROWBYTES" -v rows="$ROWS" 'BEGIN {
+        printf "%-8s %10d %12d %12d %12.1f %11.2fx\n", op, cnt, bytes, rb, f, (n + f) / n
         if (op == "delete")
             printf "delete: storing an entry costs %.2f us, 1/4 of the plpgsql trigger cost per row is %.2f us\n",
                    f * 1000 / rows, (p - n) * 1000 / rows / 4
@@ -273,3 +279,43 @@ for v in none tc plpgsql; do
 done
 awk -v n="${TPSM[none]}" -v t="${TPSM[tc]}" -v p="${TPSM[plpgsql]}" 'BEGIN {
     printf "tps (median): none %.0f, tenantcore %.0f (%.2fx), plpgsql %.0f (%.2fx)\n", n, t, t / n, p, p / n }'
+
+# tamper evidence: sealing and verifying ROWS entries, and single-row tps
+# with audit_seal() running every second next to the writers
+SEAL_ROUNDS=${SEAL_ROUNDS:-$PGBENCH_ROUNDS}
+echo
+reset
+q -c "$(insert_sql clients_tc)" >/dev/null
+q -c 'SELECT tenantcore.audit_seal()' >/dev/null   # the seal point
+seal=$(time_ms "SELECT tenantcore.audit_seal()")
+verify=$(time_ms "SELECT count(*) FROM tenantcore.audit_verify()")
+entries=$(q -At -c "SELECT coalesce(sum(entries), 0) FROM tenantcore.audit_seals")
+awk -v s="${seal%% *}" -v v="${verify%% *}" -v n="$entries" 'BEGIN {
+    printf "audit_seal(): %d entries sealed in %.1f ms CPU (%.2f us per entry); audit_verify(): %.1f ms (%.2f us per entry)\n",
+           n, s, s * 1000 / n, v, v * 1000 / n }'
+echo "single-row INSERT into the audited table, pgbench -c $CLIENTS, $SEAL_ROUNDS rounds of ${SECONDS_PER_RUN}s each, with audit_seal() every second alongside and without, in turn"
+declare -A STPS
+for round in $(seq 1 "$SEAL_ROUNDS"); do
+    STPS[plain,$round]=$("$PGBENCH" -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$tmpdir/tc.sql" 2>/dev/null \
+                         | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    ( end=$((SECONDS + SECONDS_PER_RUN)); while [ "$SECONDS" -lt "$end" ]; do
+          q -c 'SELECT tenantcore.audit_seal()' >/dev/null 2>&1 || true; sleep 1; done ) &
+    sealer=$!
+    STPS[sealing,$round]=$("$PGBENCH" -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$tmpdir/tc.sql" 2>/dev/null \
+                           | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    wait "$sealer"
+done
+declare -A STPSM
+for v in plain sealing; do
+    vals=(); for round in $(seq 1 "$SEAL_ROUNDS"); do vals+=("${STPS[$v,$round]}"); done
+    echo "tps $v: ${vals[*]}"
+    STPSM[$v]=$(median "${vals[@]}")
+done
+awk -v p="${STPSM[plain]}" -v s="${STPSM[sealing]}" 'BEGIN {
+    printf "tps (median): tenantcore %.0f, with audit_seal() every second %.0f (%.2fx)\n", p, s, s / p }'
+q -At -c "SELECT 'seals made while writing: ' || count(*) || ', verify findings: ' ||
+                 (SELECT count(*) FROM tenantcore.audit_verify() WHERE tampered) FROM tenantcore.audit_seals"
+
+# history() as the application role and as a superuser
+echo
+bash "$(dirname "$0")/history.sh"
