@@ -459,10 +459,14 @@ RefuseUnverifiedClaims(const char *claim, JwtClaimCache *cache)
  * none is set (or, in signed context mode, none was set by a verified token).
  */
 static const pg_uuid_t *
-ContextValue(const UuidSetting *value, const char *claim, JwtClaimCache *cache)
+ContextValue(const UuidSetting *value, bool token_set, const pg_uuid_t *token,
+			 const char *claim, JwtClaimCache *cache)
 {
 	if (value != NULL && (value->verified || context_mode == CONTEXT_MODE_OPEN))
 		return &value->uuid;
+	/* on a Citus worker: the verified token the coordinator passed on */
+	if (token_set)
+		return token;
 	if (context_mode == CONTEXT_MODE_SIGNED)
 	{
 		RefuseUnverifiedClaims(claim, cache);
@@ -479,7 +483,11 @@ ContextValue(const UuidSetting *value, const char *claim, JwtClaimCache *cache)
 const pg_uuid_t *
 CurrentTenant(void)
 {
-	return ContextValue(tenant_value, jwt_tenant_claim, &tenant_claim_cache);
+	const pg_uuid_t *tenant = NULL;
+	const pg_uuid_t *actor = NULL;
+	bool		token_set = CitusTokenContext(&tenant, &actor);
+
+	return ContextValue(tenant_value, token_set, tenant, jwt_tenant_claim, &tenant_claim_cache);
 }
 
 /*
@@ -488,7 +496,11 @@ CurrentTenant(void)
 const pg_uuid_t *
 CurrentActor(void)
 {
-	return ContextValue(actor_value, jwt_actor_claim, &actor_claim_cache);
+	const pg_uuid_t *tenant = NULL;
+	const pg_uuid_t *actor = NULL;
+	bool		token_set = CitusTokenContext(&tenant, &actor);
+
+	return ContextValue(actor_value, token_set, actor, jwt_actor_claim, &actor_claim_cache);
 }
 
 /*
@@ -523,6 +535,14 @@ SetUuidSetting(const char *name, const char *function, pg_uuid_t *uuid, bool is_
 							 PGC_USERSET, PGC_S_SESSION,
 							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
 							 true, 0, false);
+
+	/*
+	 * On a Citus coordinator the value must reach the workers of the
+	 * transaction (citus.c); a session value stays on the coordinator, so
+	 * worker queries see no tenant (fail closed, see doc/citus.md).
+	 */
+	if (is_local && CitusActive())
+		CitusSetLocal(name, value);
 }
 
 /*
@@ -663,5 +683,15 @@ tenantcore_clear_tenant(PG_FUNCTION_ARGS)
 	(void) set_config_option("tenantcore.actor_id", "",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET,
 							 true, 0, false);
+	(void) set_config_option("tenantcore.context_token", "",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET,
+							 true, 0, false);
+	/* and on the workers of the transaction of a Citus coordinator */
+	if (CitusActive())
+	{
+		CitusSetLocal("tenantcore.tenant_id", "");
+		CitusSetLocal("tenantcore.actor_id", "");
+		CitusSetLocal("tenantcore.context_token", "");
+	}
 	PG_RETURN_VOID();
 }

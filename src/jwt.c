@@ -1202,33 +1202,25 @@ RememberToken(const unsigned char *digest, const JwtClaims *claims)
 }
 
 /*
- * tenantcore_set_context_token(token text) verifies a signed token and sets
- * its tenant and actor for the current transaction; returns the tenant.
+ * JwtVerifyContextToken verifies a signed token (through the cache of
+ * verified tokens) and returns its tenant and actor; any flaw is an error.
+ * set_context_token() and, on the nodes of a Citus cluster, the check hook
+ * of tenantcore.context_token (citus.c) use it.
  */
-Datum
-tenantcore_set_context_token(PG_FUNCTION_ARGS)
+void
+JwtVerifyContextToken(const char *token, int len, pg_uuid_t *tenant,
+					  pg_uuid_t *actor, bool *has_actor)
 {
-	text	   *arg;
-	char	   *token;
-	int			len;
 	unsigned char digest[JWT_DIGEST_LEN];
 	bool		cached = false;
 	JwtCacheEntry *hit = NULL;
 	JwtClaims	claims;
-	pg_uuid_t  *result;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("set_context_token() requires a non-null token")));
-	arg = PG_GETARG_TEXT_PP(0);
-	len = VARSIZE_ANY_EXHDR(arg);
 	if (len > JWT_MAX_TOKEN_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_TOKEN),
 				 errmsg("token is too long"),
 				 errdetail("Tokens of at most %d bytes are accepted.", JWT_MAX_TOKEN_LEN)));
-	token = text_to_cstring(arg);
 
 	if (jwt_cache_size > 0 && jwt_keys_file[0] != '\0')
 	{
@@ -1252,10 +1244,46 @@ tenantcore_set_context_token(PG_FUNCTION_ARGS)
 		if (cached)
 			RememberToken(digest, &claims);
 	}
+	*tenant = claims.tenant;
+	*actor = claims.actor;
+	*has_actor = claims.has_actor;
+}
 
-	ContextSetVerified(&claims.tenant, claims.has_actor ? &claims.actor : NULL);
+/*
+ * tenantcore_set_context_token(token text) verifies a signed token and sets
+ * its tenant and actor for the current transaction; returns the tenant.  On
+ * a Citus coordinator the token itself goes to the workers, which verify it
+ * again (citus.c).
+ */
+Datum
+tenantcore_set_context_token(PG_FUNCTION_ARGS)
+{
+	text	   *arg;
+	char	   *token;
+	int			len;
+	pg_uuid_t	tenant;
+	pg_uuid_t	actor;
+	bool		has_actor;
+	pg_uuid_t  *result;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("set_context_token() requires a non-null token")));
+	arg = PG_GETARG_TEXT_PP(0);
+	len = VARSIZE_ANY_EXHDR(arg);
+	if (len > JWT_MAX_TOKEN_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_TOKEN),
+				 errmsg("token is too long"),
+				 errdetail("Tokens of at most %d bytes are accepted.", JWT_MAX_TOKEN_LEN)));
+	token = text_to_cstring(arg);
+
+	JwtVerifyContextToken(token, len, &tenant, &actor, &has_actor);
+	ContextSetVerified(&tenant, has_actor ? &actor : NULL);
+	CitusPropagateToken(token);
 
 	result = palloc(sizeof(pg_uuid_t));
-	*result = claims.tenant;
+	*result = tenant;
 	PG_RETURN_UUID_P(result);
 }

@@ -40,8 +40,18 @@ extern bool ParseUuid(const char *str, pg_uuid_t *uuid);
 extern const pg_uuid_t *CurrentTenant(void);
 extern const pg_uuid_t *CurrentActor(void);
 
+
 /* jwt.c */
 extern void JwtInit(void);
+extern void JwtVerifyContextToken(const char *token, int len, pg_uuid_t *tenant,
+								  pg_uuid_t *actor, bool *has_actor);
+
+/* citus.c */
+extern void CitusInit(void);
+extern bool CitusActive(void);
+extern void CitusSetLocal(const char *name, const char *value);
+extern void CitusPropagateToken(const char *token);
+extern bool CitusTokenContext(const pg_uuid_t **tenant, const pg_uuid_t **actor);
 
 /* masterkey.c */
 #define MASTER_KEY_LEN	32		/* 256 bits */

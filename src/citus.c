@@ -1,0 +1,177 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus.c
+ *		The tenant context on every node of a Citus cluster.
+ *
+ * set_tenant(), set_actor() and clear_tenant() set their settings with
+ * set_config_option(), which Citus never sees: the workers would run the
+ * coordinator's queries without a tenant.  When Citus is loaded and installed
+ * in the database, CitusSetLocal() also runs "SET LOCAL name = 'value'"
+ * through SPI with citus.propagate_set_commands raised to "local" for that
+ * one statement.  Citus's utility hook then sends the statement to every
+ * remote transaction the coordinator has open and remembers it for those it
+ * opens later in the same transaction (SET LOCAL: a pooled worker connection
+ * never keeps a tenant beyond the transaction).
+ *
+ * Signed context mode: a worker refuses a propagated tenantcore.tenant_id
+ * for a role in signed mode (its check hook only accepts values of a
+ * verified token).  So set_context_token() propagates the token itself, as
+ * the setting tenantcore.context_token, whose check hook verifies the token
+ * on the worker with that node's key file.  Whoever controls SQL on the
+ * coordinator still needs a validly signed token to choose a tenant on a
+ * worker.  The setting is hidden (superuser only, not in SHOW ALL) and can
+ * only be set per session statement, never stored.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/uuid.h"
+
+#include "tenantcore.h"
+
+/* the GUC "extra" of tenantcore.context_token: what the token says */
+typedef struct TokenSetting
+{
+	pg_uuid_t	tenant;
+	pg_uuid_t	actor;
+	bool		has_actor;
+}			TokenSetting;
+
+static char *context_token_string = NULL;
+static const TokenSetting *token_value = NULL;
+
+/*
+ * CheckContextToken verifies a non-empty token.  Only a statement of the
+ * session (what Citus sends, and what CitusPropagateToken runs) may set one.
+ */
+static bool
+CheckContextToken(char **newval, void **extra, GucSource source)
+{
+	TokenSetting parsed;
+	TokenSetting *copy;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+
+	if (source != PGC_S_SESSION)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("tenantcore.context_token can only be set for a transaction");
+		GUC_check_errdetail("It carries the signed token of set_context_token() to the nodes of a Citus cluster.");
+		GUC_check_errhint("Call tenantcore.set_context_token() with the signed token of the request.");
+		return false;
+	}
+
+	/* any flaw of the token raises its error here, before anything is set */
+	JwtVerifyContextToken(*newval, (int) strlen(*newval),
+						  &parsed.tenant, &parsed.actor, &parsed.has_actor);
+
+	copy = (TokenSetting *) TcGucMalloc(sizeof(TokenSetting));
+	if (copy == NULL)
+		return false;
+	*copy = parsed;
+	*extra = copy;
+	return true;
+}
+
+static void
+AssignContextToken(const char *newval, void *extra)
+{
+	token_value = (const TokenSetting *) extra;
+}
+
+/*
+ * CitusInit defines tenantcore.context_token.
+ */
+void
+CitusInit(void)
+{
+	DefineCustomStringVariable("tenantcore.context_token",
+							   gettext_noop("Signed token of set_context_token(), verified on every node of a Citus cluster."),
+							   gettext_noop("Set by tenantcore.set_context_token(); not for direct use."),
+							   &context_token_string,
+							   "",
+							   PGC_USERSET,
+							   GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL | GUC_SUPERUSER_ONLY |
+							   GUC_DISALLOW_IN_FILE | GUC_DISALLOW_IN_AUTO_FILE,
+							   CheckContextToken, AssignContextToken, NULL);
+}
+
+/*
+ * CitusTokenContext returns the tenant and actor (NULL: none) of a verified
+ * token set through tenantcore.context_token; false if none is set.
+ */
+bool
+CitusTokenContext(const pg_uuid_t **tenant, const pg_uuid_t **actor)
+{
+	if (token_value == NULL)
+		return false;
+	*tenant = &token_value->tenant;
+	*actor = token_value->has_actor ? &token_value->actor : NULL;
+	return true;
+}
+
+/*
+ * CitusActive is true when Citus is loaded in this server and installed in
+ * this database, that is, when settings have to reach worker nodes.
+ */
+bool
+CitusActive(void)
+{
+	if (GetConfigOption("citus.propagate_set_commands", true, false) == NULL)
+		return false;
+	if (!IsTransactionState())
+		return false;
+	return OidIsValid(get_extension_oid("citus", true));
+}
+
+/*
+ * CitusSetLocal runs SET LOCAL name = 'value' through Citus's utility hook,
+ * with citus.propagate_set_commands = local for that statement only, so the
+ * value reaches every node of the transaction.  name is one of our setting
+ * names (a constant); the value is quoted.
+ */
+void
+CitusSetLocal(const char *name, const char *value)
+{
+	StringInfoData sql;
+	int			nest;
+	int			rc;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SET LOCAL %s = %s", name, quote_literal_cstr(value));
+
+	nest = NewGUCNestLevel();
+	(void) set_config_option("citus.propagate_set_commands", "local",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	SPI_connect();
+	rc = SPI_execute(sql.data, false, 0);
+	if (rc != SPI_OK_UTILITY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not set %s on the nodes of the Citus cluster", name),
+				 errdetail("SPI_execute returned %d.", rc)));
+	SPI_finish();
+	/* drops the propagation setting, keeps the SET LOCAL */
+	AtEOXact_GUC(true, nest);
+	pfree(sql.data);
+}
+
+/*
+ * CitusPropagateToken hands a verified token to the workers of the
+ * transaction, which verify it again.
+ */
+void
+CitusPropagateToken(const char *token)
+{
+	if (CitusActive())
+		CitusSetLocal("tenantcore.context_token", token);
+}
