@@ -6,7 +6,7 @@
  * set_tenant(), set_actor() and clear_tenant() set their settings with
  * set_config_option(), which Citus never sees: the workers would run the
  * coordinator's queries without a tenant.  When Citus is loaded and installed
- * in the database, CitusSetLocal() also runs "SET LOCAL name = 'value'"
+ * in the database, tc_citus_set_local() also runs "SET LOCAL name = 'value'"
  * through SPI with citus.propagate_set_commands raised to "local" for that
  * one statement.  Citus's utility hook then sends the statement to every
  * remote transaction the coordinator has open and remembers it for those it
@@ -34,7 +34,9 @@
 #include "utils/guc.h"
 #include "utils/uuid.h"
 
-#include "tenantcore.h"
+#include "citus.h"
+#include "jwt.h"
+#include "util.h"
 
 /* the GUC "extra" of tenantcore.context_token: what the token says */
 typedef struct TokenSetting
@@ -49,7 +51,7 @@ static const TokenSetting *token_value = NULL;
 
 /*
  * CheckContextToken verifies a non-empty token.  Only a statement of the
- * session (what Citus sends, and what CitusPropagateToken runs) may set one.
+ * session (what Citus sends, and what tc_citus_propagate_token runs) may set one.
  */
 static bool
 CheckContextToken(char **newval, void **extra, GucSource source)
@@ -70,8 +72,8 @@ CheckContextToken(char **newval, void **extra, GucSource source)
 	}
 
 	/* any flaw of the token raises its error here, before anything is set */
-	JwtVerifyContextToken(*newval, (int) strlen(*newval),
-						  &parsed.tenant, &parsed.actor, &parsed.has_actor);
+	tc_jwt_verify_context_token(*newval, (int) strlen(*newval),
+								&parsed.tenant, &parsed.actor, &parsed.has_actor);
 
 	copy = (TokenSetting *) TcGucMalloc(sizeof(TokenSetting));
 	if (copy == NULL)
@@ -88,10 +90,10 @@ AssignContextToken(const char *newval, void *extra)
 }
 
 /*
- * CitusInit defines tenantcore.context_token.
+ * tc_citus_init defines tenantcore.context_token.
  */
 void
-CitusInit(void)
+tc_citus_init(void)
 {
 	DefineCustomStringVariable("tenantcore.context_token",
 							   gettext_noop("Signed token of set_context_token(), verified on every node of a Citus cluster."),
@@ -105,11 +107,11 @@ CitusInit(void)
 }
 
 /*
- * CitusTokenContext returns the tenant and actor (NULL: none) of a verified
+ * tc_citus_token_context returns the tenant and actor (NULL: none) of a verified
  * token set through tenantcore.context_token; false if none is set.
  */
 bool
-CitusTokenContext(const pg_uuid_t **tenant, const pg_uuid_t **actor)
+tc_citus_token_context(const pg_uuid_t **tenant, const pg_uuid_t **actor)
 {
 	if (token_value == NULL)
 		return false;
@@ -119,11 +121,11 @@ CitusTokenContext(const pg_uuid_t **tenant, const pg_uuid_t **actor)
 }
 
 /*
- * CitusActive is true when Citus is loaded in this server and installed in
+ * tc_citus_active is true when Citus is loaded in this server and installed in
  * this database, that is, when settings have to reach worker nodes.
  */
 bool
-CitusActive(void)
+tc_citus_active(void)
 {
 	if (GetConfigOption("citus.propagate_set_commands", true, false) == NULL)
 		return false;
@@ -133,13 +135,13 @@ CitusActive(void)
 }
 
 /*
- * CitusSetLocal runs SET LOCAL name = 'value' through Citus's utility hook,
+ * tc_citus_set_local runs SET LOCAL name = 'value' through Citus's utility hook,
  * with citus.propagate_set_commands = local for that statement only, so the
  * value reaches every node of the transaction.  name is one of our setting
  * names (a constant); the value is quoted.
  */
 void
-CitusSetLocal(const char *name, const char *value)
+tc_citus_set_local(const char *name, const char *value)
 {
 	StringInfoData sql;
 	int			nest;
@@ -166,12 +168,12 @@ CitusSetLocal(const char *name, const char *value)
 }
 
 /*
- * CitusPropagateToken hands a verified token to the workers of the
+ * tc_citus_propagate_token hands a verified token to the workers of the
  * transaction, which verify it again.
  */
 void
-CitusPropagateToken(const char *token)
+tc_citus_propagate_token(const char *token)
 {
-	if (CitusActive())
-		CitusSetLocal("tenantcore.context_token", token);
+	if (tc_citus_active())
+		tc_citus_set_local("tenantcore.context_token", token);
 }

@@ -12,7 +12,8 @@
  * When no tenant is set, tenantcore.missing_tenant decides: "deny" makes
  * current_tenant() return NULL, so a policy "col = current_tenant()" matches
  * no row; "error" raises an error instead.  Optionally a claim of PostgREST's
- * request.jwt.claims provides the tenant or actor when none is set.
+ * request.jwt.claims provides the tenant or actor when none is set (the
+ * claim names are settings of jwt.c).
  *
  * Neither setting may be stored for a role, a database, a function or the
  * server (ALTER ROLE/DATABASE ... SET, CREATE FUNCTION ... SET,
@@ -22,7 +23,7 @@
  *
  * tenantcore.context_mode = signed (set by a superuser, usually per role)
  * makes the context trustworthy against SQL injection: then only
- * tenantcore.set_context_token() (jwt.c), which verifies a signed token, can
+ * tenantcore.set_context_token(), which verifies a signed token (jwt.c), can
  * set the tenant and the actor.  It does so through ContextSetVerified(),
  * which raises context_token_setting around its own set_config_option()
  * calls; the check hook refuses every other non-empty value and marks the
@@ -42,13 +43,22 @@
 #include "utils/memutils.h"
 #include "utils/uuid.h"
 
-#include "tenantcore.h"
+#include "citus.h"
+#include "context.h"
+#include "jwt.h"
+#include "util.h"
 
 typedef enum MissingTenantMode
 {
 	MISSING_TENANT_DENY,
 	MISSING_TENANT_ERROR
 }			MissingTenantMode;
+
+typedef enum ContextMode
+{
+	CONTEXT_MODE_OPEN,
+	CONTEXT_MODE_SIGNED
+}			ContextMode;
 
 static const struct config_enum_entry missing_tenant_options[] = {
 	{"deny", MISSING_TENANT_DENY, false},
@@ -65,10 +75,8 @@ static const struct config_enum_entry context_mode_options[] = {
 /* raw setting values, owned by the GUC machinery */
 static char *tenant_id_string = NULL;
 static char *actor_id_string = NULL;
-static char *jwt_tenant_claim = NULL;
-static char *jwt_actor_claim = NULL;
 static int	missing_tenant_mode = MISSING_TENANT_DENY;
-int			context_mode = CONTEXT_MODE_OPEN;
+static int	context_mode = CONTEXT_MODE_OPEN;
 
 /*
  * The GUC "extra" of tenant_id and actor_id: the parsed uuid, and whether the
@@ -110,61 +118,7 @@ PG_FUNCTION_INFO_V1(tenantcore_current_actor);
 PG_FUNCTION_INFO_V1(tenantcore_set_tenant);
 PG_FUNCTION_INFO_V1(tenantcore_set_actor);
 PG_FUNCTION_INFO_V1(tenantcore_clear_tenant);
-
-/*
- * HexValue returns the value of a hexadecimal digit, or -1.
- */
-int
-HexValue(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * ParseUuid parses a uuid in any of the forms the uuid type accepts (32 hex
- * digits, optionally in braces, with a hyphen allowed after any group of four
- * digits) without raising an error.  Returns false if str is not a uuid.
- */
-bool
-ParseUuid(const char *str, pg_uuid_t *uuid)
-{
-	const char *p = str;
-	bool		braces = false;
-	int			i;
-
-	if (*p == '{')
-	{
-		braces = true;
-		p++;
-	}
-
-	for (i = 0; i < UUID_LEN; i++)
-	{
-		int			hi = HexValue(p[0]);
-		int			lo = (hi < 0) ? -1 : HexValue(p[1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		uuid->data[i] = (unsigned char) (hi * 16 + lo);
-		p += 2;
-		if (*p == '-' && i % 2 == 1 && i < UUID_LEN - 1)
-			p++;
-	}
-
-	if (braces)
-	{
-		if (*p != '}')
-			return false;
-		p++;
-	}
-	return *p == '\0';
-}
+PG_FUNCTION_INFO_V1(tenantcore_set_context_token);
 
 /*
  * RefuseStoredSetting reports why a non-empty tenant or actor cannot come
@@ -224,7 +178,7 @@ CheckUuidSetting(const char *name, const char *setter,
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;
 
-	if (!ParseUuid(*newval, &parsed))
+	if (!tc_parse_uuid(*newval, &parsed))
 	{
 		GUC_check_errcode(ERRCODE_INVALID_TEXT_REPRESENTATION);
 		GUC_check_errdetail("The value must be a uuid or an empty string.");
@@ -287,10 +241,10 @@ AssignActorId(const char *newval, void *extra)
 }
 
 /*
- * ContextInit defines the settings of the tenant context.
+ * tc_context_init defines the settings of the tenant context.
  */
 void
-ContextInit(void)
+tc_context_init(void)
 {
 	/* before tenant_id and actor_id: their check hook reads it */
 	DefineCustomEnumVariable("tenantcore.context_mode",
@@ -331,39 +285,6 @@ ContextInit(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomStringVariable("tenantcore.jwt_tenant_claim",
-							   gettext_noop("Claim naming the tenant: of request.jwt.claims when tenantcore.tenant_id is empty, and of the tokens of set_context_token()."),
-							   gettext_noop("Empty disables the request.jwt.claims fallback; set_context_token() then reads \"tenant_id\". A dotted path names a nested claim."),
-							   &jwt_tenant_claim,
-							   "",
-							   PGC_SUSET,
-							   0,
-							   NULL, NULL, NULL);
-
-	DefineCustomStringVariable("tenantcore.jwt_actor_claim",
-							   gettext_noop("Claim naming the actor: of request.jwt.claims when tenantcore.actor_id is empty, and of the tokens of set_context_token()."),
-							   gettext_noop("Empty disables the request.jwt.claims fallback; set_context_token() then reads \"actor_id\". A dotted path names a nested claim."),
-							   &jwt_actor_claim,
-							   "",
-							   PGC_SUSET,
-							   0,
-							   NULL, NULL, NULL);
-}
-
-/*
- * ContextTenantClaim and ContextActorClaim return the claim names of the
- * tokens of set_context_token().
- */
-const char *
-ContextTenantClaim(void)
-{
-	return (jwt_tenant_claim != NULL && jwt_tenant_claim[0] != '\0') ? jwt_tenant_claim : "tenant_id";
-}
-
-const char *
-ContextActorClaim(void)
-{
-	return (jwt_actor_claim != NULL && jwt_actor_claim[0] != '\0') ? jwt_actor_claim : "actor_id";
 }
 
 /*
@@ -424,7 +345,7 @@ ClaimFromJwt(const char *claim, JwtClaimCache *cache)
 	cache->found = false;
 	if (text != NULL)
 	{
-		if (!ParseUuid(text, &cache->value))
+		if (!tc_parse_uuid(text, &cache->value))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("claim \"%s\" of request.jwt.claims is not a uuid", claim),
@@ -478,41 +399,29 @@ ContextValue(const UuidSetting *value, bool token_set, const pg_uuid_t *token,
 }
 
 /*
- * CurrentTenant returns the current tenant, or NULL when none is set.
+ * tc_current_tenant returns the current tenant, or NULL when none is set.
  */
 const pg_uuid_t *
-CurrentTenant(void)
+tc_current_tenant(void)
 {
 	const pg_uuid_t *tenant = NULL;
 	const pg_uuid_t *actor = NULL;
-	bool		token_set = CitusTokenContext(&tenant, &actor);
+	bool		token_set = tc_citus_token_context(&tenant, &actor);
 
-	return ContextValue(tenant_value, token_set, tenant, jwt_tenant_claim, &tenant_claim_cache);
+	return ContextValue(tenant_value, token_set, tenant, tc_jwt_tenant_claim, &tenant_claim_cache);
 }
 
 /*
- * CurrentActor returns the current actor, or NULL when none is set.
+ * tc_current_actor returns the current actor, or NULL when none is set.
  */
 const pg_uuid_t *
-CurrentActor(void)
+tc_current_actor(void)
 {
 	const pg_uuid_t *tenant = NULL;
 	const pg_uuid_t *actor = NULL;
-	bool		token_set = CitusTokenContext(&tenant, &actor);
+	bool		token_set = tc_citus_token_context(&tenant, &actor);
 
-	return ContextValue(actor_value, token_set, actor, jwt_actor_claim, &actor_claim_cache);
-}
-
-/*
- * UuidCopy returns a palloc'd copy of a uuid as a Datum.
- */
-static Datum
-UuidCopy(const pg_uuid_t *uuid)
-{
-	pg_uuid_t  *copy = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
-
-	*copy = *uuid;
-	return UUIDPGetDatum(copy);
+	return ContextValue(actor_value, token_set, actor, tc_jwt_actor_claim, &actor_claim_cache);
 }
 
 /*
@@ -523,7 +432,7 @@ UuidCopy(const pg_uuid_t *uuid)
 static void
 SetUuidSetting(const char *name, const char *function, pg_uuid_t *uuid, bool is_local)
 {
-	char	   *value = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(uuid)));
+	char	   *value = tc_uuid_cstring(uuid);
 
 	if (is_local && !IsTransactionBlock())
 		ereport(WARNING,
@@ -541,8 +450,8 @@ SetUuidSetting(const char *name, const char *function, pg_uuid_t *uuid, bool is_
 	 * transaction (citus.c); a session value stays on the coordinator, so
 	 * worker queries see no tenant (fail closed, see doc/citus.md).
 	 */
-	if (is_local && CitusActive())
-		CitusSetLocal(name, value);
+	if (is_local && tc_citus_active())
+		tc_citus_set_local(name, value);
 }
 
 /*
@@ -550,14 +459,14 @@ SetUuidSetting(const char *name, const char *function, pg_uuid_t *uuid, bool is_
  * token for the current transaction.  Only here may the check hook accept a
  * value in signed context mode; the flag is lowered again on any error.
  */
-void
+static void
 ContextSetVerified(const pg_uuid_t *tenant, const pg_uuid_t *actor)
 {
-	char	   *tenant_text = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(tenant)));
+	char	   *tenant_text = tc_uuid_cstring(tenant);
 	char	   *actor_text = "";
 
 	if (actor != NULL)
-		actor_text = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(actor)));
+		actor_text = tc_uuid_cstring(actor);
 
 	if (!IsTransactionBlock())
 		ereport(WARNING,
@@ -613,10 +522,10 @@ CheckSetArguments(FunctionCallInfo fcinfo, const char *function, const char *cle
 Datum
 tenantcore_current_tenant(PG_FUNCTION_ARGS)
 {
-	const pg_uuid_t *tenant = CurrentTenant();
+	const pg_uuid_t *tenant = tc_current_tenant();
 
 	if (tenant != NULL)
-		PG_RETURN_DATUM(UuidCopy(tenant));
+		PG_RETURN_DATUM(tc_uuid_datum(tenant));
 
 	if (missing_tenant_mode == MISSING_TENANT_ERROR)
 		ereport(ERROR,
@@ -635,11 +544,11 @@ tenantcore_current_tenant(PG_FUNCTION_ARGS)
 Datum
 tenantcore_current_actor(PG_FUNCTION_ARGS)
 {
-	const pg_uuid_t *actor = CurrentActor();
+	const pg_uuid_t *actor = tc_current_actor();
 
 	if (actor == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(UuidCopy(actor));
+	PG_RETURN_DATUM(tc_uuid_datum(actor));
 }
 
 /*
@@ -687,11 +596,47 @@ tenantcore_clear_tenant(PG_FUNCTION_ARGS)
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET,
 							 true, 0, false);
 	/* and on the workers of the transaction of a Citus coordinator */
-	if (CitusActive())
+	if (tc_citus_active())
 	{
-		CitusSetLocal("tenantcore.tenant_id", "");
-		CitusSetLocal("tenantcore.actor_id", "");
-		CitusSetLocal("tenantcore.context_token", "");
+		tc_citus_set_local("tenantcore.tenant_id", "");
+		tc_citus_set_local("tenantcore.actor_id", "");
+		tc_citus_set_local("tenantcore.context_token", "");
 	}
 	PG_RETURN_VOID();
+}
+
+/*
+ * tenantcore_set_context_token(token text) verifies a signed token and sets
+ * its tenant and actor for the current transaction; returns the tenant.  On
+ * a Citus coordinator the token itself goes to the workers, which verify it
+ * again (citus.c).
+ */
+Datum
+tenantcore_set_context_token(PG_FUNCTION_ARGS)
+{
+	text	   *arg;
+	char	   *token;
+	int			len;
+	pg_uuid_t	tenant;
+	pg_uuid_t	actor;
+	bool		has_actor;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("set_context_token() requires a non-null token")));
+	arg = PG_GETARG_TEXT_PP(0);
+	len = VARSIZE_ANY_EXHDR(arg);
+	if (len > TC_JWT_MAX_TOKEN_LEN)
+		ereport(ERROR,
+				(errcode(TC_ERRCODE_TOKEN),
+				 errmsg("token is too long"),
+				 errdetail("Tokens of at most %d bytes are accepted.", TC_JWT_MAX_TOKEN_LEN)));
+	token = text_to_cstring(arg);
+
+	tc_jwt_verify_context_token(token, len, &tenant, &actor, &has_actor);
+	ContextSetVerified(&tenant, has_actor ? &actor : NULL);
+	tc_citus_propagate_token(token);
+
+	PG_RETURN_DATUM(tc_uuid_datum(&tenant));
 }

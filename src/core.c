@@ -23,8 +23,6 @@
 #include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
-#include "common/sha2.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -35,7 +33,9 @@
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 
-#include "tenantcore.h"
+#include "context.h"
+#include "core.h"
+#include "util.h"
 
 #define TOKEN_SECRET_BYTES 32
 
@@ -51,17 +51,10 @@ PG_FUNCTION_INFO_V1(tenantcore_has_permission_support);
 static void
 Sha256(const uint8 *data, size_t len, uint8 *digest)
 {
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	TcBytes		part = {data, len};
 
-	if (ctx == NULL ||
-		pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, data, len) < 0 ||
-		pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
-	{
-		pg_cryptohash_free(ctx);
+	if (!tc_sha256(&part, 1, digest))
 		elog(ERROR, "could not compute SHA-256 digest");
-	}
-	pg_cryptohash_free(ctx);
 }
 
 /*
@@ -103,9 +96,9 @@ Datum
 tenantcore_token_hash(PG_FUNCTION_ARGS)
 {
 	bytea	   *secret = PG_GETARG_BYTEA_PP(0);
-	bytea	   *result = (bytea *) palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + TC_SHA256_LEN);
 
-	SET_VARSIZE(result, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	SET_VARSIZE(result, VARHDRSZ + TC_SHA256_LEN);
 	Sha256((uint8 *) VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret), (uint8 *) VARDATA(result));
 	PG_RETURN_BYTEA_P(result);
 }
@@ -119,13 +112,13 @@ tenantcore_token_matches(PG_FUNCTION_ARGS)
 {
 	bytea	   *secret = PG_GETARG_BYTEA_PP(0);
 	bytea	   *stored = PG_GETARG_BYTEA_PP(1);
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	uint8		digest[TC_SHA256_LEN];
 
 	Sha256((uint8 *) VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret), digest);
-	if (VARSIZE_ANY_EXHDR(stored) != PG_SHA256_DIGEST_LENGTH)
+	if (VARSIZE_ANY_EXHDR(stored) != TC_SHA256_LEN)
 		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(ConstantTimeEqual(digest, (uint8 *) VARDATA_ANY(stored),
-									 PG_SHA256_DIGEST_LENGTH));
+									 TC_SHA256_LEN));
 }
 
 /* ------------------------------------------------------------------------
@@ -176,9 +169,7 @@ static const char *permission_sql =
 static bool
 LookUpPermission(Oid owner, const pg_uuid_t *tenant, const pg_uuid_t *actor, text *permission)
 {
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
+	TcOwnerSpi	save;
 	Oid			types[3] = {UUIDOID, UUIDOID, TEXTOID};
 	Datum		values[3];
 	bool		isnull;
@@ -189,15 +180,7 @@ LookUpPermission(Oid owner, const pg_uuid_t *tenant, const pg_uuid_t *actor, tex
 	values[1] = UUIDPGetDatum(actor);
 	values[2] = PointerGetDatum(permission);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	tc_spi_begin_as_owner(owner, &save);
 	if (permission_plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(permission_sql, 3, types);
@@ -213,10 +196,7 @@ LookUpPermission(Oid owner, const pg_uuid_t *tenant, const pg_uuid_t *actor, tex
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "permission query failed: %s", SPI_result_code_string(rc));
 	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	AtEOXact_GUC(true, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	tc_spi_end_as_owner(&save);
 	return !isnull && result;
 }
 
@@ -247,8 +227,8 @@ Datum
 tenantcore_has_permission(PG_FUNCTION_ARGS)
 {
 	text	   *permission = PG_GETARG_TEXT_PP(0);
-	const pg_uuid_t *tenant = CurrentTenant();
-	const pg_uuid_t *actor = CurrentActor();
+	const pg_uuid_t *tenant = tc_current_tenant();
+	const pg_uuid_t *actor = tc_current_actor();
 	PermissionCache *cache = (PermissionCache *) fcinfo->flinfo->fn_extra;
 	MemoryContext old;
 

@@ -11,7 +11,14 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "tenantcore.h"
+#include "audit_trigger.h"
+#include "citus.h"
+#include "context.h"
+#include "crypto_keycache.h"
+#include "crypto_masterkey.h"
+#include "crypto_pgcrypto.h"
+#include "jwt.h"
+#include "util.h"
 
 PG_MODULE_MAGIC;
 
@@ -53,12 +60,13 @@ _PG_init(void)
 {
 	RequirePreload();
 
-	ContextInit();
-	JwtInit();
-	MasterKeyInit();
-	CryptoInit();
-	AuditInit();
-	CitusInit();
+	tc_context_init();
+	tc_jwt_init();
+	tc_masterkey_init();
+	tc_keycache_init();
+	tc_pgcrypto_init();
+	tc_audit_init();
+	tc_citus_init();
 
 	/* after every part defined its settings, so none is taken for a typo */
 	MarkGUCPrefixReserved("tenantcore");

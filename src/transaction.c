@@ -16,7 +16,7 @@
 #include "access/xact.h"
 #include "fmgr.h"
 
-#include "tenantcore.h"
+#include "transaction.h"
 
 PG_FUNCTION_INFO_V1(tenantcore_in_transaction_block);
 

@@ -21,7 +21,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
-#include "tenantcore.h"
+#include "updated_at.h"
 
 PG_FUNCTION_INFO_V1(tenantcore_updated_at_trigger);
 

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * masterkey.c
+ * crypto_masterkey.c
  *		The master keys that wrap the tenants' data keys.
  *
  * The current master key comes from tenantcore.master_key_file (64
@@ -26,16 +26,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/hmac.h"
-#include "common/sha2.h"
 #include "miscadmin.h"
 #include "port.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
-#include "tenantcore.h"
+#include "crypto_keycache.h"
+#include "crypto_masterkey.h"
+#include "util.h"
 
-#define KEY_HEX_LEN		(2 * MASTER_KEY_LEN)
+#define MASTER_KEY_HEX_LEN		(2 * MASTER_KEY_LEN)
 #define KEY_ID_LEN		8
 #define KEY_ID_LABEL	"tenantcore master key id"
 
@@ -79,12 +79,12 @@ ParseMasterKey(const char *buf, size_t len, uint8 *key)
 
 	while (len > 0 && isspace((unsigned char) buf[len - 1]))
 		len--;
-	if (len != KEY_HEX_LEN)
+	if (len != MASTER_KEY_HEX_LEN)
 		return false;
 	for (i = 0; i < MASTER_KEY_LEN; i++)
 	{
-		int			hi = HexValue(buf[2 * i]);
-		int			lo = HexValue(buf[2 * i + 1]);
+		int			hi = tc_hex_value(buf[2 * i]);
+		int			lo = tc_hex_value(buf[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 		{
@@ -197,33 +197,26 @@ ReadMasterKeyCommand(const MasterKey *mk, char *buf, size_t size, int elevel)
 }
 
 /*
- * ComputeKeyId sets the id of a loaded key (see MasterKeyId).
+ * ComputeKeyId sets the id of a loaded key (see tc_masterkey_id).
  */
 static void
 ComputeKeyId(MasterKey *mk)
 {
-	uint8		mac[PG_SHA256_DIGEST_LENGTH];
-	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+	uint8		mac[TC_SHA256_LEN];
+	TcBytes		label = {KEY_ID_LABEL, strlen(KEY_ID_LABEL)};
 
-	if (ctx == NULL ||
-		pg_hmac_init(ctx, mk->key, MASTER_KEY_LEN) < 0 ||
-		pg_hmac_update(ctx, (const uint8 *) KEY_ID_LABEL, strlen(KEY_ID_LABEL)) < 0 ||
-		pg_hmac_final(ctx, mac, sizeof(mac)) < 0)
-	{
-		pg_hmac_free(ctx);
+	if (!tc_hmac_sha256(mk->key, MASTER_KEY_LEN, &label, 1, mac))
 		elog(ERROR, "could not compute the id of the master key");
-	}
-	pg_hmac_free(ctx);
 	hex_encode((const char *) mac, KEY_ID_LEN, mk->id);
 	mk->id[2 * KEY_ID_LEN] = '\0';
 	explicit_bzero(mac, sizeof(mac));
 }
 
 /*
- * MasterKeyConfigured tells whether a file or command is set for a key.
+ * tc_masterkey_configured tells whether a file or command is set for a key.
  */
 bool
-MasterKeyConfigured(MasterKeySlot slot)
+tc_masterkey_configured(MasterKeySlot slot)
 {
 	MasterKey  *mk = &master_keys[slot];
 
@@ -232,15 +225,15 @@ MasterKeyConfigured(MasterKeySlot slot)
 }
 
 /*
- * MasterKeyLoad loads a master key from its file or command.  Problems are
+ * tc_masterkey_load loads a master key from its file or command.  Problems are
  * reported at elevel (ERROR in backends, WARNING in the postmaster); returns
  * whether the key is loaded.  The key is never printed.
  */
 bool
-MasterKeyLoad(MasterKeySlot slot, int elevel)
+tc_masterkey_load(MasterKeySlot slot, int elevel)
 {
 	MasterKey  *mk = &master_keys[slot];
-	char		buf[KEY_HEX_LEN + 64];
+	char		buf[MASTER_KEY_HEX_LEN + 64];
 	ssize_t		n;
 	bool		have_file = mk->file != NULL && mk->file[0] != '\0';
 	bool		have_command = mk->command != NULL && mk->command[0] != '\0';
@@ -303,29 +296,29 @@ MasterKeyLoad(MasterKeySlot slot, int elevel)
 }
 
 /*
- * MasterKeyPassphrase returns a loaded key in hexadecimal as a palloc'd text
+ * tc_masterkey_passphrase returns a loaded key in hexadecimal as a palloc'd text
  * datum (the passphrase of the OpenPGP messages that wrap data keys); the
  * caller wipes and frees it.
  */
 text *
-MasterKeyPassphrase(MasterKeySlot slot)
+tc_masterkey_passphrase(MasterKeySlot slot)
 {
 	MasterKey  *mk = &master_keys[slot];
-	text	   *t = (text *) palloc(VARHDRSZ + KEY_HEX_LEN);
+	text	   *t = (text *) palloc(VARHDRSZ + MASTER_KEY_HEX_LEN);
 
 	Assert(mk->loaded);
-	SET_VARSIZE(t, VARHDRSZ + KEY_HEX_LEN);
+	SET_VARSIZE(t, VARHDRSZ + MASTER_KEY_HEX_LEN);
 	hex_encode((const char *) mk->key, MASTER_KEY_LEN, VARDATA(t));
 	return t;
 }
 
 /*
- * MasterKeyId returns the id of a loaded key (16 hexadecimal digits).  It is
+ * tc_masterkey_id returns the id of a loaded key (16 hexadecimal digits).  It is
  * computed on first use, in a transaction: the HMAC of an OpenSSL build needs
  * a resource owner, which the postmaster loading the key does not have.
  */
 const char *
-MasterKeyId(MasterKeySlot slot)
+tc_masterkey_id(MasterKeySlot slot)
 {
 	MasterKey  *mk = &master_keys[slot];
 
@@ -349,7 +342,7 @@ ForgetIfChanged(MasterKey *mk, const char *newval, const char *loaded_with)
 	if (strcmp(newval ? newval : "", loaded_with) != 0)
 	{
 		WipeMasterKey(mk);
-		CryptoForgetKeys();
+		tc_keycache_wipe();
 	}
 }
 
@@ -383,12 +376,12 @@ AssignPreviousCommand(const char *newval, void *extra)
 }
 
 /*
- * MasterKeyInit defines the key settings.  When preloaded, the postmaster
+ * tc_masterkey_init defines the key settings.  When preloaded, the postmaster
  * reads the current key once, so a key command runs at server start and
  * backends inherit the key.
  */
 void
-MasterKeyInit(void)
+tc_masterkey_init(void)
 {
 	DefineCustomStringVariable("tenantcore.master_key_file",
 							   gettext_noop("File holding the tenantcore master key (64 hexadecimal digits)."),
@@ -426,6 +419,6 @@ MasterKeyInit(void)
 							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							   NULL, AssignPreviousCommand, NULL);
 
-	if (process_shared_preload_libraries_in_progress && MasterKeyConfigured(MASTER_KEY_CURRENT))
-		(void) MasterKeyLoad(MASTER_KEY_CURRENT, WARNING);
+	if (process_shared_preload_libraries_in_progress && tc_masterkey_configured(MASTER_KEY_CURRENT))
+		(void) tc_masterkey_load(MASTER_KEY_CURRENT, WARNING);
 }

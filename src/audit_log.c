@@ -1,0 +1,337 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_log.c
+ *		Writing entries into tenantcore.audit_log.
+ *
+ * The log entry is written straight into the partition of audit_log that
+ * holds the transaction's timestamp (one transaction writes one partition,
+ * so the partition is looked up once per transaction), without SQL and
+ * without the privileges of the user: application roles cannot write to the
+ * log themselves.  What the write needs besides the relations (a slot, the
+ * IndexInfo of the partition's indexes) is built once per transaction and
+ * partition and rebuilt after any relcache invalidation of the partition (a
+ * new index, say); the relations are opened per entry and closed again, so
+ * nothing stays open between trigger calls and DDL on the log in the same
+ * transaction is not hindered.  Each entry is written when its row fires the
+ * trigger, in the (sub)transaction of the change: a rolled-back savepoint
+ * takes its entries with it, and anything that reads the log afterwards, in
+ * the same transaction or not, sees every entry written before.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/tupconvert.h"
+#include "access/xact.h"
+#include "catalog/partition.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "audit_log.h"
+
+/* the local transaction id moved into MyProc->vxid in PostgreSQL 17 */
+#if PG_VERSION_NUM >= 170000
+#define MyLocalTransactionId() (MyProc->vxid.lxid)
+#else
+#define MyLocalTransactionId() (MyProc->lxid)
+#endif
+
+static const char *const log_column_names[LOG_NCOLUMNS] = {
+	"id", "organization_id", "occurred_at", "txid", "relid", "table_name",
+	"operation", "pk", "old_row", "new_row", "changed_columns", "actor_id",
+	"db_user", "application_name", "client_addr", "table_id", "record_id"
+};
+
+/* the log table, resolved once per backend (until invalidated) */
+static bool log_valid = false;
+static Oid	log_relid = InvalidOid;
+static Oid	log_seqid = InvalidOid;
+static AttrNumber log_attnums[LOG_NCOLUMNS];
+
+/* the partition of the current transaction */
+static bool part_valid = false;
+static LocalTransactionId part_lxid = InvalidLocalTransactionId;
+static TimestampTz part_ts = 0;
+static Oid	part_relid = InvalidOid;
+static bool part_same_layout = false;	/* partition has the parent's columns */
+
+/* what writing into the partition needs, per transaction (OpenLogWriter) */
+static MemoryContext writer_cxt = NULL;
+static bool writer_valid = false;
+static Oid	writer_partid = InvalidOid;
+static EState *writer_estate = NULL;
+static TupleTableSlot *writer_slot = NULL;
+static ResultRelInfo *writer_rri = NULL;
+static Oid *writer_index_oids = NULL;
+
+/* relcache invalidations seen so far */
+static uint64 audit_inval_count = 0;
+
+/*
+ * tc_audit_log_invalidate marks the log's lookups as stale when the log, its
+ * sequence or the partition in use changed (every relation: relid
+ * InvalidOid).  It only sets flags.
+ */
+void
+tc_audit_log_invalidate(Oid relid)
+{
+	audit_inval_count++;
+
+	if (!OidIsValid(relid) || relid == log_relid || relid == log_seqid)
+		log_valid = false;
+	if (!OidIsValid(relid) || relid == log_relid || relid == part_relid)
+		part_valid = false;
+	if (!OidIsValid(relid) || relid == writer_partid)
+		writer_valid = false;
+}
+
+/*
+ * AuditXactCallback forgets the per-transaction state; its memory lived in
+ * TopTransactionContext and is gone with it.
+ */
+static void
+AuditXactCallback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			writer_cxt = NULL;
+			writer_valid = false;
+			part_valid = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * tc_audit_log_init registers the transaction callback.
+ */
+void
+tc_audit_log_init(void)
+{
+	RegisterXactCallback(AuditXactCallback, NULL);
+}
+
+/*
+ * ResolveLog finds audit_log, its sequence and its columns in the schema of
+ * the trigger function.
+ */
+static void
+ResolveLog(Oid funcid)
+{
+	Oid			nspid = get_func_namespace(funcid);
+	uint64		inval_count = audit_inval_count;
+
+	log_relid = get_relname_relid("audit_log", nspid);
+	log_seqid = get_relname_relid("audit_log_id_seq", nspid);
+	if (!OidIsValid(log_relid) || !OidIsValid(log_seqid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table %s.audit_log does not exist", get_namespace_name(nspid)),
+				 errhint("Reinstall the tenantcore extension.")));
+	for (int i = 0; i < LOG_NCOLUMNS; i++)
+	{
+		log_attnums[i] = get_attnum(log_relid, log_column_names[i]);
+		if (log_attnums[i] == InvalidAttrNumber && i < LOG_FIRST_OPTIONAL)
+			elog(ERROR, "column \"%s\" of audit_log does not exist", log_column_names[i]);
+	}
+	log_valid = (inval_count == audit_inval_count);
+}
+
+/*
+ * PartitionFor returns the partition of the log that holds ts: a monthly
+ * partition, or the default partition.
+ */
+static Oid
+PartitionFor(Relation parent, TimestampTz ts)
+{
+	PartitionKey key = RelationGetPartitionKey(parent);
+	PartitionDesc partdesc = RelationGetPartitionDesc(parent, true);
+	PartitionBoundInfo bounds = partdesc->boundinfo;
+	int			index = -1;
+
+	if (bounds != NULL && bounds->ndatums > 0)
+	{
+		Datum		value = TimestampTzGetDatum(ts);
+		bool		equal;
+		int			offset;
+
+		offset = partition_range_datum_bsearch(key->partsupfunc, key->partcollation,
+											   bounds, 1, &value, &equal);
+		index = bounds->indexes[offset + 1];
+	}
+	if (index < 0 && bounds != NULL && partition_bound_has_default(bounds))
+		index = bounds->default_index;
+	if (index < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("no partition of tenantcore.audit_log holds %s", timestamptz_to_str(ts)),
+				 errhint("Restore the default partition tenantcore.audit_log_default.")));
+	return partdesc->oids[index];
+}
+
+/*
+ * OpenLogWriter prepares, once per transaction and partition, what writing
+ * entries into the partition needs: a slot of its row type and its indexes'
+ * IndexInfo (built once instead of for every entry).  Everything lives in a
+ * memory context below TopTransactionContext; the relations themselves are
+ * opened for each entry (their locks are kept to the end of the transaction
+ * anyway), so nothing stays open between trigger calls.
+ */
+static void
+OpenLogWriter(Relation part)
+{
+	MemoryContext old;
+	ResultRelInfo *rri;
+
+	if (writer_cxt != NULL)
+		MemoryContextDelete(writer_cxt);
+	writer_cxt = AllocSetContextCreate(TopTransactionContext, "tenantcore audit writer",
+									   ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(writer_cxt);
+
+	writer_estate = CreateExecutorState();
+	writer_slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(part)),
+										   &TTSOpsHeapTuple);
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, part, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	writer_index_oids = palloc(sizeof(Oid) * Max(rri->ri_NumIndices, 1));
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+		writer_index_oids[i] = RelationGetRelid(rri->ri_IndexRelationDescs[i]);
+	/* the IndexInfos stay; the index relations are opened again per entry */
+	ExecCloseIndices(rri);
+	writer_rri = rri;
+	writer_partid = RelationGetRelid(part);
+	writer_valid = true;
+
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * tc_audit_log_insert writes one entry into the partition of the log that holds
+ * the transaction timestamp, maintaining its indexes.  No privilege check:
+ * the entry comes from the trigger, never from the user.
+ */
+void
+tc_audit_log_insert(Oid funcid, Datum *values, bool *nulls)
+{
+	Datum		logvalues[MaxTupleAttributeNumber];
+	bool		lognulls[MaxTupleAttributeNumber];
+	TimestampTz ts = GetCurrentTransactionStartTimestamp();
+	Relation	parent;
+	Relation	part;
+	TupleDesc	parentdesc;
+	TupleConversionMap *map;
+	HeapTuple	tuple;
+	ResultRelInfo *rri;
+
+	if (!log_valid)
+		ResolveLog(funcid);
+
+	parent = table_open(log_relid, RowExclusiveLock);
+	for (;;)
+	{
+		if (!part_valid || part_lxid != MyLocalTransactionId() || part_ts != ts)
+		{
+			uint64		inval_count = audit_inval_count;
+
+			part_relid = PartitionFor(parent, ts);
+			part_lxid = MyLocalTransactionId();
+			part_ts = ts;
+			part_valid = (inval_count == audit_inval_count);
+			writer_valid = false;
+			part = table_open(part_relid, RowExclusiveLock);
+			map = convert_tuples_by_name(RelationGetDescr(parent), RelationGetDescr(part));
+			part_same_layout = (map == NULL);
+			if (map != NULL)
+				free_conversion_map(map);
+		}
+		else
+			part = table_open(part_relid, RowExclusiveLock);
+		/* locking may have brought news of a new or detached partition */
+		if (part_valid)
+			break;
+		table_close(part, RowExclusiveLock);
+	}
+	if (!writer_valid || writer_partid != part_relid)
+		OpenLogWriter(part);
+
+	parentdesc = RelationGetDescr(parent);
+	for (int i = 0; i < parentdesc->natts; i++)
+	{
+		logvalues[i] = (Datum) 0;
+		lognulls[i] = true;
+	}
+	values[LOG_ID] = Int64GetDatum(nextval_internal(log_seqid, false));
+	nulls[LOG_ID] = false;
+	values[LOG_OCCURRED_AT] = TimestampTzGetDatum(ts);
+	nulls[LOG_OCCURRED_AT] = false;
+	for (int i = 0; i < LOG_NCOLUMNS; i++)
+	{
+		if (log_attnums[i] == InvalidAttrNumber)
+			continue;
+		logvalues[log_attnums[i] - 1] = values[i];
+		lognulls[log_attnums[i] - 1] = nulls[i];
+	}
+	tuple = heap_form_tuple(parentdesc, logvalues, lognulls);
+	if (!part_same_layout)
+	{
+		/* e.g. a partition attached with its columns in another order */
+		map = convert_tuples_by_name(parentdesc, RelationGetDescr(part));
+		if (map != NULL)
+			tuple = execute_attr_map_tuple(tuple, map);
+	}
+	ExecStoreHeapTuple(tuple, writer_slot, false);
+
+	rri = writer_rri;
+	rri->ri_RelationDesc = part;
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+		rri->ri_IndexRelationDescs[i] = index_open(writer_index_oids[i], RowExclusiveLock);
+
+	table_tuple_insert(part, writer_slot, GetCurrentCommandId(true), 0, NULL);
+	if (rri->ri_NumIndices > 0)
+	{
+#if PG_VERSION_NUM >= 160000
+		list_free(ExecInsertIndexTuples(rri, writer_slot, writer_estate, false, false, NULL, NIL, false));
+#else
+		list_free(ExecInsertIndexTuples(rri, writer_slot, writer_estate, false, false, NULL, NIL));
+#endif
+	}
+	ResetPerTupleExprContext(writer_estate);
+	ExecClearTuple(writer_slot);
+
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+#if PG_VERSION_NUM >= 170000
+		/* BRIN keeps buffers pinned between inserts from 17 on */
+		index_insert_cleanup(rri->ri_IndexRelationDescs[i], rri->ri_IndexRelationInfo[i]);
+#endif
+		index_close(rri->ri_IndexRelationDescs[i], NoLock);
+		rri->ri_IndexRelationDescs[i] = NULL;
+	}
+	rri->ri_RelationDesc = NULL;
+	table_close(part, NoLock);
+	table_close(parent, NoLock);
+}

@@ -1,0 +1,370 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_settings.c
+ *		The settings of each audit trigger, resolved against its table and
+ *		cached per backend.
+ *
+ * The trigger arguments carry the settings of the table (see
+ * audit_trigger.c), so the trigger needs no table lookup, and a change of
+ * the settings (which recreates the trigger) reaches every backend as a
+ * relcache invalidation.  The settings are resolved against the table once
+ * and cached per trigger in a hash below CacheMemoryContext, invalidated by
+ * relcache callbacks.  A trigger call pins the settings it uses: user code
+ * that runs while a row becomes JSONB (a cast to json or an output function
+ * of a user type) can invalidate them and fire audit triggers itself, so
+ * stale settings are only detached from the hash then, and freed when the
+ * last call using them ends (also when it ends with an error).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/sysattr.h"
+#include "access/table.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "nodes/bitmapset.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+
+#include "audit_json.h"
+#include "audit_settings.h"
+#include "util.h"
+
+/* entry of the hash of audit triggers */
+typedef struct AuditTriggerEntry
+{
+	Oid			tgoid;			/* hash key */
+	AuditTrigger *trig;			/* current settings, or NULL */
+}			AuditTriggerEntry;
+
+/* per-trigger settings */
+static HTAB *audit_triggers = NULL;
+static MemoryContext audit_cache_cxt = NULL;
+static uint64 audit_inval_count = 0;
+
+/*
+ * tc_audit_settings_invalidate marks the settings of triggers on a changed
+ * table as stale (every table: relid InvalidOid).  It only sets flags: it
+ * may run in the middle of a trigger call, while the settings are in use.
+ */
+void
+tc_audit_settings_invalidate(Oid relid)
+{
+	audit_inval_count++;
+
+	if (audit_triggers != NULL)
+	{
+		HASH_SEQ_STATUS status;
+		AuditTriggerEntry *entry;
+
+		hash_seq_init(&status, audit_triggers);
+		while ((entry = (AuditTriggerEntry *) hash_seq_search(&status)) != NULL)
+		{
+			AuditTrigger *trig = entry->trig;
+
+			if (trig != NULL &&
+				(!OidIsValid(relid) || trig->relid == relid || trig->rootid == relid))
+				trig->valid = false;
+		}
+	}
+}
+
+/*
+ * TriggerRootRelation returns the table that carries the original of a
+ * trigger cloned onto partitions (the table itself for an original trigger).
+ */
+static Oid
+TriggerRootRelation(Oid tgoid)
+{
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	Oid			relid = InvalidOid;
+
+	while (OidIsValid(tgoid))
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tuple;
+		Form_pg_trigger trigger;
+
+		ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(tgoid));
+		scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &key);
+		tuple = systable_getnext(scan);
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "could not find trigger %u", tgoid);
+		trigger = (Form_pg_trigger) GETSTRUCT(tuple);
+		relid = trigger->tgrelid;
+		tgoid = trigger->tgparentid;
+		systable_endscan(scan);
+	}
+	table_close(tgrel, AccessShareLock);
+	return relid;
+}
+
+/*
+ * ColumnNamed returns the attribute of a table called name, or NULL.
+ */
+static Form_pg_attribute
+ColumnNamed(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att;
+	}
+	return NULL;
+}
+
+/*
+ * MissingColumnError reports a setting that names a column the table no
+ * longer has.  Writing on would leak what the setting hides, so refuse.
+ */
+static void
+MissingColumnError(Relation rel, const char *setting, const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("audit setting \"%s\" of table %s names column \"%s\", which does not exist",
+					setting, RelationGetRelationName(rel), name),
+			 errhint("Call tenantcore.audit() again with the current column names.")));
+}
+
+/*
+ * ResolveTrigger resolves the settings of an audit trigger (its arguments)
+ * against the table, in a new memory context below the cache, and makes
+ * them the current settings of the hash entry (not valid yet).
+ */
+static AuditTrigger *
+ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	AuditTrigger *entry;
+	MemoryContext cxt;
+	MemoryContext old;
+	bool	   *excluded;
+	bool	   *redacted;
+	bool	   *pkey;
+	Bitmapset  *pkattrs;
+	int			n = 0;
+
+	cxt = AllocSetContextCreate(audit_cache_cxt, "tenantcore audit trigger",
+								ALLOCSET_SMALL_SIZES);
+	/* owned by the hash entry at once, so an error below leaks nothing */
+	entry = MemoryContextAllocZero(cxt, sizeof(AuditTrigger));
+	entry->cxt = cxt;
+	entry->tgoid = trigger->tgoid;
+	hentry->trig = entry;
+	old = MemoryContextSwitchTo(cxt);
+
+	excluded = palloc0(sizeof(bool) * (desc->natts + 1));
+	redacted = palloc0(sizeof(bool) * (desc->natts + 1));
+	pkey = palloc0(sizeof(bool) * (desc->natts + 1));
+
+	entry->relid = RelationGetRelid(rel);
+	entry->natts = desc->natts;
+	entry->changed_only = true;
+	entry->tenant_attnum = 0;
+
+	for (int i = 0; i < trigger->tgnargs; i++)
+	{
+		const char *arg = trigger->tgargs[i];
+		Form_pg_attribute att;
+
+		if (strcmp(arg, "changed_only") == 0)
+			entry->changed_only = true;
+		else if (strcmp(arg, "full_rows") == 0)
+			entry->changed_only = false;
+		else if (strncmp(arg, "tenant:", 7) == 0)
+		{
+			att = ColumnNamed(desc, arg + 7);
+			/* a tenant column that vanished: fall back to the current tenant */
+			if (att != NULL && att->atttypid == UUIDOID)
+				entry->tenant_attnum = att->attnum;
+		}
+		else if (strncmp(arg, "table:", 6) == 0)
+		{
+			if (!tc_parse_uuid(arg + 6, &entry->table_id))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid argument \"%s\" of trigger \"%s\" on table %s",
+								arg, trigger->tgname, RelationGetRelationName(rel)),
+						 errhint("Install the audit trigger with tenantcore.audit().")));
+			entry->has_table_id = true;
+		}
+		else if (strncmp(arg, "exclude:", 8) == 0)
+		{
+			att = ColumnNamed(desc, arg + 8);
+			if (att == NULL)
+				MissingColumnError(rel, "exclude", arg + 8);
+			excluded[att->attnum] = true;
+		}
+		else if (strncmp(arg, "redact:", 7) == 0)
+		{
+			att = ColumnNamed(desc, arg + 7);
+			if (att == NULL)
+				MissingColumnError(rel, "redact", arg + 7);
+			redacted[att->attnum] = true;
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid argument \"%s\" of trigger \"%s\" on table %s",
+							arg, trigger->tgname, RelationGetRelationName(rel)),
+					 errhint("Install the audit trigger with tenantcore.audit().")));
+	}
+
+	pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	if (bms_is_empty(pkattrs))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("audited table %s has no primary key", RelationGetRelationName(rel)),
+				 errdetail("The audit log identifies each row by its primary key."),
+				 errhint("Add a primary key to the table.")));
+	for (int i = 1; i <= desc->natts; i++)
+		pkey[i] = bms_is_member(i - FirstLowInvalidHeapAttributeNumber, pkattrs);
+
+	entry->columns = palloc0(sizeof(AuditColumn) * desc->natts);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || excluded[att->attnum])
+			continue;
+		tc_audit_column_init(&entry->columns[n], att);
+		entry->columns[n].redact = redacted[att->attnum] && !pkey[att->attnum];
+		entry->columns[n].pkey = pkey[att->attnum];
+		n++;
+	}
+	entry->ncolumns = n;
+	/* JSONB sorts an object's keys: push them sorted, the sort is then a check */
+	entry->keyorder = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		entry->keyorder[i] = i;
+	tc_audit_sort_keys(entry->keyorder, n, entry->columns);
+
+	entry->rootid = TriggerRootRelation(trigger->tgoid);
+	entry->table_name = tc_qualified_relation_name(entry->rootid);
+	entry->table_name_text = cstring_to_text(entry->table_name);
+	/* per-row work done once: the key columns, the names as text */
+	entry->pkonly = palloc(sizeof(bool) * Max(n, 1));
+	entry->name_texts = palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		entry->pkonly[i] = entry->columns[i].pkey;
+		entry->name_texts[i] = PointerGetDatum(cstring_to_text_with_len(entry->columns[i].name,
+																		entry->columns[i].namelen));
+	}
+
+	MemoryContextSwitchTo(old);
+	return entry;
+}
+
+/*
+ * DetachTrigger drops settings that the hash no longer points to: at once if
+ * no trigger call uses them, else when the last one releases them.
+ */
+static void
+DetachTrigger(AuditTrigger *trig)
+{
+	if (trig->pins > 0)
+		trig->detached = true;
+	else
+		MemoryContextDelete(trig->cxt);
+}
+
+/*
+ * tc_audit_release_trigger ends the use of settings pinned by
+ * tc_audit_lookup_trigger.
+ */
+void
+tc_audit_release_trigger(AuditTrigger *trig)
+{
+	Assert(trig->pins > 0);
+	if (--trig->pins == 0 && trig->detached)
+		MemoryContextDelete(trig->cxt);
+}
+
+/*
+ * ForgetStaleTriggers frees the settings of invalidated triggers other than
+ * the one being resolved: audit() recreates the trigger (a new OID) on every
+ * call, so the entries of dropped triggers would otherwise stay forever.  A
+ * live trigger forgotten here is simply resolved again when it fires;
+ * settings still in use by a call further up the stack are only detached.
+ */
+static void
+ForgetStaleTriggers(Oid keep)
+{
+	HASH_SEQ_STATUS status;
+	AuditTriggerEntry *entry;
+
+	hash_seq_init(&status, audit_triggers);
+	while ((entry = (AuditTriggerEntry *) hash_seq_search(&status)) != NULL)
+	{
+		if ((entry->trig != NULL && entry->trig->valid) || entry->tgoid == keep)
+			continue;
+		if (entry->trig != NULL)
+			DetachTrigger(entry->trig);
+		entry->trig = NULL;
+		(void) hash_search(audit_triggers, &entry->tgoid, HASH_REMOVE, NULL);
+	}
+}
+
+/*
+ * tc_audit_lookup_trigger returns the resolved settings of the audit trigger firing
+ * now, resolving them when missing or stale, pinned: the caller must
+ * tc_audit_release_trigger() them, also on error.
+ */
+AuditTrigger *
+tc_audit_lookup_trigger(Trigger *trigger, Relation rel)
+{
+	AuditTriggerEntry *entry;
+	AuditTrigger *trig;
+	bool		found;
+	uint64		inval_count;
+
+	if (audit_triggers == NULL)
+	{
+		HASHCTL		ctl;
+
+		audit_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "tenantcore audit cache",
+												ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(AuditTriggerEntry);
+		ctl.hcxt = audit_cache_cxt;
+		audit_triggers = hash_create("tenantcore audit triggers", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	entry = (AuditTriggerEntry *) hash_search(audit_triggers, &trigger->tgoid, HASH_ENTER, &found);
+	if (!found)
+		entry->trig = NULL;
+	trig = entry->trig;
+	if (trig != NULL && trig->valid && trig->natts == RelationGetDescr(rel)->natts)
+	{
+		trig->pins++;
+		return trig;
+	}
+
+	if (trig != NULL)
+	{
+		entry->trig = NULL;
+		DetachTrigger(trig);
+	}
+	ForgetStaleTriggers(trigger->tgoid);
+	inval_count = audit_inval_count;
+	trig = ResolveTrigger(entry, trigger, rel);
+	/* an invalidation that arrived while resolving makes the next call resolve again */
+	trig->valid = (inval_count == audit_inval_count);
+	trig->pins++;
+	return trig;
+}
