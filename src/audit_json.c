@@ -245,8 +245,8 @@ PushValue(JsonbParseState **state, AuditColumn *col, Datum value, bool isnull)
 }
 
 /*
- * tc_audit_row_to_jsonb builds the JSONB object of a row: every logged column, or, when
- * only is given, the columns marked in it.
+ * tc_audit_row_to_jsonb builds the JSONB object of a row: every logged column,
+ * or, when only is given, the columns marked in it.
  */
 Datum
 tc_audit_row_to_jsonb(AuditColumn *columns, const int *keyorder, int ncolumns,

@@ -230,9 +230,9 @@ OpenLogWriter(Relation part)
 }
 
 /*
- * tc_audit_log_insert writes one entry into the partition of the log that holds
- * the transaction timestamp, maintaining its indexes.  No privilege check:
- * the entry comes from the trigger, never from the user.
+ * tc_audit_log_insert writes one entry into the partition of the log that
+ * holds the transaction timestamp, maintaining its indexes.  No privilege
+ * check: the entry comes from the trigger, never from the user.
  */
 void
 tc_audit_log_insert(Oid funcid, Datum *values, bool *nulls)

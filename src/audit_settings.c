@@ -320,8 +320,8 @@ ForgetStaleTriggers(Oid keep)
 }
 
 /*
- * tc_audit_lookup_trigger returns the resolved settings of the audit trigger firing
- * now, resolving them when missing or stale, pinned: the caller must
+ * tc_audit_lookup_trigger returns the resolved settings of the audit trigger
+ * firing now, resolving them when missing or stale, pinned: the caller must
  * tc_audit_release_trigger() them, also on error.
  */
 AuditTrigger *

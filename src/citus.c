@@ -51,7 +51,8 @@ static const TokenSetting *token_value = NULL;
 
 /*
  * CheckContextToken verifies a non-empty token.  Only a statement of the
- * session (what Citus sends, and what tc_citus_propagate_token runs) may set one.
+ * session (what Citus sends, and what tc_citus_propagate_token runs) may set
+ * one.
  */
 static bool
 CheckContextToken(char **newval, void **extra, GucSource source)
@@ -107,8 +108,8 @@ tc_citus_init(void)
 }
 
 /*
- * tc_citus_token_context returns the tenant and actor (NULL: none) of a verified
- * token set through tenantcore.context_token; false if none is set.
+ * tc_citus_token_context returns the tenant and actor (NULL: none) of a
+ * verified token set through tenantcore.context_token; false if none is set.
  */
 bool
 tc_citus_token_context(const pg_uuid_t **tenant, const pg_uuid_t **actor)
@@ -135,9 +136,9 @@ tc_citus_active(void)
 }
 
 /*
- * tc_citus_set_local runs SET LOCAL name = 'value' through Citus's utility hook,
- * with citus.propagate_set_commands = local for that statement only, so the
- * value reaches every node of the transaction.  name is one of our setting
+ * tc_citus_set_local runs SET LOCAL name = 'value' through Citus's utility
+ * hook, with citus.propagate_set_commands = local for that statement only, so
+ * the value reaches every node of the transaction.  name is one of our setting
  * names (a constant); the value is quoted.
  */
 void

@@ -95,8 +95,8 @@ tc_cipher_encrypt(const pg_uuid_t *tenant, text *plaintext)
 }
 
 /*
- * tc_cipher_key_version checks the header of a ciphertext and returns its key version
- * and tenant; a value that is not tenantcore ciphertext is an error.
+ * tc_cipher_key_version checks the header of a ciphertext and returns its key
+ * version and tenant; a value that is not tenantcore ciphertext is an error.
  */
 int32
 tc_cipher_key_version(bytea *ciphertext, pg_uuid_t *tenant)
@@ -174,7 +174,8 @@ tenantcore_decrypt_pii(PG_FUNCTION_ARGS)
 }
 
 /*
- * tc_crypto_require_tenant_argument returns argument argno, a tenant that must not be NULL.
+ * tc_crypto_require_tenant_argument returns argument argno, a tenant that must
+ * not be NULL.
  */
 const pg_uuid_t *
 tc_crypto_require_tenant_argument(FunctionCallInfo fcinfo, int argno, const char *function)

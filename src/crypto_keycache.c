@@ -180,7 +180,8 @@ tc_keycache_store(const pg_uuid_t *tenant, int32 tag_version, int32 version, uin
 }
 
 /*
- * tc_keycache_lookup returns the cached entry of (tenant, tag_version) or NULL.
+ * tc_keycache_lookup returns the cached entry of (tenant, tag_version) or
+ * NULL.
  */
 KeyEntry *
 tc_keycache_lookup(const pg_uuid_t *tenant, int32 tag_version)

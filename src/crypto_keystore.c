@@ -123,8 +123,8 @@ tc_keystore_query(const char *sql, const pg_uuid_t *tenant, int32 version,
 }
 
 /*
- * tc_keystore_wrap encrypts a data key with the current master key, binding it to its
- * tenant and version.
+ * tc_keystore_wrap encrypts a data key with the current master key, binding it
+ * to its tenant and version.
  */
 bytea *
 tc_keystore_wrap(const pg_uuid_t *tenant, int32 version, const uint8 *key)
@@ -252,9 +252,9 @@ TryUnwrapWith(MasterKeySlot slot, const pg_uuid_t *tenant, int32 version, bytea 
 }
 
 /*
- * tc_keystore_unwrap decrypts a wrapped data key with the master key that wrapped it.
- * A key without a recorded master key id is tried with the current key, and
- * during a rotation with the previous one after that.
+ * tc_keystore_unwrap decrypts a wrapped data key with the master key that
+ * wrapped it.  A key without a recorded master key id is tried with the
+ * current key, and during a rotation with the previous one after that.
  */
 void
 tc_keystore_unwrap(const pg_uuid_t *tenant, int32 version, bytea *wrapped, const char *wrapped_by,
@@ -274,7 +274,8 @@ tc_keystore_unwrap(const pg_uuid_t *tenant, int32 version, bytea *wrapped, const
 }
 
 /*
- * tc_keystore_report_shredded raises the error for a tenant whose keys were destroyed.
+ * tc_keystore_report_shredded raises the error for a tenant whose keys were
+ * destroyed.
  */
 void
 tc_keystore_report_shredded(const pg_uuid_t *tenant, int32 version)
@@ -292,9 +293,9 @@ tc_keystore_report_shredded(const pg_uuid_t *tenant, int32 version)
 }
 
 /*
- * tc_keystore_insert_key creates a random data key (into key[]) and stores it wrapped
- * as the given version, unless another session did so first; returns false
- * if a concurrent insert won.
+ * tc_keystore_insert_key creates a random data key (into key[]) and stores it
+ * wrapped as the given version, unless another session did so first; returns
+ * false if a concurrent insert won.
  */
 bool
 tc_keystore_insert_key(const pg_uuid_t *tenant, int32 version, uint8 *key)
@@ -328,9 +329,9 @@ tc_keystore_insert_key(const pg_uuid_t *tenant, int32 version, uint8 *key)
 }
 
 /*
- * tc_keystore_fetch_extended returns the cached key of a tenant: its active version
- * when version is 0 (created on first use when create is set), else that
- * version.  With missing_ok, a tenant without keys or with destroyed keys
+ * tc_keystore_fetch_extended returns the cached key of a tenant: its active
+ * version when version is 0 (created on first use when create is set), else
+ * that version.  With missing_ok, a tenant without keys or with destroyed keys
  * gives NULL instead of an error.
  */
 KeyEntry *

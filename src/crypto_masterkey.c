@@ -296,8 +296,8 @@ tc_masterkey_load(MasterKeySlot slot, int elevel)
 }
 
 /*
- * tc_masterkey_passphrase returns a loaded key in hexadecimal as a palloc'd text
- * datum (the passphrase of the OpenPGP messages that wrap data keys); the
+ * tc_masterkey_passphrase returns a loaded key in hexadecimal as a palloc'd
+ * text datum (the passphrase of the OpenPGP messages that wrap data keys); the
  * caller wipes and frees it.
  */
 text *
@@ -313,9 +313,9 @@ tc_masterkey_passphrase(MasterKeySlot slot)
 }
 
 /*
- * tc_masterkey_id returns the id of a loaded key (16 hexadecimal digits).  It is
- * computed on first use, in a transaction: the HMAC of an OpenSSL build needs
- * a resource owner, which the postmaster loading the key does not have.
+ * tc_masterkey_id returns the id of a loaded key (16 hexadecimal digits).  It
+ * is computed on first use, in a transaction: the HMAC of an OpenSSL build
+ * needs a resource owner, which the postmaster loading the key does not have.
  */
 const char *
 tc_masterkey_id(MasterKeySlot slot)

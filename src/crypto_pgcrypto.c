@@ -65,8 +65,8 @@ LookupPgcryptoFunc(const char *schema, const char *name, int nargs,
 }
 
 /*
- * tc_pgcrypto_resolve looks up the pgcrypto functions through the schema of the
- * pgcrypto extension.
+ * tc_pgcrypto_resolve looks up the pgcrypto functions through the schema of
+ * the pgcrypto extension.
  */
 void
 tc_pgcrypto_resolve(void)

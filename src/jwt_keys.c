@@ -87,10 +87,10 @@ B64UrlValue(unsigned char c)
 }
 
 /*
- * tc_jwt_b64url_decode decodes unpadded base64url (RFC 4648 section 5) of at most
- * max_out decoded bytes into a palloc'd buffer with a terminating zero byte.
- * Returns false on any character outside the alphabet, a length no encoding
- * has, non-zero unused trailing bits or a result larger than max_out.
+ * tc_jwt_b64url_decode decodes unpadded base64url (RFC 4648 section 5) of at
+ * most max_out decoded bytes into a palloc'd buffer with a terminating zero
+ * byte.  Returns false on any character outside the alphabet, a length no
+ * encoding has, non-zero unused trailing bits or a result larger than max_out.
  */
 bool
 tc_jwt_b64url_decode(const char *in, int len, unsigned char **out, int *out_len, int max_out)
@@ -158,7 +158,8 @@ tc_jwt_json_object(char *bytes, int len)
 }
 
 /*
- * tc_jwt_json_member returns a member of a JSON object, or NULL if it is absent.
+ * tc_jwt_json_member returns a member of a JSON object, or NULL if it is
+ * absent.
  */
 JsonbValue *
 tc_jwt_json_member(JsonbContainer *obj, const char *name)
@@ -167,8 +168,8 @@ tc_jwt_json_member(JsonbContainer *obj, const char *name)
 }
 
 /*
- * tc_jwt_json_string returns a string member as a palloc'd C string.  *present says
- * whether the member exists; NULL with *present true means it is not a
+ * tc_jwt_json_string returns a string member as a palloc'd C string.  *present
+ * says whether the member exists; NULL with *present true means it is not a
  * string (or holds a zero byte).
  */
 char *
@@ -200,6 +201,9 @@ tc_jwt_printable(const char *s)
 	return p;
 }
 
+/*
+ * tc_jwt_alg_by_name returns the algorithm of a JWS "alg" name, or -1.
+ */
 int
 tc_jwt_alg_by_name(const char *name)
 {
@@ -598,9 +602,9 @@ SameTime(const struct timespec *a, const struct timespec *b)
 }
 
 /*
- * tc_jwt_current_keys returns the keys of tenantcore.jwt_keys_file, reading the
- * file again if it changed.  A new key set replaces the old one only once it
- * is complete; tc_jwt_keys_generation counts the key sets dropped, so the
+ * tc_jwt_current_keys returns the keys of tenantcore.jwt_keys_file, reading
+ * the file again if it changed.  A new key set replaces the old one only once
+ * it is complete; tc_jwt_keys_generation counts the key sets dropped, so the
  * cache of verified tokens (jwt.c) goes with the old keys.
  */
 JwtKeySet *
