@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # test/c_layout.sh -- the layout of the C sources holds:
+#   - one header per module (src/x.c has src/x.h, which opens with a comment
+#     saying what the module is);
 #   - no call cycles between files: the file-level graph (object A calls
 #     into object B when A's undefined symbols include one that B defines,
 #     read with nm from src/*.o) has no cycle;
@@ -35,6 +37,20 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# one header per module (the entry point tenantcore.c has none), opening
+# with a comment that says what the module is, and included by its module
+for c in "${sources[@]}"; do
+    h=${c%.c}.h
+    [ "$c" = src/tenantcore.c ] && continue
+    if [ ! -f "$h" ]; then
+        echo "$c: no header $h"
+    elif [ "$(head -c2 "$h")" != "/*" ]; then
+        echo "$h: does not open with a comment"
+    elif ! grep -q "^#include \"$(basename "$h")\"" "$c"; then
+        echo "$c: does not include $(basename "$h")"
+    fi
+done > "$tmp/headers"
 
 # SQL-callable names: from the scripts and from the sources
 grep -rhoE "MODULE_PATHNAME'[[:space:]]*,[[:space:]]*'[A-Za-z_0-9]+'" sql/ \
@@ -127,6 +143,11 @@ missing = sorted(s for s in sql_symbols | sql_callable if s not in exported)
 check(not missing, f"every C function of the scripts in sql/ ({len(sql_symbols)}) is exported")
 for m in missing:
     print(f"#   not exported: {m}")
+
+bad = [l[0] for l in lines("headers")] and open(f"{tmp}/headers").read().splitlines()
+check(not bad, "every module has its own header, opening with a comment, included by the module")
+for b in bad:
+    print(f"#   {b}")
 
 sys.exit(1 if failed else 0)
 PY
