@@ -13,9 +13,10 @@ UPGRADES   = $(shell ls sql/$(EXTENSION)--*--*.sql 2>/dev/null | sort -V)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA       = sql/$(EXTENSION)--$(BASE_VERSION).sql $(UPGRADES)
 
-# pg_regress tests: every sql/*.sql that is not an install or upgrade script.
-REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
-REGRESS_OPTS = --inputdir=. --load-extension=pgcrypto
+# pg_regress tests: test/sql/*.sql, expected output in expected/ (which
+# test/expected links to: pg_regress reads <inputdir>/sql and <inputdir>/expected)
+REGRESS      = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --load-extension=pgcrypto
 
 # libcrypto (OpenSSL 3) verifies the signed tokens of src/jwt.c
 SHLIB_LINK += -lcrypto

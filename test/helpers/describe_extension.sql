@@ -1,6 +1,6 @@
 -- test/helpers/describe_extension.sql: a canonical, OID-free description of every object
 -- of the extension tenantcore, one line per fact, for comparing two
--- installations (test/upgrade_check.sh, test/dump_restore_check.sh).
+-- installations (test/shell/upgrade_check.sh, test/shell/dump_restore_check.sh).
 WITH ext AS (
     SELECT e.oid, e.extname, e.extnamespace FROM pg_extension e WHERE e.extname = 'tenantcore'
 ), members AS (
