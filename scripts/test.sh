@@ -56,7 +56,7 @@ for t in "${tests[@]}"; do suite_of "$t" >/dev/null || exit 2; done
 # the files of a suite, or of the single tests that belong to it
 files_of() {
     local suite=$1 f
-    if [ ${#tests[@]} -gt 0 ] && [[ " ${suites[*]} " != *" $suite "* ]]; then
+    if [[ " ${suites[*]} " != *" $suite "* ]]; then
         for f in "${tests[@]}"; do [ "$(suite_of "$f")" = "$suite" ] && echo "$f"; done
         return 0
     fi
@@ -130,7 +130,7 @@ fi
 record $rc
 
 if [ "${KEEP:-0}" = 1 ] || [ -n "${TC_USE_CLUSTER:-}" ]; then
-    log "cluster kept: TC_USE_CLUSTER=$TC_CLUSTER bash scripts/test.sh <suite|test> runs on it again;" \
+    log "cluster kept: ${TC_DESTDIR:+TC_DESTDIR=$TC_DESTDIR }TC_USE_CLUSTER=$TC_CLUSTER bash scripts/test.sh <suite|test> runs on it again;" \
         "psql -h $PGHOST -p $PGPORT -U postgres; stop: runuser -u postgres -- $(tc_bindir)/pg_ctl -D $TC_CLUSTER/data stop"
 fi
 echo
