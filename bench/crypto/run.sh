@@ -31,7 +31,7 @@ psql -Xq -v ON_ERROR_STOP=1 -v rows="$BENCH_ROWS" -f "$HERE/setup.sql" >/dev/nul
 # seed's functions, so load from elsewhere on the machine hits both alike.
 # Wall time and the backend's own CPU time (/proc/self/stat) are summed.
 CLK=$(getconf CLK_TCK)
-n=$((ROWS / ROUNDS)); s=$((SEED_ROWS / ROUNDS))
+n=$((BENCH_ROWS / BENCH_ROUNDS)); s=$((SEED_ROWS / BENCH_ROUNDS))
 times=$(psql -Xqt -v ON_ERROR_STOP=1 <<SQL
 SET app.encryption_key = '$(head -c24 /dev/urandom | base64)';
 SELECT tenantcore.set_tenant('$TENANT', false);
@@ -72,11 +72,11 @@ SELECT 'seed_len', round(avg(octet_length(c)), 1), 0 FROM seed_ct;
 SQL
 )
 val() { echo "$times" | awk -F'|' -v k="$1" -v col="$2" '{for (i = 1; i <= NF; i++) gsub(/ /, "", $i)} $1==k {print $col}'; }
-[ "$(val check 2)" = "$((n * ROUNDS))" ] || { echo "tenantcore round trip failed" >&2; exit 1; }
+[ "$(val check 2)" = "$((n * BENCH_ROUNDS))" ] || { echo "tenantcore round trip failed" >&2; exit 1; }
 [ "$(val seed_check 2)" = "100" ] || { echo "seed round trip failed" >&2; exit 1; }
 
 per_us() { awk -v ms="$1" -v n="$2" 'BEGIN { printf "%.1f", ms * 1000 / n }'; }
-tcn=$((n * ROUNDS)); sn=$((s * ROUNDS))
+tcn=$((n * BENCH_ROUNDS)); sn=$((s * BENCH_ROUNDS))
 
 echo
 echo "== encryption of $tcn e-mail addresses with tenantcore and $sn with the seed's functions, $BENCH_ROUNDS interleaved rounds =="
