@@ -130,6 +130,21 @@ for upgraded in steps direct; do
 done
 [ $rc -eq 0 ] && echo "upgrade path = fresh install: OK"
 
+# the server installs the old versions from the released scripts: the files
+# in its extension directory have the checksums of sql/released/SHA256SUMS
+sums="$here/../../sql/released/SHA256SUMS"
+installed_sums=$(psql -X -At -v ON_ERROR_STOP=1 -d postgres -c "
+    SELECT encode(sha256(pg_read_binary_file(s.setting || '/extension/' || f.name)), 'hex') || '  ' || f.name
+      FROM pg_config s, unnest(string_to_array(\$\$$(awk '{ print $2 }' "$sums" | tr '\n' ' ')\$\$, ' ')) f(name)
+     WHERE s.name = 'SHAREDIR' AND f.name <> ''")
+if [ "$installed_sums" = "$(cat "$sums")" ]; then
+    echo "the server's scripts of the released versions are the released ones ($(grep -c . "$sums") scripts, sql/released/SHA256SUMS)"
+else
+    diff -u --label "sql/released/SHA256SUMS" --label "the server's extension directory" "$sums" - <<< "$installed_sums" || true
+    echo "upgrade_check: the server installs old versions from scripts other than the released ones" >&2
+    rc=1
+fi
+
 # every kept old version with seeds: upgraded = fresh install + the same seeds
 psql_q -d postgres -c "CREATE ROLE $owner NOLOGIN" -c "CREATE ROLE $app LOGIN NOSUPERUSER NOBYPASSRLS"
 
@@ -195,5 +210,13 @@ if [ "$kept" -eq 0 ]; then
     echo "upgrade_check: no released version older than $default_version to upgrade from" >&2
     rc=1
 fi
+# every released version (sql/released/RELEASES) was one of them
+for r in $(awk '!/^#/ && NF { print $1 }' "$here/../../sql/released/RELEASES"); do
+    [ "$r" != "$default_version" ] || continue
+    if [[ " ${versions[*]} " != *" $r "* ]]; then
+        echo "upgrade_check: released version $r is not installable in this cluster" >&2
+        rc=1
+    fi
+done
 [ $rc -eq 0 ] && echo "upgrade with seeds = fresh install with seeds: OK"
 exit $rc
