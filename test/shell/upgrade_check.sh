@@ -157,6 +157,7 @@ describe_all() {  # describe_all DB PREFIX: PREFIX.objects, PREFIX.user, PREFIX.
     psql -X -At -v ON_ERROR_STOP=1 -v describe_scope=user -d "$1" -f "$describe" > "$2.user"
     psql -X -q -At -v ON_ERROR_STOP=1 -v app="$app" -d "$1" -f "$describe_data" | LC_ALL=C sort > "$2.data"
 }
+count() { grep -cE "$1" || true; }  # count REGEX: lines of stdin that match
 compare() {  # compare WHAT FRESH UPGRADED VERSION
     if diff -u --label "fresh $default_version + seeds of $4: $1" --label "$4 + seeds, upgraded: $1" "$2" "$3" > "$work/diff"; then
         return 0
@@ -188,11 +189,11 @@ for v in "${versions[@]}"; do
     compare "extension objects and privileges" "$work/new_$tag.objects" "$work/old_$tag.objects" "$v" || vrc=1
     compare "user objects and privileges" "$work/new_$tag.user" "$work/old_$tag.user" "$v" || vrc=1
     compare "data" "$work/new_$tag.data" "$work/old_$tag.data" "$v" || vrc=1
-    objects=$(( $(grep -c '^member ' "$work/new_$tag.objects") + $(grep -c '^member ' "$work/new_$tag.user") ))
-    facts=$(( $(wc -l < "$work/new_$tag.objects") + $(wc -l < "$work/new_$tag.user") ))
-    rows=$(grep -c '^row ' "$work/new_$tag.data" || true)
-    seen=$(grep -c '^app ' "$work/new_$tag.data" || true)
-    privs=$(grep -cE 'acl=|^init privs|^default acl' "$work/new_$tag.objects" "$work/new_$tag.user" | awk -F: '{ n += $2 } END { print n }')
+    objects=$(cat "$work/new_$tag.objects" "$work/new_$tag.user" | count '^member ')
+    facts=$(cat "$work/new_$tag.objects" "$work/new_$tag.user" | count '')
+    privs=$(cat "$work/new_$tag.objects" "$work/new_$tag.user" | count 'acl=|^init privs|^default acl')
+    rows=$(count '^row ' < "$work/new_$tag.data")
+    seen=$(count '^app ' < "$work/new_$tag.data")
     echo "$v + seeds, upgraded = fresh $default_version + seeds: $objects objects ($facts facts, $privs of privileges)," \
          "$rows data rows, $seen facts as the application role: $([ $vrc -eq 0 ] && echo OK || echo DIFFERS) ($((SECONDS - t0)) s)"
     if [ "$rows" -eq 0 ] || [ "$seen" -eq 0 ]; then
