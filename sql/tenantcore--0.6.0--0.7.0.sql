@@ -2530,3 +2530,114 @@ $$;
 -- ===========================================================================
 
 -- (end of part 8)
+
+
+-- ===========================================================================
+-- Part 9: reads of protected data recorded (audit v2)
+-- ===========================================================================
+
+-- With tenantcore.audit_reads on (a superuser setting, src/audit_reads.c),
+-- every decryption is counted per statement, tenant, actor, role, table and
+-- column, and each count becomes one row here when the transaction commits.
+CREATE TABLE @extschema@.audit_reads (
+    id                   bigserial   PRIMARY KEY,
+    recorded_at          timestamptz NOT NULL DEFAULT now(),
+    statement_started_at timestamptz NOT NULL,
+    backend_pid          integer     NOT NULL,
+    query_id             bigint,
+    organization_id      uuid        NOT NULL,
+    actor_id             uuid,
+    role_name            name        NOT NULL,
+    table_name           text,
+    column_name          name,
+    reads                bigint      NOT NULL CHECK (reads > 0)
+);
+COMMENT ON TABLE @extschema@.audit_reads IS
+    'reads of protected data: one row per statement, tenant, actor, role and column decrypted, with the count of values (tenantcore.audit_reads)';
+CREATE INDEX audit_reads_tenant_time ON @extschema@.audit_reads (organization_id, recorded_at);
+CREATE INDEX audit_reads_actor_time ON @extschema@.audit_reads (actor_id, recorded_at) WHERE actor_id IS NOT NULL;
+-- tenants read their own rows; only the extension (as its owner) writes
+ALTER TABLE @extschema@.audit_reads ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenantcore_isolation ON @extschema@.audit_reads AS PERMISSIVE FOR SELECT TO PUBLIC
+    USING (organization_id = @extschema@.current_tenant());
+REVOKE ALL ON @extschema@.audit_reads, @extschema@.audit_reads_id_seq FROM PUBLIC;
+GRANT SELECT ON @extschema@.audit_reads TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_reads', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_reads_id_seq', '');
+-- kept as long as the audit log by default; a DBA changes it with retain()
+SELECT @extschema@._builtin_retain(-6, '@extschema@.audit_reads', 'recorded_at', '7 years', 'delete', true);
+
+-- _decrypt_column is decrypt_pii(bytea) for a value of a protected column:
+-- the <table>_decrypted views call it with their table and column, so the
+-- reads they decrypt are recorded with both.
+CREATE FUNCTION @extschema@._decrypt_column(ciphertext bytea, rel regclass, "column" name) RETURNS text
+    AS 'MODULE_PATHNAME', 'tenantcore_decrypt_column'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._decrypt_column(bytea, regclass, name) IS
+    'internal: decrypt_pii() of a protected column''s value, as the <table>_decrypted views call it (reads recorded with the table and column)';
+
+-- _protected_view (re)creates <table>_decrypted: every column of the table,
+-- protected columns decrypted for the current tenant (by _decrypt_column,
+-- since 0.7.0), ciphertext and blind index columns left out;
+-- security_invoker, with the table's SELECT grants.  A view whose columns
+-- stay the same is replaced in place (CREATE OR REPLACE VIEW), so views and
+-- grants that depend on it survive; otherwise it is dropped and created.
+CREATE OR REPLACE FUNCTION @extschema@._protected_view(rel regclass) RETURNS name
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nsp name;
+    tbl name;
+    vname name;
+    cols text;
+    g record;
+BEGIN
+    SELECT n.nspname, c.relname INTO nsp, tbl
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = _protected_view.rel AND pg_has_role(c.relowner, 'USAGE');
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    vname := left(tbl, 53) || '_decrypted';
+    SELECT string_agg(CASE WHEN p.column_name IS NOT NULL
+                           THEN format('@extschema@._decrypt_column(t.%I, %L::regclass, %L) AS %I',
+                                       p.encrypted_column, _protected_view.rel::text, a.attname, a.attname)
+                           ELSE format('t.%I', a.attname) END, ', ' ORDER BY a.attnum)
+      INTO cols
+      FROM pg_attribute a
+      LEFT JOIN @extschema@.protected_columns p ON p.rel = a.attrelid AND p.column_name = a.attname
+     WHERE a.attrelid = _protected_view.rel AND a.attnum > 0 AND NOT a.attisdropped
+       AND NOT EXISTS (SELECT FROM @extschema@.protected_columns q
+                        WHERE q.rel = a.attrelid AND a.attname IN (q.encrypted_column, q.blind_index_column));
+    IF to_regclass(format('%I.%I', nsp, vname)) IS NOT NULL THEN
+        BEGIN
+            EXECUTE format('CREATE OR REPLACE VIEW %I.%I WITH (security_invoker = true) AS SELECT %s FROM %s t',
+                           nsp, vname, cols, rel);
+            RETURN vname;
+        EXCEPTION WHEN invalid_table_definition OR datatype_mismatch THEN
+            -- the columns changed: made again below
+            EXECUTE format('DROP VIEW %I.%I', nsp, vname);
+        END;
+    END IF;
+    EXECUTE format('CREATE VIEW %I.%I WITH (security_invoker = true) AS SELECT %s FROM %s t', nsp, vname, cols, rel);
+    EXECUTE format('COMMENT ON VIEW %I.%I IS %L', nsp, vname,
+                   format('decrypted view of %s, made by tenantcore.protect()', rel));
+    FOR g IN SELECT DISTINCT a.grantee FROM pg_class c, aclexplode(c.relacl) a
+              WHERE c.oid = _protected_view.rel AND a.privilege_type = 'SELECT' AND a.grantee <> c.relowner LOOP
+        IF g.grantee = 0 THEN
+            EXECUTE format('GRANT SELECT ON %I.%I TO PUBLIC', nsp, vname);
+        ELSE
+            EXECUTE format('GRANT SELECT ON %I.%I TO %I', nsp, vname, g.grantee::regrole::text);
+        END IF;
+    END LOOP;
+    RETURN vname;
+END
+$$;
+
+-- the views of tables protected before 0.7.0 decrypt through _decrypt_column
+-- from now on (replaced in place: same columns, same owner and grants)
+SELECT @extschema@._protected_view(r.rel)
+  FROM (SELECT DISTINCT p.rel FROM @extschema@.protected_columns p) r;
+
+-- (end of part 9)

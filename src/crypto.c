@@ -135,6 +135,7 @@ PG_FUNCTION_INFO_V1(tenantcore_encrypt_pii);
 PG_FUNCTION_INFO_V1(tenantcore_decrypt_pii);
 PG_FUNCTION_INFO_V1(tenantcore_encrypt_pii_for);
 PG_FUNCTION_INFO_V1(tenantcore_decrypt_pii_for);
+PG_FUNCTION_INFO_V1(tenantcore_decrypt_column);
 PG_FUNCTION_INFO_V1(tenantcore_blind_index);
 PG_FUNCTION_INFO_V1(tenantcore_key_version);
 PG_FUNCTION_INFO_V1(tenantcore_rotate_tenant_key);
@@ -1023,8 +1024,30 @@ Datum
 tenantcore_decrypt_pii(PG_FUNCTION_ARGS)
 {
 	const pg_uuid_t *tenant = RequireTenant("decrypt_pii");
+	text	   *plaintext = DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(0));
 
-	PG_RETURN_TEXT_P(DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(0)));
+	AuditReadsCount(tenant, InvalidOid, NULL);
+	PG_RETURN_TEXT_P(plaintext);
+}
+
+/*
+ * tenantcore_decrypt_column(bytea, regclass, name) decrypts ciphertext of
+ * the current tenant read from a protected column: what the <table>_decrypted
+ * views call, so that tenantcore.audit_reads records the table and column.
+ */
+Datum
+tenantcore_decrypt_column(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant;
+	text	   *plaintext;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	tenant = RequireTenant("decrypt_pii");
+	plaintext = DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(0));
+	AuditReadsCount(tenant, PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
+					PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)));
+	PG_RETURN_TEXT_P(plaintext);
 }
 
 /*
@@ -1062,10 +1085,13 @@ Datum
 tenantcore_decrypt_pii_for(PG_FUNCTION_ARGS)
 {
 	const pg_uuid_t *tenant = RequireTenantArgument(fcinfo, 1, "decrypt_pii");
+	text	   *plaintext;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(0)));
+	plaintext = DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(0));
+	AuditReadsCount(tenant, InvalidOid, NULL);
+	PG_RETURN_TEXT_P(plaintext);
 }
 
 /*

@@ -58,6 +58,7 @@ _PG_init(void)
 	MasterKeyInit();
 	CryptoInit();
 	AuditInit();
+	AuditReadsInit();
 	CitusInit();
 
 	/* after every part defined its settings, so none is taken for a typo */

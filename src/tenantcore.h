@@ -73,4 +73,8 @@ extern void CryptoForgetKeys(void);
 /* audit.c */
 extern void AuditInit(void);
 
+/* audit_reads.c */
+extern void AuditReadsInit(void);
+extern void AuditReadsCount(const pg_uuid_t *tenant, Oid relid, const char *column);
+
 #endif							/* TENANTCORE_H */

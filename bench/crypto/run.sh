@@ -110,3 +110,29 @@ done
 printf '%-34s %12s tps\n' "plaintext index (email = ...)" "$plain_tps"
 printf '%-34s %12s tps\n' "blind index (email_bidx = ...)" "$bidx_tps"
 printf '%-34s %11sx   (target <= 1.5x)\n' "blind index time / plaintext time" "$(ratio "$plain_tps" "$bidx_tps")"
+
+echo
+echo "== reads of protected data recorded (tenantcore.audit_reads), pgbench 1 client, $BENCH_ROUNDS rounds x ${BENCH_SECONDS}s, off and on mixed in each run =="
+# each script sets tenantcore.audit_reads first (both pay for the SET); with
+# it on, the commit writes one audit_reads row per statement and column
+for r in $(seq 1 "$BENCH_ROUNDS"); do
+    record < <(PGOPTIONS="-c tenantcore.tenant_id=$TENANT" bench_latencies "$BENCH_SECONDS" - "" -M prepared \
+                   -D rows="$BENCH_ROWS" -- "$HERE"/reads/one_off.pgbench "$HERE"/reads/one_on.pgbench)
+    record < <(PGOPTIONS="-c tenantcore.tenant_id=$TENANT" bench_latencies "$BENCH_SECONDS" - "" -M prepared \
+                   -D rows="$BENCH_ROWS" -- "$HERE"/reads/many_off.pgbench "$HERE"/reads/many_on.pgbench)
+done
+recorded=$(psql -XAtq -c "SELECT count(*), coalesce(sum(reads), 0) FROM tenantcore.audit_reads WHERE organization_id = '$TENANT'")
+# shellcheck disable=SC2086
+for v in one many; do
+    off=$(median ${runs[${v}_off]}); on=$(median ${runs[${v}_on]})
+    per_round=$(ratios "${v}_on" "${v}_off" | paste -sd' ')
+    printf '%-34s off %8.3f ms  on %8.3f ms  on/off %sx (rounds: %s)\n' \
+        "$([ "$v" = one ] && echo "1 row per transaction" || echo "1,000 rows per transaction")" \
+        "$off" "$on" "$(median $per_round | awk '{printf "%.2f", $1}')" "$per_round"
+done
+awk -v one_off="$(median ${runs[one_off]})" -v one_on="$(median ${runs[one_on]})" \
+    -v many_off="$(median ${runs[many_off]})" -v many_on="$(median ${runs[many_on]})" 'BEGIN {
+    printf "recording costs %.1f us per transaction (one row) and %.3f us per value read beyond it (1,000 rows)\n",
+           (one_on - one_off) * 1000, ((many_on - many_off) - (one_on - one_off)) * 1000 / 999 }'
+echo "audit_reads rows written (statements x columns) and values counted: ${recorded/|/, }"
+psql -XAtq -c "DELETE FROM tenantcore.audit_reads WHERE organization_id = '$TENANT'"
