@@ -2568,12 +2568,14 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_reads_id_seq', '')
 SELECT @extschema@._builtin_retain(-6, '@extschema@.audit_reads', 'recorded_at', '7 years', 'delete', true);
 
 -- _decrypt_column is decrypt_pii(bytea) for a value of a protected column:
--- the <table>_decrypted views call it with their table and column, so the
--- reads they decrypt are recorded with both.
-CREATE FUNCTION @extschema@._decrypt_column(ciphertext bytea, rel regclass, "column" name) RETURNS text
+-- the <table>_decrypted views call it with their table and the column's
+-- number, so the reads they decrypt are recorded with both (a number, not a
+-- name: it survives a rename of the column, and a name argument would give
+-- the result the collation "C").
+CREATE FUNCTION @extschema@._decrypt_column(ciphertext bytea, rel regclass, attnum smallint) RETURNS text
     AS 'MODULE_PATHNAME', 'tenantcore_decrypt_column'
     LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@._decrypt_column(bytea, regclass, name) IS
+COMMENT ON FUNCTION @extschema@._decrypt_column(bytea, regclass, smallint) IS
     'internal: decrypt_pii() of a protected column''s value, as the <table>_decrypted views call it (reads recorded with the table and column)';
 
 -- _protected_view (re)creates <table>_decrypted: every column of the table,
@@ -2601,8 +2603,8 @@ BEGIN
     END IF;
     vname := left(tbl, 53) || '_decrypted';
     SELECT string_agg(CASE WHEN p.column_name IS NOT NULL
-                           THEN format('@extschema@._decrypt_column(t.%I, %L::regclass, %L) AS %I',
-                                       p.encrypted_column, _protected_view.rel::text, a.attname, a.attname)
+                           THEN format('@extschema@._decrypt_column(t.%I, %L::regclass, %s::smallint) AS %I',
+                                       p.encrypted_column, _protected_view.rel::text, a.attnum, a.attname)
                            ELSE format('t.%I', a.attname) END, ', ' ORDER BY a.attnum)
       INTO cols
       FROM pg_attribute a
@@ -2636,8 +2638,23 @@ END
 $$;
 
 -- the views of tables protected before 0.7.0 decrypt through _decrypt_column
--- from now on (replaced in place: same columns, same owner and grants)
-SELECT @extschema@._protected_view(r.rel)
-  FROM (SELECT DISTINCT p.rel FROM @extschema@.protected_columns p) r;
+-- from now on, replaced in place (same columns, owner, grants and dependent
+-- views).  An extension script may only replace its own members, so each
+-- view is a member for the moment of its replacement.
+DO $$
+DECLARE
+    v record;
+BEGIN
+    FOR v IN SELECT DISTINCT p.rel, format('%I.%I', n.nspname, p.view_name) AS view
+               FROM @extschema@.protected_columns p
+               JOIN pg_class c ON c.oid = p.rel
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE to_regclass(format('%I.%I', n.nspname, p.view_name)) IS NOT NULL LOOP
+        EXECUTE format('ALTER EXTENSION tenantcore ADD VIEW %s', v.view);
+        PERFORM @extschema@._protected_view(v.rel);
+        EXECUTE format('ALTER EXTENSION tenantcore DROP VIEW %s', v.view);
+    END LOOP;
+END
+$$;
 
 -- (end of part 9)

@@ -51,7 +51,7 @@ typedef struct ReadKey
 	bool		has_actor;
 	Oid			role;
 	Oid			relid;			/* InvalidOid: a direct decrypt_pii() call */
-	NameData	column;
+	AttrNumber	attnum;
 }			ReadKey;
 
 typedef struct ReadCount
@@ -62,6 +62,7 @@ typedef struct ReadCount
 	/* names resolved at the first read: no catalog access after an abort */
 	NameData	role_name;
 	char	   *table_name;		/* schema-qualified; NULL for none */
+	char	   *column_name;	/* NULL for none */
 }			ReadCount;
 
 /* the counts of the current transaction, and the last one used */
@@ -86,7 +87,7 @@ static const char *insert_sql =
  * FillKey describes a read by the current statement, user and actor.
  */
 static void
-FillKey(ReadKey *key, const pg_uuid_t *tenant, Oid relid, const char *column)
+FillKey(ReadKey *key, const pg_uuid_t *tenant, Oid relid, AttrNumber attnum)
 {
 	const pg_uuid_t *actor = CurrentActor();
 
@@ -100,8 +101,7 @@ FillKey(ReadKey *key, const pg_uuid_t *tenant, Oid relid, const char *column)
 	}
 	key->role = GetUserId();
 	key->relid = relid;
-	if (column != NULL)
-		strlcpy(NameStr(key->column), column, NAMEDATALEN);
+	key->attnum = attnum;
 }
 
 /*
@@ -125,18 +125,18 @@ TableName(Oid relid)
 
 /*
  * AuditReadsCount counts one decryption of a value of tenant's, from column
- * of relid (InvalidOid and NULL for a direct decrypt_pii() call).  It does
- * nothing unless tenantcore.audit_reads is on.
+ * attnum of relid (InvalidOid and InvalidAttrNumber for a direct
+ * decrypt_pii() call).  It does nothing unless tenantcore.audit_reads is on.
  */
 void
-AuditReadsCount(const pg_uuid_t *tenant, Oid relid, const char *column)
+AuditReadsCount(const pg_uuid_t *tenant, Oid relid, AttrNumber attnum)
 {
 	ReadKey		key;
 	bool		found;
 
 	if (!audit_reads)
 		return;
-	FillKey(&key, tenant, relid, column);
+	FillKey(&key, tenant, relid, attnum);
 	/* the rows of one statement all hit the same count */
 	if (last_count != NULL && memcmp(&last_count->key, &key, sizeof(ReadKey)) == 0)
 	{
@@ -163,6 +163,9 @@ AuditReadsCount(const pg_uuid_t *tenant, Oid relid, const char *column)
 		last_count->reads = 0;
 		namestrcpy(&last_count->role_name, role ? role : "?");
 		last_count->table_name = TableName(relid);
+		last_count->column_name = (OidIsValid(relid) && attnum > 0) ? get_attname(relid, attnum, true) : NULL;
+		if (last_count->column_name == NULL && attnum != InvalidAttrNumber)
+			last_count->column_name = psprintf("%d", attnum);
 		MemoryContextSwitchTo(old);
 	}
 	last_count->reads++;
@@ -190,7 +193,7 @@ LogCounts(HTAB *counts, const char *why)
 						: "none",
 						NameStr(c->role_name),
 						c->table_name ? c->table_name : "none (decrypt_pii)",
-						NameStr(c->key.column)[0] ? NameStr(c->key.column) : "none",
+						c->column_name ? c->column_name : "none",
 						(long long) c->reads,
 						timestamptz_to_str(c->key.statement_start)),
 				 errhidestmt(true)));
@@ -254,7 +257,7 @@ WriteCounts(HTAB *counts)
 	if (target_plan == NULL)
 	{
 		Oid			types[9] = {TIMESTAMPTZOID, INT4OID, INT8OID, UUIDOID, UUIDOID,
-		NAMEOID, TEXTOID, NAMEOID, INT8OID};
+		NAMEOID, TEXTOID, TEXTOID, INT8OID};
 		Oid			nsp = get_rel_namespace(target_relid);
 		SPIPlanPtr	plan = SPI_prepare(psprintf(insert_sql, quote_identifier(get_namespace_name(nsp))),
 									   9, types);
@@ -287,8 +290,8 @@ WriteCounts(HTAB *counts)
 		values[6] = c->table_name ? CStringGetTextDatum(c->table_name) : (Datum) 0;
 		if (c->table_name == NULL)
 			nulls[6] = 'n';
-		values[7] = NameGetDatum(&c->key.column);
-		if (NameStr(c->key.column)[0] == '\0')
+		values[7] = c->column_name ? CStringGetTextDatum(c->column_name) : (Datum) 0;
+		if (c->column_name == NULL)
 			nulls[7] = 'n';
 		values[8] = Int64GetDatum(c->reads);
 		if (SPI_execute_plan(target_plan, values, nulls, false, 0) != SPI_OK_INSERT)

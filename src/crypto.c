@@ -1026,14 +1026,15 @@ tenantcore_decrypt_pii(PG_FUNCTION_ARGS)
 	const pg_uuid_t *tenant = RequireTenant("decrypt_pii");
 	text	   *plaintext = DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(0));
 
-	AuditReadsCount(tenant, InvalidOid, NULL);
+	AuditReadsCount(tenant, InvalidOid, InvalidAttrNumber);
 	PG_RETURN_TEXT_P(plaintext);
 }
 
 /*
- * tenantcore_decrypt_column(bytea, regclass, name) decrypts ciphertext of
- * the current tenant read from a protected column: what the <table>_decrypted
- * views call, so that tenantcore.audit_reads records the table and column.
+ * tenantcore_decrypt_column(bytea, regclass, smallint) decrypts ciphertext
+ * of the current tenant read from a protected column (the table and the
+ * column's number): what the <table>_decrypted views call, so that
+ * tenantcore.audit_reads records the table and column.
  */
 Datum
 tenantcore_decrypt_column(PG_FUNCTION_ARGS)
@@ -1046,7 +1047,7 @@ tenantcore_decrypt_column(PG_FUNCTION_ARGS)
 	tenant = RequireTenant("decrypt_pii");
 	plaintext = DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(0));
 	AuditReadsCount(tenant, PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
-					PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)));
+					PG_ARGISNULL(2) ? InvalidAttrNumber : PG_GETARG_INT16(2));
 	PG_RETURN_TEXT_P(plaintext);
 }
 
@@ -1090,7 +1091,7 @@ tenantcore_decrypt_pii_for(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	plaintext = DecryptForTenant(tenant, PG_GETARG_BYTEA_PP(0));
-	AuditReadsCount(tenant, InvalidOid, NULL);
+	AuditReadsCount(tenant, InvalidOid, InvalidAttrNumber);
 	PG_RETURN_TEXT_P(plaintext);
 }
 

@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "access/attnum.h"
 #include "utils/uuid.h"
 
 /* MarkGUCPrefixReserved() appeared in PostgreSQL 15 */
@@ -75,6 +76,6 @@ extern void AuditInit(void);
 
 /* audit_reads.c */
 extern void AuditReadsInit(void);
-extern void AuditReadsCount(const pg_uuid_t *tenant, Oid relid, const char *column);
+extern void AuditReadsCount(const pg_uuid_t *tenant, Oid relid, AttrNumber attnum);
 
 #endif							/* TENANTCORE_H */

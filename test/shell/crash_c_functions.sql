@@ -134,19 +134,21 @@ SELECT tenantcore.decrypt_pii(crash.ct('aaaaaaaa-0000-4000-8000-000000000001'));
 -- covers: _decrypt_column
 SET tenantcore.audit_reads = on;
 SELECT tenantcore._decrypt_column(NULL, NULL, NULL);
+SELECT tenantcore._decrypt_column(NULL, 'pg_class'::regclass, -32768::smallint);
 SELECT tenantcore._decrypt_column('\x54'::bytea, NULL, NULL);
 SELECT tenantcore.set_tenant('aaaaaaaa-0000-4000-8000-000000000001');
 SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), NULL, NULL);
-SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 0, '');
-SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 4294967295::oid::regclass, repeat('c', 200)::name);
-SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 'pg_class'::regclass, 'relname');
-SELECT tenantcore._decrypt_column(crash.rand(64), 'pg_class'::regclass, 'relname');
-SELECT tenantcore._decrypt_column(crash.ct('bbbbbbbb-0000-4000-8000-000000000002'), 'pg_class'::regclass, 'x');
-SELECT count(tenantcore._decrypt_column(c, 'pg_class'::regclass, 'x')) FROM (SELECT tenantcore.encrypt_pii('v' || g) c FROM generate_series(1, 2000) g) s;
-SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 'pg_class'::regclass, 'x') FROM generate_series(1, 3);
-SAVEPOINT s; SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 'pg_type'::regclass, 'y'); ROLLBACK TO SAVEPOINT s;
+SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 0, 0::smallint);
+SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 4294967295::oid::regclass, 32767::smallint);
+SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 'pg_class'::regclass, -1::smallint);
+SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 'pg_class'::regclass, 1::smallint);
+SELECT tenantcore._decrypt_column(crash.rand(64), 'pg_class'::regclass, 1::smallint);
+SELECT tenantcore._decrypt_column(crash.ct('bbbbbbbb-0000-4000-8000-000000000002'), 'pg_class'::regclass, 2::smallint);
+SELECT count(tenantcore._decrypt_column(c, 'pg_class'::regclass, 2::smallint)) FROM (SELECT tenantcore.encrypt_pii('v' || g) c FROM generate_series(1, 2000) g) s;
+SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 'pg_class'::regclass, 2::smallint) FROM generate_series(1, 3);
+SAVEPOINT s; SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 'pg_type'::regclass, 3::smallint); ROLLBACK TO SAVEPOINT s;
 SET LOCAL transaction_read_only = on;
-SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 'pg_class'::regclass, 'z');
+SELECT tenantcore._decrypt_column(tenantcore.encrypt_pii('x'), 'pg_class'::regclass, 4::smallint);
 -- case: tenant-explicit encryption and key management with odd tenants
 -- covers: encrypt_pii decrypt_pii rotate_tenant_key shred_tenant rewrap_tenant_keys _master_key_id
 SELECT tenantcore.encrypt_pii(NULL, NULL), tenantcore.encrypt_pii('x', NULL);
