@@ -119,13 +119,96 @@ def split(text):
         yield (text.count('\n', 0, start) + 1, '', text[start:].strip())
 
 
-def words(stmt):
-    """The statement with comments removed and whitespace collapsed (bodies kept)."""
-    out = []
-    for _l, _c, s in []:
-        pass
-    s = re.sub(r'--[^\n]*', ' ', stmt)
-    return ' '.join(s.split())
+ALIASES = {'int': 'integer', 'int4': 'integer', 'bool': 'boolean', 'int8': 'bigint', 'float8': 'double precision',
+           'varchar': 'character varying', 'timestamp with time zone': 'timestamptz'}
+TYPE_START = {'double', 'timestamp', 'time', 'character', 'bit', 'timestamptz'}
+NAME = r'([@\w."$]+)'
+
+
+def norm(stmt):
+    """The statement with -- comments removed and whitespace collapsed."""
+    return ' '.join(re.sub(r'--[^\n]*', ' ', stmt).split())
+
+
+def _unqualify(name):
+    return name.replace('@extschema@.', '').replace('tenantcore.', '').strip('"')
+
+
+def _split_args(s):
+    out, depth, cur, i = [], 0, '', 0
+    while i < len(s):
+        c = s[i]
+        if c in '\'"':
+            j = s.find(c, i + 1)
+            cur += s[i:j + 1]; i = j + 1; continue
+        if c in '([': depth += 1
+        if c in ')]': depth -= 1
+        if c == ',' and depth == 0:
+            out.append(cur); cur = ''
+        else:
+            cur += c
+        i += 1
+    if cur.strip(): out.append(cur)
+    return out
+
+
+def type_name(t):
+    t = ' '.join(_unqualify(x) for x in t.lower().split())
+    return ALIASES.get(t, t)
+
+
+def _routine(w, i, proc):
+    """w[i:] starts with name(args): (key, end) with the identity argument types"""
+    m = re.compile(r'\s*' + NAME + r'\s*\(').match(w, i)
+    o = m.end() - 1
+    depth, c = 0, o
+    while True:
+        if w[c] == "'":
+            c = w.find("'", c + 1)
+        elif w[c] == '(':
+            depth += 1
+        elif w[c] == ')':
+            depth -= 1
+            if depth == 0: break
+        c += 1
+    types = []
+    for a in _split_args(w[o + 1:c]):
+        a = re.split(r'\s+DEFAULT\s+|\s*=\s*', a, maxsplit=1, flags=re.I)[0].strip()
+        if not a: continue
+        mode = 'IN'
+        mm = re.match(r'(IN|OUT|INOUT|VARIADIC)\s+(.*)', a, re.I | re.S)
+        if mm: mode, a = mm.group(1).upper(), mm.group(2)
+        if mode == 'OUT' and not proc: continue
+        toks = a.split()
+        if len(toks) > 1 and toks[0].lower() not in TYPE_START:
+            toks = toks[1:]
+        types.append(type_name(' '.join(toks)))
+    return ('function', _unqualify(m.group(1)) + '(' + ','.join(types) + ')'), c + 1
+
+
+def defines(stmt):
+    """The objects a statement defines: a list of (kind, name) keys.  Routines
+    are keyed by name and identity argument types, policies and triggers by
+    name and table."""
+    w = norm(stmt)
+    m = re.match(r'CREATE (?:OR REPLACE )?(FUNCTION|PROCEDURE|AGGREGATE) ', w, re.I)
+    if m:
+        return [_routine(w, m.end(), m.group(1).upper() == 'PROCEDURE')[0]]
+    m = re.match(r'CREATE (?:UNLOGGED )?TABLE (?:IF NOT EXISTS )?' + NAME, w, re.I)
+    if m: return [('table', _unqualify(m.group(1)))]
+    m = re.match(r'CREATE (?:OR REPLACE )?(?:MATERIALIZED )?VIEW ' + NAME, w, re.I)
+    if m: return [('view', _unqualify(m.group(1)))]
+    m = re.match(r'CREATE SEQUENCE (?:IF NOT EXISTS )?' + NAME, w, re.I)
+    if m: return [('sequence', _unqualify(m.group(1)))]
+    m = re.match(r'CREATE TYPE ' + NAME, w, re.I)
+    if m: return [('type', _unqualify(m.group(1)))]
+    m = re.match(r'CREATE (?:OR REPLACE )?(?:CONSTRAINT )?TRIGGER (\w+) .*? ON ' + NAME, w, re.I)
+    if m: return [('trigger', m.group(1) + ' on ' + _unqualify(m.group(2)))]
+    m = re.match(r'CREATE EVENT TRIGGER (\w+)', w, re.I)
+    if m: return [('event trigger', m.group(1))]
+    m = re.match(r'CREATE POLICY (\w+) ON ' + NAME, w, re.I)
+    if m: return [('policy', m.group(1) + ' on ' + _unqualify(m.group(2)))]
+    return []
 
 
 if __name__ == '__main__':
