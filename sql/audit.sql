@@ -468,8 +468,7 @@ COMMENT ON FUNCTION @extschema@._audit_record_id(uuid, jsonb) IS
     'the record id of the row with primary key pk (JSONB as the audit log stores it) of the audited table table_id';
 
 -- _audit_install (re)creates the triggers of rel from its audited_tables row.
---
--- the triggers carry the table identity ('table:<uuid>'); the TRUNCATE
+-- The triggers carry the table identity ('table:<uuid>'); the TRUNCATE
 -- trigger of the audited table itself too (a partition's TRUNCATE entry has
 -- no record id: it empties only part of the table).  The row trigger of a
 -- built-in (core) table keeps the WHEN clause that _core_table() gave it,
@@ -514,10 +513,9 @@ END
 $$;
 
 -- _audit_partition_indexes creates the indexes of one partition of the log
--- (names chosen by the server, which never collide).
---
--- The log's partitions: BRIN on (id, occurred_at) as before; a hash index on
--- record_id replaces the one on pk (history() and row_as_of() look up by
+-- (names chosen by the server, which never collide): BRIN on
+-- (id, occurred_at); a hash index on record_id (replacing the one on pk of
+-- 0.4.0-0.6.0: history() and row_as_of() look up by
 -- record id; a uuid hashes cheaper than a JSONB key); a btree on
 -- (actor_id, occurred_at) of the entries with an actor serves
 -- audit_by_actor() (timestamp and uuid comparisons are leakproof, so under
@@ -557,8 +555,6 @@ $$;
 COMMENT ON FUNCTION @extschema@.audit_record_id(regclass, jsonb) IS
     'the record id (audit_log.record_id) of one row of an audited table, by primary key as JSONB';
 
--- history returns every change of one row, oldest first.
---
 -- history returns every change of one row, oldest first: by record id (also
 -- the entries written before a rename), or by name and key for a table that
 -- is no longer audited.
@@ -964,8 +960,9 @@ DROP EVENT TRIGGER IF EXISTS tenantcore_audit_seal_sql_drop;
 CREATE EVENT TRIGGER tenantcore_audit_seal_sql_drop ON sql_drop
     EXECUTE FUNCTION @extschema@._audit_seal_on_sql_drop();
 
--- Audit partitions.  0.6.0 created the monthly partitions only in audit()
--- called by a superuser and in a scheduled audit_maintain(), so the core
+-- audit_maintain() makes the monthly partitions of the log.  0.6.0 created
+-- them only in audit() called by a superuser and in a scheduled
+-- audit_maintain(), so the core
 -- tables' entries went to the default partition and the first
 -- install_blueprint() announced that it moved them.  Now
 -- schedule_retention() schedules audit_maintain() too, and moving entries out
@@ -974,7 +971,7 @@ CREATE EVENT TRIGGER tenantcore_audit_seal_sql_drop ON sql_drop
 --
 -- audit_maintain() seals too when tenantcore.audit_seal_in_maintain is on
 -- (a superuser setting), so the daily pg_cron job of schedule_retention()
--- keeps the seals current
+-- keeps the seals current.
 CREATE OR REPLACE FUNCTION @extschema@.audit_maintain(months_ahead integer DEFAULT 3)
 RETURNS SETOF regclass
 LANGUAGE plpgsql SECURITY DEFINER
@@ -1034,21 +1031,28 @@ REVOKE EXECUTE ON FUNCTION @extschema@.audit_maintain(integer),
                            @extschema@.audit_drop_partitions_before(timestamptz),
                            @extschema@._audit_prepare_partition(regclass) FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER audit_log_guard BEFORE DELETE OR UPDATE ON @extschema@.audit_log FOR EACH ROW EXECUTE FUNCTION @extschema@._audit_log_guard();
+CREATE OR REPLACE TRIGGER audit_log_guard BEFORE UPDATE OR DELETE ON @extschema@.audit_log
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._audit_log_guard();
 
-CREATE OR REPLACE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON @extschema@.audit_log FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._audit_log_guard();
+CREATE OR REPLACE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON @extschema@.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._audit_log_guard();
 
-CREATE OR REPLACE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON @extschema@.audit_log_default FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._audit_log_guard();
+CREATE OR REPLACE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON @extschema@.audit_log_default
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._audit_log_guard();
 
-CREATE OR REPLACE TRIGGER audited_tables_identity BEFORE INSERT ON @extschema@.audited_tables FOR EACH ROW EXECUTE FUNCTION @extschema@._audited_tables_identity();
+CREATE OR REPLACE TRIGGER audited_tables_identity BEFORE INSERT ON @extschema@.audited_tables
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._audited_tables_identity();
 
--- The audit log showed a tenant the entries of every audited table, also of
--- tables its role may not read (no SELECT privilege on any column): the whole
--- row as JSONB.  An entry is now visible only to roles that may read some
--- column of the audited table (as it is named today; entries of dropped
--- tables are visible to superusers only).  Columns hidden by column
--- privileges are still logged: redact them (audit(..., redact => ...)).
+-- tenants read their own entries; nobody but the trigger writes.  An entry is
+-- visible only to roles that may read some column of the audited table (0.6.0
+-- showed a tenant the entries of every audited table, the whole row as JSONB),
+-- found by the table's identity, so a rename keeps the entries written under
+-- the old name visible; entries of tables no longer audited are found by name
+-- (entries of dropped tables are visible to superusers only).  Columns hidden
+-- by column privileges are still logged: redact them (audit(..., redact => ...)).
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.audit_log;
-CREATE POLICY tenantcore_isolation ON @extschema@.audit_log FOR SELECT USING (((organization_id = @extschema@.current_tenant()) AND has_any_column_privilege((COALESCE(( SELECT t.rel
-   FROM @extschema@.audited_tables t
-  WHERE (t.table_id = audit_log.table_id)), to_regclass(table_name)))::oid, 'SELECT'::text)));
+CREATE POLICY tenantcore_isolation ON @extschema@.audit_log AS PERMISSIVE FOR SELECT TO PUBLIC
+    USING (organization_id = @extschema@.current_tenant()
+           AND pg_catalog.has_any_column_privilege(
+                   coalesce((SELECT t.rel FROM @extschema@.audited_tables t WHERE t.table_id = audit_log.table_id),
+                            pg_catalog.to_regclass(table_name)), 'SELECT'));

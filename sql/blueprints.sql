@@ -1390,9 +1390,6 @@ COMMENT ON FUNCTION @extschema@.seed_bench(name, integer, integer) IS
     'benchmark data: tenants new organizations with rows_per_tenant rows each in a blueprint schema';
 
 -- seed_demo(schema) fills a blueprint schema with two demo organizations
--- (Acme Accounting and Birch & Co), their users and a few rows per table
---
--- seed_demo(schema) fills a blueprint schema with two demo organizations
 -- (Acme Accounting and Birch & Co), their users and a few rows per table.
 -- 0.6.0 inserted the organizations with ON CONFLICT DO NOTHING, so after the
 -- README's core schema step (an organization with slug 'acme') Acme

@@ -728,8 +728,8 @@ COMMENT ON FUNCTION @extschema@._caller_is_owner() IS
 COMMENT ON TABLE @extschema@.user_origins IS
     'the organization in whose context create_user() created a person (add_member may add such a person without an invitation)';
 
--- create_user records the current tenant, if one is set and exists, as the
--- person's origin (the rest as in 0.5.0)
+-- create_user creates a person; the current tenant, if one is set and
+-- exists, is recorded as the person's origin (user_origins).
 CREATE OR REPLACE FUNCTION @extschema@.create_user(email text, password_hash text DEFAULT NULL,
                                         first_name text DEFAULT NULL, last_name text DEFAULT NULL)
 RETURNS uuid
@@ -951,7 +951,9 @@ CREATE OR REPLACE TRIGGER tenantcore_audit_truncate AFTER TRUNCATE ON @extschema
 
 CREATE OR REPLACE TRIGGER tenantcore_audit_truncate AFTER TRUNCATE ON @extschema@.users FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.audit_trigger('table:599aa098-8714-e1b5-cfeb-8faf8ac9c7bc');
 
-CREATE OR REPLACE TRIGGER tenantcore_organization_roles AFTER INSERT ON @extschema@.organizations FOR EACH ROW WHEN ((NOT @extschema@._restoring())) EXECUTE FUNCTION @extschema@._organization_created();
+CREATE OR REPLACE TRIGGER tenantcore_organization_roles AFTER INSERT ON @extschema@.organizations
+    FOR EACH ROW WHEN (NOT @extschema@._restoring())
+    EXECUTE FUNCTION @extschema@._organization_created();
 
 CREATE OR REPLACE TRIGGER tenantcore_updated_at BEFORE UPDATE ON @extschema@.notifications FOR EACH ROW EXECUTE FUNCTION @extschema@.updated_at_trigger('updated_at');
 
@@ -972,68 +974,74 @@ CREATE OR REPLACE TRIGGER tenantcore_updated_at BEFORE UPDATE ON @extschema@.use
 CREATE OR REPLACE TRIGGER tenantcore_updated_at BEFORE UPDATE ON @extschema@.users FOR EACH ROW EXECUTE FUNCTION @extschema@.updated_at_trigger('updated_at');
 
 DROP POLICY IF EXISTS self_update ON @extschema@.users;
-CREATE POLICY self_update ON @extschema@.users FOR UPDATE USING ((id = @extschema@.current_actor())) WITH CHECK ((id = @extschema@.current_actor()));
+CREATE POLICY self_update ON @extschema@.users FOR UPDATE TO PUBLIC
+    USING (id = @extschema@.current_actor()) WITH CHECK (id = @extschema@.current_actor());
 
 DROP POLICY IF EXISTS self_write ON @extschema@.user_profiles;
-CREATE POLICY self_write ON @extschema@.user_profiles USING ((user_id = @extschema@.current_actor())) WITH CHECK ((user_id = @extschema@.current_actor()));
+CREATE POLICY self_write ON @extschema@.user_profiles FOR ALL TO PUBLIC
+    USING (user_id = @extschema@.current_actor()) WITH CHECK (user_id = @extschema@.current_actor());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.access_logs;
-CREATE POLICY tenantcore_isolation ON @extschema@.access_logs USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.access_logs USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.api_keys;
-CREATE POLICY tenantcore_isolation ON @extschema@.api_keys USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.api_keys USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.consents;
-CREATE POLICY tenantcore_isolation ON @extschema@.consents USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.consents USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.error_logs;
-CREATE POLICY tenantcore_isolation ON @extschema@.error_logs USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.error_logs USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.notifications;
-CREATE POLICY tenantcore_isolation ON @extschema@.notifications USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.notifications USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.organization_members;
-CREATE POLICY tenantcore_isolation ON @extschema@.organization_members USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.organization_members USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.organizations;
-CREATE POLICY tenantcore_isolation ON @extschema@.organizations USING ((id = @extschema@.current_tenant())) WITH CHECK ((id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.organizations USING (id = @extschema@.current_tenant()) WITH CHECK (id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.role_permissions;
-CREATE POLICY tenantcore_isolation ON @extschema@.role_permissions USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.role_permissions USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.roles;
-CREATE POLICY tenantcore_isolation ON @extschema@.roles USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.roles USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.sessions;
-CREATE POLICY tenantcore_isolation ON @extschema@.sessions USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.sessions USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.settings;
-CREATE POLICY tenantcore_isolation ON @extschema@.settings USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.settings USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.subscriptions;
-CREATE POLICY tenantcore_isolation ON @extschema@.subscriptions USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.subscriptions USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.team_members;
-CREATE POLICY tenantcore_isolation ON @extschema@.team_members USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.team_members USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.teams;
-CREATE POLICY tenantcore_isolation ON @extschema@.teams USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.teams USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.user_roles;
-CREATE POLICY tenantcore_isolation ON @extschema@.user_roles USING ((organization_id = @extschema@.current_tenant())) WITH CHECK ((organization_id = @extschema@.current_tenant()));
+CREATE POLICY tenantcore_isolation ON @extschema@.user_roles USING (organization_id = @extschema@.current_tenant()) WITH CHECK (organization_id = @extschema@.current_tenant());
 
+-- a person is visible to the members of the organizations the person
+-- belongs to; invitations are not memberships (status invited): inviting an
+-- address reveals nothing about the account behind it
 DROP POLICY IF EXISTS visible ON @extschema@.user_profiles;
-CREATE POLICY visible ON @extschema@.user_profiles FOR SELECT USING (((user_id = @extschema@.current_actor()) OR (EXISTS ( SELECT
-   FROM @extschema@.organization_members m
-  WHERE ((m.organization_id = @extschema@.current_tenant()) AND (m.user_id = user_profiles.user_id) AND (m.status <> 'invited'::text))))));
+CREATE POLICY visible ON @extschema@.user_profiles FOR SELECT TO PUBLIC
+    USING (user_id = @extschema@.current_actor()
+           OR EXISTS (SELECT FROM @extschema@.organization_members m
+                       WHERE m.organization_id = @extschema@.current_tenant() AND m.user_id = user_profiles.user_id
+                         AND m.status <> 'invited'));
 
--- Invitations are not memberships: the global identity tables show a person
--- to a tenant only once the person accepted (status other than invited), so
--- inviting an address reveals nothing about the account behind it.
 DROP POLICY IF EXISTS visible ON @extschema@.users;
-CREATE POLICY visible ON @extschema@.users FOR SELECT USING (((id = @extschema@.current_actor()) OR (EXISTS ( SELECT
-   FROM @extschema@.organization_members m
-  WHERE ((m.organization_id = @extschema@.current_tenant()) AND (m.user_id = users.id) AND (m.status <> 'invited'::text))))));
+CREATE POLICY visible ON @extschema@.users FOR SELECT TO PUBLIC
+    USING (id = @extschema@.current_actor()
+           OR EXISTS (SELECT FROM @extschema@.organization_members m
+                       WHERE m.organization_id = @extschema@.current_tenant() AND m.user_id = users.id
+                         AND m.status <> 'invited'));
 
 -- The core tables are isolated like any other table: their tenant column's
 -- default is _tenant_default() (organizations: the tenant is the row itself,

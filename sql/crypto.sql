@@ -271,10 +271,11 @@ COMMENT ON FUNCTION @extschema@._protect_install_trigger(regclass, name) IS
 -- them and sets the plaintext column to NULL in a single rewrite of the
 -- table (ALTER TABLE ... USING, so no old row version with plaintext stays
 -- in the table's files), installs the encrypting trigger and the view.
--- Runs with the caller's rights: the caller must own the table.
---
--- protect(): a missing column is named like PostgreSQL names it
--- (column "c" of relation "t"); the rest as in part 1
+-- Runs with the caller's rights: the caller must own the table.  The column
+-- is registered before the table is rewritten (the encrypting helpers refuse
+-- a table without protected columns), and the trigger is created by
+-- _protect_install_trigger().  A missing column is named like PostgreSQL
+-- names it (column "c" of relation "t").
 CREATE OR REPLACE FUNCTION @extschema@.protect(rel regclass, "column" name, searchable boolean DEFAULT false,
                                     purpose text DEFAULT 'default')
 RETURNS name
@@ -403,19 +404,20 @@ $$;
 COMMENT ON FUNCTION @extschema@.protect(regclass, name, boolean, text) IS
     'protect a text column: ciphertext (and blind index) columns, encrypting trigger, <table>_decrypted view; plaintext never stored';
 
-CREATE OR REPLACE TRIGGER tenant_keys_changed AFTER DELETE OR UPDATE OR TRUNCATE ON @extschema@.tenant_keys FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._tenant_keys_changed();
+CREATE OR REPLACE TRIGGER tenant_keys_changed
+    AFTER UPDATE OR DELETE OR TRUNCATE ON @extschema@.tenant_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._tenant_keys_changed();
 
 DROP POLICY IF EXISTS owner_registers ON @extschema@.protected_columns;
-CREATE POLICY owner_registers ON @extschema@.protected_columns FOR INSERT WITH CHECK (pg_has_role(CURRENT_USER, ( SELECT c.relowner
-   FROM pg_class c
-  WHERE (c.oid = (protected_columns.rel)::oid)), 'USAGE'::text));
+CREATE POLICY owner_registers ON @extschema@.protected_columns FOR INSERT
+    WITH CHECK (pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
 
 DROP POLICY IF EXISTS owner_unregisters ON @extschema@.protected_columns;
-CREATE POLICY owner_unregisters ON @extschema@.protected_columns FOR DELETE USING (((NOT (EXISTS ( SELECT
-   FROM pg_class c
-  WHERE (c.oid = (protected_columns.rel)::oid)))) OR pg_has_role(CURRENT_USER, ( SELECT c.relowner
-   FROM pg_class c
-  WHERE (c.oid = (protected_columns.rel)::oid)), 'USAGE'::text)));
+CREATE POLICY owner_unregisters ON @extschema@.protected_columns FOR DELETE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = rel)
+           OR pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
 
 DROP POLICY IF EXISTS readable ON @extschema@.protected_columns;
 CREATE POLICY readable ON @extschema@.protected_columns FOR SELECT USING (true);

@@ -131,11 +131,6 @@ CREATE EVENT TRIGGER tenantcore_forget_dropped_subject_tables ON sql_drop
     EXECUTE FUNCTION @extschema@._gdpr_on_sql_drop();
 
 -- register_subject_table declares that subject_column of rel references a
--- person: erase_subject() deletes that person's rows or overwrites the
--- columns named in anonymize with literal values.  Re-registering the same
--- column reconfigures it.
---
--- register_subject_table declares that subject_column of rel references a
 -- person: erase_subject() deletes that person's rows, overwrites the columns
 -- named in anonymize with literal values, or (keep) only exports them.
 -- Re-registering the same column reconfigures it.
@@ -202,13 +197,8 @@ COMMENT ON FUNCTION @extschema@.register_subject_table(regclass, name, text, jso
     'declare a column that references a person: export_subject exports its rows, erase_subject deletes, anonymizes or keeps them';
 
 -- erase_subject deletes or anonymizes a person's rows in every registered
--- table of every tenant and detaches the person from audit entries as actor,
--- in one transaction; refused as a whole when a legal hold covers any row it
--- would change.  Idempotent.
---
--- erase_subject deletes or anonymizes a person's rows in every registered
--- table of every tenant (and leaves the rows of 'keep' registrations alone) and detaches the person from audit entries as actor,
--- in one transaction; refused as a whole when a legal hold covers any row it
+-- table of every tenant (and leaves the rows of 'keep' registrations alone)
+-- and detaches the person from audit entries as actor, in one transaction; refused as a whole when a legal hold covers any row it
 -- would change.  Idempotent.
 CREATE OR REPLACE FUNCTION @extschema@.erase_subject(subject uuid) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER

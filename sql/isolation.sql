@@ -247,12 +247,9 @@ COMMENT ON FUNCTION @extschema@.unisolate_schema(regnamespace) IS
     'stop isolating a schema and unisolate the tables isolate_schema() isolated';
 
 -- _check_isolatable raises the error that explains why rel cannot be isolated
--- on tenant_column by the current user, if it cannot.
---
--- _check_isolatable names the installer that refuses: unisolate() of a table
--- of an extension schema said "cannot isolate" (the rest as in 0.1.0)
--- _check_isolatable raises the error that explains why rel cannot be isolated
--- on tenant_column by the current user, if it cannot.
+-- on tenant_column by the current user, if it cannot.  The error names the
+-- installer that refuses (func): unisolate() of a table of an extension
+-- schema no longer says "cannot isolate".
 CREATE OR REPLACE FUNCTION @extschema@._check_isolatable(rel regclass, tenant_column name, func text)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -308,13 +305,9 @@ $$;
 
 -- _isolate isolates rel and every partition below it.  All tables are
 -- registered before any DDL runs, so the event trigger that the DDL fires
--- finds them isolated and does nothing.
---
--- _isolate warns of the keys of the table without the tenant column (the rest
--- as in 0.1.0); isolate() and isolate_schema() call it
--- _isolate isolates rel and every partition below it.  All tables are
--- registered before any DDL runs, so the event trigger that the DDL fires
--- finds them isolated and does nothing.
+-- finds them isolated and does nothing.  It warns of the keys of the table
+-- without the tenant column (_tenant_key_problems); isolate() and
+-- isolate_schema() call it.
 CREATE OR REPLACE FUNCTION @extschema@._isolate(rel regclass, tenant_column name, source text)
 RETURNS regclass
 LANGUAGE plpgsql
@@ -387,9 +380,8 @@ RETURN COALESCE(@extschema@.current_tenant(), @extschema@._no_tenant_for_insert(
 COMMENT ON FUNCTION @extschema@._tenant_default() IS
     'the default of the tenant column of an isolated table: the current tenant, or an error with a hint';
 
--- _apply_policy puts one table (not its partitions) under the tenant policy.
---
--- _apply_policy sets the new default (the rest as in 0.1.0)
+-- _apply_policy puts one table (not its partitions) under the tenant policy;
+-- the tenant column's default becomes _tenant_default().
 CREATE OR REPLACE FUNCTION @extschema@._apply_policy(rel regclass, tenant_column name) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -411,8 +403,9 @@ BEGIN
 END
 $$;
 
--- unisolate drops the default it set, the new one or the one of 0.1.0-0.6.0
--- (the rest as in 0.1.0)
+-- unisolate undoes isolate(): drops the policy and the default isolate() set
+-- (_tenant_default(), or current_tenant() as set by 0.1.0-0.6.0), and
+-- unregisters the table and its partitions.
 CREATE OR REPLACE FUNCTION @extschema@.unisolate(rel regclass) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -459,41 +452,39 @@ COMMENT ON FUNCTION @extschema@.unisolate(regclass) IS
     'remove the tenant isolation policy from a table and its partitions';
 
 DROP POLICY IF EXISTS owner_registers ON @extschema@.isolated_schemas;
-CREATE POLICY owner_registers ON @extschema@.isolated_schemas USING (true) WITH CHECK (pg_has_role(CURRENT_USER, ( SELECT n.nspowner
-   FROM pg_namespace n
-  WHERE (n.nspname = isolated_schemas.schema_name)), 'USAGE'::text));
+CREATE POLICY owner_registers ON @extschema@.isolated_schemas
+    USING (true)
+    WITH CHECK (pg_catalog.pg_has_role(current_user,
+                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name), 'USAGE'));
 
 DROP POLICY IF EXISTS owner_registers ON @extschema@.isolated_tables;
-CREATE POLICY owner_registers ON @extschema@.isolated_tables USING (true) WITH CHECK (pg_has_role(CURRENT_USER, ( SELECT c.relowner
-   FROM pg_class c
-  WHERE (c.oid = (isolated_tables.rel)::oid)), 'USAGE'::text));
+CREATE POLICY owner_registers ON @extschema@.isolated_tables
+    USING (true)
+    WITH CHECK (pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
 
 DROP POLICY IF EXISTS owner_unregisters ON @extschema@.isolated_schemas;
-CREATE POLICY owner_unregisters ON @extschema@.isolated_schemas AS RESTRICTIVE FOR DELETE USING (((NOT (EXISTS ( SELECT
-   FROM pg_namespace n
-  WHERE (n.nspname = isolated_schemas.schema_name)))) OR pg_has_role(CURRENT_USER, ( SELECT n.nspowner
-   FROM pg_namespace n
-  WHERE (n.nspname = isolated_schemas.schema_name)), 'USAGE'::text)));
+CREATE POLICY owner_unregisters ON @extschema@.isolated_schemas AS RESTRICTIVE FOR DELETE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name)
+           OR pg_catalog.pg_has_role(current_user,
+                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name), 'USAGE'));
 
 DROP POLICY IF EXISTS owner_unregisters ON @extschema@.isolated_tables;
-CREATE POLICY owner_unregisters ON @extschema@.isolated_tables AS RESTRICTIVE FOR DELETE USING (((NOT (EXISTS ( SELECT
-   FROM pg_class c
-  WHERE (c.oid = (isolated_tables.rel)::oid)))) OR pg_has_role(CURRENT_USER, ( SELECT c.relowner
-   FROM pg_class c
-  WHERE (c.oid = (isolated_tables.rel)::oid)), 'USAGE'::text)));
+CREATE POLICY owner_unregisters ON @extschema@.isolated_tables AS RESTRICTIVE FOR DELETE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = rel)
+           OR pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
 
 DROP POLICY IF EXISTS owner_updates ON @extschema@.isolated_schemas;
-CREATE POLICY owner_updates ON @extschema@.isolated_schemas AS RESTRICTIVE FOR UPDATE USING (((NOT (EXISTS ( SELECT
-   FROM pg_namespace n
-  WHERE (n.nspname = isolated_schemas.schema_name)))) OR pg_has_role(CURRENT_USER, ( SELECT n.nspowner
-   FROM pg_namespace n
-  WHERE (n.nspname = isolated_schemas.schema_name)), 'USAGE'::text)));
+CREATE POLICY owner_updates ON @extschema@.isolated_schemas AS RESTRICTIVE FOR UPDATE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name)
+           OR pg_catalog.pg_has_role(current_user,
+                    (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name), 'USAGE'));
 
 -- UPDATE needs the owner's rights on the old row too, or a non-owner could
 -- unregister another owner's table by pointing its row at a table of their own.
 DROP POLICY IF EXISTS owner_updates ON @extschema@.isolated_tables;
-CREATE POLICY owner_updates ON @extschema@.isolated_tables AS RESTRICTIVE FOR UPDATE USING (((NOT (EXISTS ( SELECT
-   FROM pg_class c
-  WHERE (c.oid = (isolated_tables.rel)::oid)))) OR pg_has_role(CURRENT_USER, ( SELECT c.relowner
-   FROM pg_class c
-  WHERE (c.oid = (isolated_tables.rel)::oid)), 'USAGE'::text)));
+CREATE POLICY owner_updates ON @extschema@.isolated_tables AS RESTRICTIVE FOR UPDATE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = rel)
+           OR pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));

@@ -81,11 +81,12 @@ END;
 COMMENT ON FUNCTION @extschema@._tenant_key_problems(regclass, name) IS
     'unique keys and foreign keys of an isolated table that lack its tenant column, with the statement that fixes each';
 
--- lint() also reports settings stored for roles and databases (the rest of
--- the function as in 0.5.0)
---
--- lint() also reports the keys of isolated tables without the tenant column
--- (_tenant_key_problems above); the rest as in part 2
+-- lint() reports what is wrong with the setup, one row per problem with the
+-- statement that fixes it: isolated tables whose policy, row level security
+-- or partitions disagree with the registry, other permissive policies,
+-- owners that can log in, keys of isolated tables without the tenant column
+-- (_tenant_key_problems), settings stored for roles and databases, and the
+-- checks of the other parts (protected columns, audit, retention, keys).
 CREATE OR REPLACE FUNCTION @extschema@.lint()
 RETURNS TABLE (severity text, object text, problem text, fix text)
 LANGUAGE sql STABLE

@@ -361,9 +361,9 @@ BEGIN
 END
 $$;
 
--- retain: as in 0.3.0, plus the owner check, a keep of 0, and built-in
--- policies (whose action stays; action NULL means delete, or the built-in
--- policy's own action).
+-- retain sets the retention policy of a table (the caller must own it; a
+-- keep of 0 is allowed).  On a built-in policy the action stays: action NULL
+-- means delete, or the built-in policy's own action.
 CREATE OR REPLACE FUNCTION @extschema@.retain(rel regclass, time_column name, keep interval,
                                               action text DEFAULT NULL, anonymize jsonb DEFAULT NULL)
 RETURNS integer
@@ -463,7 +463,8 @@ $$;
 COMMENT ON FUNCTION @extschema@._builtin_retain(integer, regclass, name, interval, text, boolean, jsonb) IS
     'internal: install a built-in retention policy (fixed negative id) on one of the extension''s own tables';
 
--- unretain: as in 0.3.0, plus the owner check; built-in policies cannot be
+-- unretain removes a table's retention policy (the caller must own the
+-- table); built-in policies cannot be
 -- removed (they would come back on restore), only disabled.
 CREATE OR REPLACE FUNCTION @extschema@.unretain(rel regclass, time_column name DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
@@ -534,7 +535,8 @@ END;
 COMMENT ON FUNCTION @extschema@.disable_retention(regclass, name) IS
     'turn a table''s retention policy off without forgetting it (built-in ones too; survives pg_dump)';
 
--- retain_for_tenant: as in 0.3.0, plus the owner check and a keep of 0.
+-- retain_for_tenant keeps one tenant's rows of a table for another period
+-- (the caller must own the table; a keep of 0 is allowed).
 CREATE OR REPLACE FUNCTION @extschema@.retain_for_tenant(rel regclass, tenant uuid, keep interval, time_column name DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -566,8 +568,8 @@ $$;
 COMMENT ON FUNCTION @extschema@.retain_for_tenant(regclass, uuid, interval, name) IS
     'keep one tenant''s rows of a table for another period (NULL removes the override)';
 
--- hold: as in 0.3.0, plus the owner check (a hold on every table of a
--- tenant needs a superuser).
+-- hold places a legal hold on a tenant's rows of a table (the caller must
+-- own it); a hold on every table of a tenant needs a superuser.
 CREATE OR REPLACE FUNCTION @extschema@.hold(tenant uuid, rel regclass DEFAULT NULL, reason text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -590,7 +592,7 @@ $$;
 COMMENT ON FUNCTION @extschema@.hold(uuid, regclass, text) IS
     'place a legal hold: retention deletes nothing of the tenant (or of the tenant in one table) until released';
 
--- release_hold: as in 0.3.0, plus the owner check of the hold's table.
+-- release_hold releases a legal hold (the caller must own the hold's table).
 CREATE OR REPLACE FUNCTION @extschema@.release_hold(hold_id bigint) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -886,6 +888,9 @@ REVOKE EXECUTE ON FUNCTION @extschema@._retention_builtin_capture(), @extschema@
     @extschema@._retention_tx_settings()
   FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER retention_builtin_apply AFTER INSERT OR UPDATE ON @extschema@.retention_builtin_settings FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._retention_builtin_apply_trigger();
+CREATE OR REPLACE TRIGGER retention_builtin_apply AFTER INSERT OR UPDATE ON @extschema@.retention_builtin_settings
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._retention_builtin_apply_trigger();
 
-CREATE OR REPLACE TRIGGER retention_builtin_capture AFTER UPDATE OF keep, enabled ON @extschema@.retention_policies FOR EACH ROW WHEN ((new.builtin AND ((old.keep IS DISTINCT FROM new.keep) OR (old.enabled IS DISTINCT FROM new.enabled)))) EXECUTE FUNCTION @extschema@._retention_builtin_capture();
+CREATE OR REPLACE TRIGGER retention_builtin_capture AFTER UPDATE OF keep, enabled ON @extschema@.retention_policies
+    FOR EACH ROW WHEN (NEW.builtin AND (OLD.keep, OLD.enabled) IS DISTINCT FROM (NEW.keep, NEW.enabled))
+    EXECUTE FUNCTION @extschema@._retention_builtin_capture();

@@ -1,3 +1,7 @@
+-- sql/schema/blueprints.sql -- the registry of installed blueprints: what a fresh install
+-- creates that cannot be re-run (doc/design.md, "Source layout").  Changes go to
+-- sql/updates/ as well.
+
 -- which blueprint lives in which schema (one blueprint per schema); kept by
 -- name like isolated_schemas (namespace OIDs change in pg_upgrade)
 CREATE TABLE @extschema@.installed_blueprints (

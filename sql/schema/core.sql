@@ -496,13 +496,14 @@ ALTER TABLE @extschema@.error_logs ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SE
 -- audited; bookkeeping columns that change on every login or use are not
 -- audited (an UPDATE that changes only them leaves no entry).  The logs are
 -- append-only records themselves: isolated, not audited.  table_id as
--- _audit_table_id() makes it.
+-- _audit_table_id() makes it; rows in the order of the tables' oids (as
+-- _audit_table_id() was first applied).
 INSERT INTO @extschema@.audited_tables (rel, exclude_columns, redact_columns, tenant_column, builtin, table_id)
 SELECT rel::regclass, exclude_columns::text[], redact_columns::text[], tenant_column, true,
        pg_catalog.md5('tenantcore audited table ' || rel)::uuid
   FROM (VALUES
-    ('@extschema@.organizations', '{}', '{}', NULL),
     ('@extschema@.users', '{last_login_at,updated_at}', '{password_hash}', NULL),
+    ('@extschema@.organizations', '{}', '{}', NULL),
     ('@extschema@.user_profiles', '{}', '{}', NULL),
     ('@extschema@.roles', '{}', '{}', 'organization_id'),
     ('@extschema@.role_permissions', '{}', '{}', 'organization_id'),
