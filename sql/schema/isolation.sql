@@ -2,7 +2,7 @@
 -- re-run (doc/design.md, "Source layout").  Changes go to sql/updates/ as well.
 
 -- Which tables are isolated, and on which column.  Owners register their own
--- tables (the policy below); tenantcore.lint() checks that the catalog agrees.
+-- tables (the policies in sql/isolation.sql); tenantcore.lint() checks that the catalog agrees.
 CREATE TABLE @extschema@.isolated_tables (
     rel           regclass    PRIMARY KEY,
     tenant_column name        NOT NULL,
