@@ -45,15 +45,18 @@ RELEASED   = $(sort $(filter-out $(DATA_built),$(wildcard sql/released/$(EXTENSI
 DATA       = $(RELEASED)
 
 # pg_regress tests: test/sql/*.sql, expected output in expected/ (which
-# test/expected links to: pg_regress reads <inputdir>/sql and <inputdir>/expected)
+# test/expected links to: pg_regress reads <inputdir>/sql and <inputdir>/expected).
+# The output directory is test/ too: pg_regress takes <outputdir>/sql/<test>.sql
+# before <inputdir>/sql/<test>.sql, and sql/ holds the SQL sources, some named
+# like tests (sql/audit.sql).  Results: test/results/, test/regression.diffs.
 REGRESS      = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
-REGRESS_OPTS = --inputdir=test --load-extension=pgcrypto
+REGRESS_OPTS = --inputdir=test --outputdir=test --load-extension=pgcrypto
 
 # libcrypto (OpenSSL 3) verifies the signed tokens of src/jwt.c
 SHLIB_LINK += -lcrypto
 
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
-EXTRA_CLEAN = results regression.diffs regression.out
+EXTRA_CLEAN = test/results test/regression.diffs test/regression.out results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
