@@ -216,5 +216,6 @@ if __name__ == '__main__':
         with open(path) as f:
             text = f.read()
         for line, comment, stmt in split(text):
-            head = ' '.join(stmt.split())[:110]
+            keys = defines(stmt)
+            head = ', '.join(f'{k} {n}' for k, n in keys) if keys else ' '.join(stmt.split())[:110]
             print(f'{path}:{line}: {head}')
