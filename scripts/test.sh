@@ -87,7 +87,7 @@ if [ ${#files[@]} -gt 0 ]; then
     names=(); for f in "${files[@]}"; do names+=("$(basename "$f" .sql)"); done
     rc=0
     make -C "$TC_ROOT" -s installcheck REGRESS="${names[*]}" || rc=$?
-    [ $rc -eq 0 ] || cat "$TC_ROOT/regression.diffs" 2>/dev/null | head -200
+    [ $rc -eq 0 ] || head -200 "$TC_ROOT/test/regression.diffs" 2>/dev/null || true
     record $rc
 fi
 

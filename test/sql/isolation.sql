@@ -1,4 +1,4 @@
--- tenantcore: row level security installers (sql/tenantcore--0.1.0.sql)
+-- tenantcore: row level security installers (sql/isolation.sql)
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS tenantcore CASCADE;
 RESET client_min_messages;

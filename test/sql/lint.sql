@@ -1,4 +1,4 @@
--- tenantcore: lint() and grant_app_role() (sql/tenantcore--0.1.0.sql)
+-- tenantcore: lint() and grant_app_role() (sql/lint.sql, sql/isolation.sql)
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS tenantcore CASCADE;
 RESET client_min_messages;
