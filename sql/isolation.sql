@@ -386,9 +386,29 @@ CREATE OR REPLACE FUNCTION @extschema@._apply_policy(rel regclass, tenant_column
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    distributed boolean := false;
 BEGIN
-    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY, '
-                   'ALTER COLUMN %I SET DEFAULT @extschema@._tenant_default()', rel, tenant_column);
+    -- Citus refuses to change the default of a distribution column: a table
+    -- distributed by its tenant column keeps its default (isolated before
+    -- create_distributed_table(), it has _tenant_default() already)
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1 '
+                'AND p.partkey IS NOT NULL AND pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) = $2)'
+           INTO distributed USING rel, tenant_column;
+    END IF;
+    IF distributed THEN
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', rel);
+        IF NOT EXISTS (SELECT FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                        WHERE d.adrelid = rel AND a.attname = tenant_column
+                          AND pg_get_expr(d.adbin, d.adrelid) = '@extschema@._tenant_default()') THEN
+            RAISE NOTICE 'table % is distributed by %: its default is left as it is (Citus does not change a distribution column)', rel, quote_ident(tenant_column)
+                USING HINT = 'An INSERT without the tenant column then fails with PostgreSQL''s row level security error instead of "no tenant is set"; isolate tables before create_distributed_table() to get both.';
+        END IF;
+    ELSE
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY, '
+                       'ALTER COLUMN %I SET DEFAULT @extschema@._tenant_default()', rel, tenant_column);
+    END IF;
     IF EXISTS (SELECT FROM pg_policy WHERE polrelid = rel AND polname = 'tenantcore_isolation') THEN
         EXECUTE format('ALTER POLICY tenantcore_isolation ON %s TO PUBLIC USING %s WITH CHECK %s',
                        rel, @extschema@._policy_expr(tenant_column), @extschema@._policy_expr(tenant_column));

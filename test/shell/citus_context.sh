@@ -170,6 +170,40 @@ $A	2	21" \
     "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
      COPY (SELECT organization_id, id, amount FROM billing.invoices ORDER BY id) TO STDOUT; COMMIT;"
 
+# --- isolate() and distributed tables ------------------------------------------
+# isolated, then distributed: the policy and the tenant column's default reach
+# every shard; distributed, then isolated: the policy does, the default stays
+# (Citus does not change a distribution column), with a notice saying so
+su <<SQL >/dev/null
+SET client_min_messages = warning;
+CREATE TABLE billing.notes (organization_id uuid NOT NULL, id bigint NOT NULL, body text, PRIMARY KEY (organization_id, id));
+SELECT tenantcore.isolate('billing.notes');
+SELECT create_distributed_table('billing.notes', 'organization_id', colocate_with => 'billing.invoices');
+CREATE TABLE billing.tags (organization_id uuid NOT NULL, id bigint NOT NULL, PRIMARY KEY (organization_id, id));
+SELECT create_distributed_table('billing.tags', 'organization_id', colocate_with => 'billing.invoices');
+GRANT SELECT, INSERT ON billing.notes, billing.tags TO $app;
+SQL
+out=$(su -c "SELECT tenantcore.isolate('billing.tags')" 2>&1 | grep -E '^(NOTICE|ERROR)' || true)
+[ "$out" = 'NOTICE:  table billing.tags is distributed by organization_id: its default is left as it is (Citus does not change a distribution column)' ] \
+    && echo "ok: isolate() of a distributed table puts it under the policy and says the default stays" \
+    || { echo "FAILED: isolate() of a distributed table: $out" >&2; failed=1; }
+expect "isolated before distributing: A writes and reads its note, routed" "1" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     INSERT INTO billing.notes VALUES ('$A', 1, 'a'); SELECT count(*) FROM billing.notes; COMMIT;"
+expect "isolated before distributing: B sees none of A's notes" "0" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$B'); SELECT count(*) FROM billing.notes; COMMIT;"
+expect "isolated before distributing: an INSERT without a tenant gets tenantcore's error" \
+    "ERROR:  no tenant is set
+DETAIL:  The tenant column of a tenant-isolated table defaults to the current tenant.
+HINT:  Call tenantcore.set_tenant() in the transaction first." \
+    "INSERT INTO billing.notes (id, body) VALUES (2, 'x')"
+expect "isolated after distributing: a row of A is refused while B is set" \
+    "ERROR:  new row violates row-level security policy for table \"tags_$(su -c "SELECT get_shard_id_for_distribution_column('billing.tags', '$A')")\"" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$B'); INSERT INTO billing.tags VALUES ('$A', 1); COMMIT;"
+expect "isolated after distributing: A writes its row, B sees nothing of it" "0" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A'); INSERT INTO billing.tags VALUES ('$A', 1); COMMIT;
+     BEGIN; SELECT FROM tenantcore.set_tenant('$B'); SELECT count(*) FROM billing.tags; COMMIT;"
+
 # --- no tenant: every node fails closed ----------------------------------------
 expect "no tenant: a multi-shard read sees nothing" "0" \
     "SELECT count(*) FROM billing.invoices"
