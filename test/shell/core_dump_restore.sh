@@ -6,11 +6,7 @@
 # DBA's own permissions, and tokens issued before the dump still validate.
 # Needs PGHOST/PGPORT/PGUSER of a running server.  Exits non-zero on failure.
 set -euo pipefail
-src=tc_core_dump_src_$$
-dst=tc_core_dump_dst_$$
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"; dropdb --if-exists "$src" 2>/dev/null; dropdb --if-exists "$dst" 2>/dev/null' EXIT
-createdb "$src"; createdb "$dst"
+. "$(dirname "$0")/../helpers/dump_restore.sh" core
 
 psql -Xq -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
 SET client_min_messages = warning;
@@ -70,20 +66,14 @@ SELECT format('audit_log %s', count(*)) FROM tenantcore.audit_log;
 SQL
 }
 snapshot "$src" > "$dir/before"
-pg_dump -Fc -d "$src" -f "$dir/dump"
-pg_restore -d "$dst" --exit-on-error "$dir/dump"
+dump_restore
 snapshot "$dst" > "$dir/after"
 
-fail=0
 if diff -u --label before --label after "$dir/before" "$dir/after"; then
     echo "ok - every core table, the registries and the audit log are the same after the restore ($(wc -l < "$dir/before") lines)"
 else
     echo "not ok - the core schema differs after the restore"; fail=1
 fi
-check() {  # check <description> <sql returning t>
-    local got; got=$(psql -XAtq -d "$dst" -c "$2" 2>&1 | tail -1) || true
-    if [ "$got" = t ]; then echo "ok - $1"; else echo "not ok - $1 (got: $got)"; fail=1; fi
-}
 check "the DBA's permission is restored once, the built-in catalogue is not duplicated" \
     "SELECT count(*) FILTER (WHERE key = 'clients.read') = 1 AND count(*) = 12 FROM tenantcore.permissions"
 check "each organization has its four system roles once" \

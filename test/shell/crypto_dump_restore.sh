@@ -6,12 +6,7 @@
 # came along.  Needs PGHOST/PGPORT/PGUSER of a running server with a master
 # key (scripts/lib.sh clusters have one).  Exits non-zero on failure.
 set -euo pipefail
-src=tc_crypto_dump_src
-dst=tc_crypto_dump_dst
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"; dropdb --if-exists "$src" 2>/dev/null; dropdb --if-exists "$dst" 2>/dev/null' EXIT
-dropdb --if-exists "$src" 2>/dev/null || true; dropdb --if-exists "$dst" 2>/dev/null || true
-createdb "$src"; createdb "$dst"
+. "$(dirname "$0")/../helpers/dump_restore.sh" crypto
 
 psql -Xq -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
 SET client_min_messages = warning;
@@ -29,14 +24,8 @@ SELECT tenantcore.protect('public.clients', 'tax_id');
 SELECT tenantcore.rotate_tenant_key('0d000000-0000-4000-8000-000000000001');
 SQL
 
-pg_dump -Fc -d "$src" -f "$dir/dump"
-pg_restore -d "$dst" --exit-on-error "$dir/dump"
+dump_restore
 
-fail=0
-check() {  # check <description> <sql returning t>
-    local got; got=$(psql -XAtq -d "$dst" -c "$2")
-    if [ "$got" = t ]; then echo "ok - $1"; else echo "not ok - $1 (got: $got)"; fail=1; fi
-}
 # compare the ciphertext of both databases through a digest of each
 src_digest=$(psql -XAtq -d "$src" -c "SELECT md5(string_agg(email_encrypted::text || tax_id_encrypted::text, ',' ORDER BY id)) FROM public.clients")
 dst_digest=$(psql -XAtq -d "$dst" -c "SELECT md5(string_agg(email_encrypted::text || tax_id_encrypted::text, ',' ORDER BY id)) FROM public.clients")

@@ -4,11 +4,7 @@
 # EXTENSION) are not dumped; erase_subject works on the restored database.
 # Needs PGHOST/PGPORT/PGUSER of a running server.  Exits non-zero on failure.
 set -euo pipefail
-src=tc_gdpr_dump_src_$$
-dst=tc_gdpr_dump_dst_$$
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"; dropdb --if-exists "$src" 2>/dev/null; dropdb --if-exists "$dst" 2>/dev/null' EXIT
-createdb "$src"; createdb "$dst"
+. "$(dirname "$0")/../helpers/dump_restore.sh" gdpr
 
 psql -Xq -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
 SET client_min_messages = warning;
@@ -28,14 +24,8 @@ SELECT tenantcore.export_subject('11111111-1111-4111-8111-111111111111');
 UPDATE tenantcore.subject_tables SET builtin = true WHERE rel = 'public.tokens'::regclass;
 SQL
 
-pg_dump -Fc -d "$src" -f "$dir/dump"
-pg_restore -d "$dst" --exit-on-error "$dir/dump"
+dump_restore
 
-fail=0
-check() {  # check <description> <sql returning t>
-    local got; got=$(psql -XAtq -d "$dst" -c "$2")
-    if [ "$got" = t ]; then echo "ok - $1"; else echo "not ok - $1 (got: $got)"; fail=1; fi
-}
 check "registrations restored, builtin ones left to CREATE EXTENSION" \
     "SELECT count(*) = 1 AND bool_and(rel = 'public.members'::regclass AND on_erase = 'anonymize' AND anonymize = '{\"name\": \"Deleted User\"}' AND NOT builtin) FROM tenantcore.subject_tables WHERE rel::text NOT LIKE 'tenantcore.%'"
 check "gdpr requests restored" \

@@ -6,11 +6,7 @@
 # and hold come back as they were; a run works on the restored database.
 # Needs PGHOST/PGPORT/PGUSER of a running server.  Exits non-zero on failure.
 set -euo pipefail
-src=tc_ret_dump_src_$$
-dst=tc_ret_dump_dst_$$
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"; dropdb --if-exists "$src" 2>/dev/null; dropdb --if-exists "$dst" 2>/dev/null' EXIT
-createdb "$src"; createdb "$dst"
+. "$(dirname "$0")/../helpers/dump_restore.sh" ret
 
 psql -Xq -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
 SET client_min_messages = warning;
@@ -29,14 +25,8 @@ SELECT tenantcore.retain_for_tenant('tenantcore.audit_log', '0d000000-0000-4000-
 SELECT tenantcore.disable_retention('tenantcore.audit_log');
 SQL
 
-pg_dump -Fc -d "$src" -f "$dir/dump"
-pg_restore -d "$dst" --exit-on-error "$dir/dump"
+dump_restore
 
-fail=0
-check() {  # check <description> <sql returning t>
-    local got; got=$(psql -XAtq -d "${DB:-$dst}" -c "$2")
-    if [ "$got" = t ]; then echo "ok - $1"; else echo "not ok - $1 (got: $got)"; fail=1; fi
-}
 same() {  # same <description> <sql>: equal output in both databases
     local a b; a=$(psql -XAtq -d "$src" -c "$2"); b=$(psql -XAtq -d "$dst" -c "$2")
     if [ "$a" = "$b" ]; then echo "ok - $1"; else echo "not ok - $1"; diff <(echo "$a") <(echo "$b") || true; fail=1; fi
@@ -60,13 +50,12 @@ check "a run on the restored database works and skips the disabled built-in poli
     "SELECT NOT EXISTS (SELECT FROM tenantcore.retention_runs WHERE error IS NOT NULL)
         AND NOT EXISTS (SELECT FROM tenantcore.retention_runs WHERE policy_id = -1 AND id > (SELECT min(id) FROM tenantcore.retention_runs WHERE policy_id = -1))"
 # a second dump of the restored database restores the same way
-pg_dump -Fc -d "$dst" -f "$dir/dump2"
 dropdb "$src"; createdb "$src"
-pg_restore -d "$src" --exit-on-error "$dir/dump2"
+dump_restore "$dst" "$src"
 DB=$src check "dump + restore again: still one built-in row for the audit log, with the DBA's settings, and one per core table" \
     "SELECT count(*) FILTER (WHERE id = -1) = 1
             AND bool_and(keep = '10 years' AND NOT enabled) FILTER (WHERE id = -1)
-            AND count(*) = (SELECT count(*) FROM tenantcore.retention_policies WHERE builtin AND id IN (-1, -2, -3, -4, -5))
-            AND count(*) = 5
+            AND count(*) = (SELECT count(*) FROM tenantcore.retention_policies WHERE builtin AND id IN (-1, -2, -3, -4, -5, -6))
+            AND count(*) = 6
        FROM tenantcore.retention_policies WHERE builtin"
 exit $fail

@@ -2,15 +2,7 @@
 CREATE EXTENSION IF NOT EXISTS tenantcore CASCADE;
 SET client_min_messages = warning;
 
--- err runs a statement and shows its SQLSTATE and message instead of failing
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i test/helpers/err.sql
 
 CREATE ROLE audit_app NOSUPERUSER NOBYPASSRLS NOINHERIT;
 SELECT tenantcore.grant_app_role('audit_app');

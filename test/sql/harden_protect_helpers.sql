@@ -10,14 +10,7 @@ RESET client_min_messages;
 \set VERBOSITY terse
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i test/helpers/err.sql
 GRANT EXECUTE ON FUNCTION pg_temp.err(text) TO PUBLIC;
 
 \set ta '\'aaaaaaaa-0000-4000-8000-0000000000a2\''

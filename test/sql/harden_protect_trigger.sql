@@ -8,15 +8,7 @@ RESET client_min_messages;
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
--- err runs a statement and shows its SQLSTATE and message instead of failing
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i test/helpers/err.sql
 
 \set ta '\'aaaaaaaa-0000-4000-8000-0000000000a1\''
 \set tb '\'bbbbbbbb-0000-4000-8000-0000000000b1\''
