@@ -8,7 +8,7 @@
 #               instead of the system one (parallel development)
 #   TC_PORT     port of the throwaway cluster (default: first free from 55432)
 #   TC_PRELOAD  shared_preload_libraries of the throwaway cluster
-#               (default pg_cron,tenantcore; test/preload_required.sh runs without)
+#               (default pg_cron,tenantcore; test/shell/preload_required.sh runs without)
 
 set -euo pipefail
 
@@ -120,6 +120,21 @@ tc_cluster_start() {
     export PGHOST="$TC_SOCKDIR" PGPORT PGUSER=postgres PGDATABASE=postgres
     trap tc_cluster_stop EXIT
     log "throwaway cluster running: PGHOST=$PGHOST PGPORT=$PGPORT"
+}
+
+# tc_cluster_reuse DIR takes over a cluster that tc_cluster_start made and
+# KEEP=1 kept (DIR is its TC_CLUSTER directory): it restarts the server, so
+# that the freshly installed library is the one loaded, and exports the same
+# PGHOST, PGPORT, PGUSER.  The cluster is left running at the end.
+tc_cluster_reuse() {
+    TC_CLUSTER=$(cd "$1" && pwd)
+    [ -f "$TC_CLUSTER/data/postgresql.conf" ] || { echo "$1 is not a cluster made by scripts/lib.sh" >&2; return 1; }
+    TC_SOCKDIR="$TC_CLUSTER/sock"
+    PGPORT=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$TC_CLUSTER/data/postgresql.conf" | tail -1)
+    local run=(); [ "$(id -un)" = postgres ] || run=(as_root runuser -u postgres --)
+    "${run[@]}" "$(tc_bindir)/pg_ctl" -D "$TC_CLUSTER/data" -l "$TC_CLUSTER/server.log" -w restart >/dev/null
+    export PGHOST="$TC_SOCKDIR" PGPORT PGUSER=postgres PGDATABASE=postgres
+    log "reusing the kept cluster $TC_CLUSTER: PGHOST=$PGHOST PGPORT=$PGPORT"
 }
 
 # tc_cluster_stop stops and removes the throwaway cluster (also on failure).

@@ -21,6 +21,7 @@
 #include "utils/memutils.h"
 #include "utils/uuid.h"
 
+#include "audit_reads.h"
 #include "context.h"
 #include "crypto_cipher.h"
 #include "crypto_keystore.h"
@@ -36,6 +37,7 @@ PG_FUNCTION_INFO_V1(tenantcore_encrypt_pii);
 PG_FUNCTION_INFO_V1(tenantcore_decrypt_pii);
 PG_FUNCTION_INFO_V1(tenantcore_encrypt_pii_for);
 PG_FUNCTION_INFO_V1(tenantcore_decrypt_pii_for);
+PG_FUNCTION_INFO_V1(tenantcore_decrypt_column);
 PG_FUNCTION_INFO_V1(tenantcore_key_version);
 
 /*
@@ -169,8 +171,31 @@ Datum
 tenantcore_decrypt_pii(PG_FUNCTION_ARGS)
 {
 	const pg_uuid_t *tenant = tc_crypto_require_tenant("decrypt_pii");
+	text	   *plaintext = tc_cipher_decrypt(tenant, PG_GETARG_BYTEA_PP(0));
 
-	PG_RETURN_TEXT_P(tc_cipher_decrypt(tenant, PG_GETARG_BYTEA_PP(0)));
+	tc_audit_reads_count(tenant, InvalidOid, InvalidAttrNumber);
+	PG_RETURN_TEXT_P(plaintext);
+}
+
+/*
+ * tenantcore_decrypt_column(bytea, regclass, smallint) decrypts ciphertext
+ * of the current tenant read from a protected column (the table and the
+ * column's number): what the <table>_decrypted views call, so that
+ * tenantcore.audit_reads records the table and column.
+ */
+Datum
+tenantcore_decrypt_column(PG_FUNCTION_ARGS)
+{
+	const pg_uuid_t *tenant;
+	text	   *plaintext;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	tenant = tc_crypto_require_tenant("decrypt_pii");
+	plaintext = tc_cipher_decrypt(tenant, PG_GETARG_BYTEA_PP(0));
+	tc_audit_reads_count(tenant, PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
+						 PG_ARGISNULL(2) ? InvalidAttrNumber : PG_GETARG_INT16(2));
+	PG_RETURN_TEXT_P(plaintext);
 }
 
 /*
@@ -209,10 +234,13 @@ Datum
 tenantcore_decrypt_pii_for(PG_FUNCTION_ARGS)
 {
 	const pg_uuid_t *tenant = tc_crypto_require_tenant_argument(fcinfo, 1, "decrypt_pii");
+	text	   *plaintext;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(tc_cipher_decrypt(tenant, PG_GETARG_BYTEA_PP(0)));
+	plaintext = tc_cipher_decrypt(tenant, PG_GETARG_BYTEA_PP(0));
+	tc_audit_reads_count(tenant, InvalidOid, InvalidAttrNumber);
+	PG_RETURN_TEXT_P(plaintext);
 }
 
 /*

@@ -3,7 +3,8 @@
  * crypto_cipher.h
  *		PII encryption and decryption with the tenants' data keys: the
  *		ciphertext format (a header naming key version and tenant, then an
- *		OpenPGP message) and encrypt_pii(), decrypt_pii().
+ *		OpenPGP message) and encrypt_pii(), decrypt_pii(); decryptions are
+ *		counted for tenantcore.audit_reads.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +30,7 @@ extern Datum tenantcore_encrypt_pii(PG_FUNCTION_ARGS);
 extern Datum tenantcore_decrypt_pii(PG_FUNCTION_ARGS);
 extern Datum tenantcore_encrypt_pii_for(PG_FUNCTION_ARGS);
 extern Datum tenantcore_decrypt_pii_for(PG_FUNCTION_ARGS);
+extern Datum tenantcore_decrypt_column(PG_FUNCTION_ARGS);
 extern Datum tenantcore_key_version(PG_FUNCTION_ARGS);
 
 #endif							/* TC_CRYPTO_CIPHER_H */

@@ -11,6 +11,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "audit_reads.h"
 #include "audit_trigger.h"
 #include "citus.h"
 #include "context.h"
@@ -66,6 +67,7 @@ _PG_init(void)
 	tc_keycache_init();
 	tc_pgcrypto_init();
 	tc_audit_init();
+	tc_audit_reads_init();
 	tc_citus_init();
 
 	/* after every part defined its settings, so none is taken for a typo */

@@ -12,22 +12,18 @@
 # Started by bench/run.sh (PGHOST, PGPORT, PGUSER, PGDATABASE exported), or
 # standalone against any server with tenantcore installed:
 #   PGHOST=... PGPORT=... PGUSER=postgres bash bench/audit/run.sh
-# Environment: ROWS (default 200000), REPS (default 3), CLIENTS (default 4),
-# SECONDS_PER_RUN (pgbench duration of one round, default 5), PGBENCH_ROUNDS
-# (default 3), WARMUP (unmeasured rounds
+# Environment (bench/lib.sh): BENCH_ROWS (default 200000), BENCH_ROUNDS
+# (repetitions of each statement and pgbench rounds, default 3), BENCH_CLIENTS
+# (default 4), BENCH_SECONDS (pgbench duration of one round, default 5);
+# SEAL_ROUNDS (default BENCH_ROUNDS), WARMUP (unmeasured rounds
 # first, default 1: the first writes after a server start also pay for
 # touching shared memory for the first time, which the later ones do not).
 set -euo pipefail
 
-ROWS=${ROWS:-200000}
-REPS=${REPS:-3}
-CLIENTS=${CLIENTS:-4}
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
-PGBENCH_ROUNDS=${PGBENCH_ROUNDS:-3}
+. "$(dirname "$0")/../lib.sh"
+bench_defaults 3 5 4 200000
 WARMUP=${WARMUP:-1}
 export PGDATABASE=${PGDATABASE:-bench_audit}
-PGBENCH=${PGBENCH:-pgbench}
-command -v "$PGBENCH" >/dev/null || PGBENCH=$(pg_config --bindir 2>/dev/null)/pgbench
 
 psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDATABASE'" | grep -q 1 \
     || psql -X -q -d postgres -c "CREATE DATABASE \"$PGDATABASE\""
@@ -143,7 +139,7 @@ SELECT ('00000000-0000-0000-0000-' || lpad((g % 1000)::text, 12, '0'))::uuid,
        g || ' Main Street, Springfield', 'LLC', 'Accounting', 'https://example' || g || '.com',
        (g % 100000) * 10.5, jsonb_build_object('balance', g % 977, 'currency', 'USD'),
        jsonb_build_object('tier', g % 3)
-  FROM generate_series(1, $ROWS) g
+  FROM generate_series(1, $BENCH_ROWS) g
 SQL
 }
 
@@ -181,7 +177,7 @@ SQL
 
 declare -A T W F
 ROWBYTES=0
-for rep in $(seq $((1 - WARMUP)) "$REPS"); do
+for rep in $(seq $((1 - WARMUP)) "$BENCH_ROUNDS"); do
     reset
     for v in none tc plpgsql; do
         read -r T[insert,$v,$rep] W[insert,$v,$rep] <<< "$(time_ms "$(insert_sql clients_$v)")"
@@ -200,13 +196,12 @@ for rep in $(seq $((1 - WARMUP)) "$REPS"); do
     F[delete,$rep]=$(storage_floor DELETE) || exit 1
 done
 
-# median of the repetitions
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-# median_of ARRAY KEY: the median of ARRAY[KEY,1] .. ARRAY[KEY,REPS]
+# median of the repetitions (median: bench/lib.sh)
+# median_of ARRAY KEY: the median of ARRAY[KEY,1] .. ARRAY[KEY,BENCH_ROUNDS]
 median_of() {
     local -n arr_=$1
     local vals=() rep
-    for rep in $(seq 1 "$REPS"); do vals+=("${arr_[$2,$rep]}"); done
+    for rep in $(seq 1 "$BENCH_ROUNDS"); do vals+=("${arr_[$2,$rep]}"); done
     median "${vals[@]}"
 }
 
@@ -219,7 +214,7 @@ report() {  # report TITLE ARRAY
         for v in none tc plpgsql; do
             M[$v]=$(median_of "$2" "$op,$v")
         done
-        awk -v op="$op" -v n="${M[none]}" -v t="${M[tc]}" -v p="${M[plpgsql]}" -v rows="$ROWS" 'BEGIN {
+        awk -v op="$op" -v n="${M[none]}" -v t="${M[tc]}" -v p="${M[plpgsql]}" -v rows="$BENCH_ROWS" 'BEGIN {
             printf "%-8s %12.1f %12.1f %12.1f %9.2fx %9.2fx\n", op, n, t, p, t / n, p / n
             if (op == "delete")
                 printf "delete: trigger cost per row: tenantcore %.2f us, plpgsql %.2f us, ratio %.2f\n",
@@ -227,13 +222,13 @@ report() {  # report TITLE ARRAY
         }'
     done
 }
-report "backend CPU time, $ROWS-row statements, 20-column table, median of $REPS runs (ms)" T
+report "backend CPU time, $BENCH_ROWS-row statements, 20-column table, median of $BENCH_ROUNDS runs (ms)" T
 report "elapsed time, same statements (ms; includes waiting for a CPU on a busy machine)" W
 
 # the storage floor against the targets: the best ratio a trigger writing
 # these entries could reach, and the entries' size
 echo
-echo "storage floor: the tenantcore entries inserted without a trigger (heap, WAL, hash index on record_id, actor btree, BRIN), median of $REPS runs"
+echo "storage floor: the tenantcore entries inserted without a trigger (heap, WAL, hash index on record_id, actor btree, BRIN), median of $BENCH_ROUNDS runs"
 printf '%-8s %10s %12s %12s %12s %12s\n' op entries 'bytes/entry' 'bytes/row' 'floor ms' 'none+floor'
 for op in insert update delete; do
     f=$(median_of F "$op")
@@ -241,7 +236,7 @@ for op in insert update delete; do
     p=$(median_of T "$op,plpgsql")
     read -r cnt bytes <<< "$(q -At -F ' ' -c "SELECT count(*), coalesce(round(avg(pg_column_size(a.*))), 0)
                                                 FROM tenantcore.audit_log a WHERE operation = upper('$op')")"
-    awk -v op="$op" -v f="$f" -v n="$n" -v p="$p" -v cnt="$cnt" -v bytes="$bytes" -v rb="$ROWBYTES" -v rows="$ROWS" 'BEGIN {
+    awk -v op="$op" -v f="$f" -v n="$n" -v p="$p" -v cnt="$cnt" -v bytes="$bytes" -v rb="$ROWBYTES" -v rows="$BENCH_ROWS" 'BEGIN {
         printf "%-8s %10d %12d %12d %12.1f %11.2fx\n", op, cnt, bytes, rb, f, (n + f) / n
         if (op == "delete")
             printf "delete: storing an entry costs %.2f us, 1/4 of the plpgsql trigger cost per row is %.2f us\n",
@@ -253,7 +248,7 @@ done
 # times, so a burst of other load on the machine hits all of them alike;
 # the median of each variant's rounds is reported
 echo
-echo "single-row INSERT, pgbench -c $CLIENTS, $PGBENCH_ROUNDS rounds of ${SECONDS_PER_RUN}s per variant, variants in turn"
+echo "single-row INSERT, pgbench -c $BENCH_CLIENTS, $BENCH_ROUNDS rounds of ${BENCH_SECONDS}s per variant, variants in turn"
 declare -A TPS
 for v in none tc plpgsql; do
     cat > "$tmpdir/$v.sql" <<SQL
@@ -265,15 +260,15 @@ VALUES (('00000000-0000-0000-0000-' || lpad((:g % 1000)::text, 12, '0'))::uuid, 
         :g * 1.5, jsonb_build_object('balance', :g));
 SQL
 done
-for round in $(seq 1 "$PGBENCH_ROUNDS"); do
+for round in $(seq 1 "$BENCH_ROUNDS"); do
     for v in none tc plpgsql; do
-        TPS[$v,$round]=$("$PGBENCH" -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$tmpdir/$v.sql" 2>/dev/null \
+        TPS[$v,$round]=$("$PGBENCH" -n -c "$BENCH_CLIENTS" -j "$BENCH_CLIENTS" -T "$BENCH_SECONDS" -f "$tmpdir/$v.sql" 2>/dev/null \
                          | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
     done
 done
 declare -A TPSM
 for v in none tc plpgsql; do
-    vals=(); for round in $(seq 1 "$PGBENCH_ROUNDS"); do vals+=("${TPS[$v,$round]}"); done
+    vals=(); for round in $(seq 1 "$BENCH_ROUNDS"); do vals+=("${TPS[$v,$round]}"); done
     echo "tps $v: ${vals[*]}"
     TPSM[$v]=$(median "${vals[@]}")
 done
@@ -282,7 +277,7 @@ awk -v n="${TPSM[none]}" -v t="${TPSM[tc]}" -v p="${TPSM[plpgsql]}" 'BEGIN {
 
 # tamper evidence: sealing and verifying ROWS entries, and single-row tps
 # with audit_seal() running every second next to the writers
-SEAL_ROUNDS=${SEAL_ROUNDS:-$PGBENCH_ROUNDS}
+SEAL_ROUNDS=${SEAL_ROUNDS:-$BENCH_ROUNDS}
 echo
 reset
 q -c "$(insert_sql clients_tc)" >/dev/null
@@ -293,15 +288,15 @@ entries=$(q -At -c "SELECT coalesce(sum(entries), 0) FROM tenantcore.audit_seals
 awk -v s="${seal%% *}" -v v="${verify%% *}" -v n="$entries" 'BEGIN {
     printf "audit_seal(): %d entries sealed in %.1f ms CPU (%.2f us per entry); audit_verify(): %.1f ms (%.2f us per entry)\n",
            n, s, s * 1000 / n, v, v * 1000 / n }'
-echo "single-row INSERT into the audited table, pgbench -c $CLIENTS, $SEAL_ROUNDS rounds of ${SECONDS_PER_RUN}s each, with audit_seal() every second alongside and without, in turn"
+echo "single-row INSERT into the audited table, pgbench -c $BENCH_CLIENTS, $SEAL_ROUNDS rounds of ${BENCH_SECONDS}s each, with audit_seal() every second alongside and without, in turn"
 declare -A STPS
 for round in $(seq 1 "$SEAL_ROUNDS"); do
-    STPS[plain,$round]=$("$PGBENCH" -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$tmpdir/tc.sql" 2>/dev/null \
+    STPS[plain,$round]=$("$PGBENCH" -n -c "$BENCH_CLIENTS" -j "$BENCH_CLIENTS" -T "$BENCH_SECONDS" -f "$tmpdir/tc.sql" 2>/dev/null \
                          | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-    ( end=$((SECONDS + SECONDS_PER_RUN)); while [ "$SECONDS" -lt "$end" ]; do
+    ( end=$((SECONDS + BENCH_SECONDS)); while [ "$SECONDS" -lt "$end" ]; do
           q -c 'SELECT tenantcore.audit_seal()' >/dev/null 2>&1 || true; sleep 1; done ) &
     sealer=$!
-    STPS[sealing,$round]=$("$PGBENCH" -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$tmpdir/tc.sql" 2>/dev/null \
+    STPS[sealing,$round]=$("$PGBENCH" -n -c "$BENCH_CLIENTS" -j "$BENCH_CLIENTS" -T "$BENCH_SECONDS" -f "$tmpdir/tc.sql" 2>/dev/null \
                            | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
     wait "$sealer"
 done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/blueprints/run.sh -- the CPA blueprint with benchmark data, measured in
 # one run:
-#  1. seed_bench(): TENANTS organizations x ROWS clients each, with the rows
+#  1. seed_bench(): TENANTS organizations x BENCH_ROWS clients each, with the rows
 #     hanging off them (documents, invoices, workflows, ...), written through
 #     every trigger the installers put there (encryption, audit, updated_at):
 #     rows per second;
@@ -10,18 +10,17 @@
 #     query as a superuser with explicit organization_id filters (no RLS):
 #     pgbench tps of each and their ratio.
 # Needs PGHOST/PGPORT/PGUSER of a cluster with tenantcore installed (bench/run.sh
-# starts one).  TENANTS (default 40), ROWS (default 250) and DURATION (seconds per pgbench run, default 10).
+# starts one).  Environment (bench/lib.sh): BENCH_ROWS (default 250),
+# BENCH_SECONDS (per pgbench run, default 10); TENANTS (default 40).
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+bench_defaults - 10 - 250
 TENANTS=${TENANTS:-40}
-ROWS=${ROWS:-250}
-SECONDS_EACH=${DURATION:-10}
-PGBENCH=${PGBENCH:-pgbench}
 db=${PGDATABASE:-tenantcore_bench_blueprints}
 app=bench_bp_app
 work=$(mktemp -d /tmp/tc-bench-bp.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 createdb "$db" 2>/dev/null || true
 q >/dev/null <<SQL
@@ -38,9 +37,9 @@ GRANT USAGE ON SCHEMA bench_cpa TO $app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA bench_cpa TO $app;
 SQL
 
-echo "# seed_bench('bench_cpa', $TENANTS, $ROWS)"
+echo "# seed_bench('bench_cpa', $TENANTS, $BENCH_ROWS)"
 t0=$(now_ms)
-q -c "SELECT sum(row_count) FROM tenantcore.seed_bench('bench_cpa', $TENANTS, $ROWS)" > "$work/rows"
+q -c "SELECT sum(row_count) FROM tenantcore.seed_bench('bench_cpa', $TENANTS, $BENCH_ROWS)" > "$work/rows"
 t1=$(now_ms)
 rows=$(cat "$work/rows")
 ms=$((t1 - t0))
@@ -83,8 +82,8 @@ SELECT c.business_name, count(DISTINCT i.id) AS invoices, sum(i.total_amount) AS
 COMMIT;
 EOF2
 
-tps() { "$PGBENCH" -n -M prepared -c 1 -T "$SECONDS_EACH" "$@" "$db" 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
-echo "# per-tenant report query, pgbench 1 client, prepared, ${SECONDS_EACH}s each, best of 2 alternating runs"
+tps() { bench_tps -M prepared -c 1 "$@" "$db"; }
+echo "# per-tenant report query, pgbench 1 client, prepared, ${BENCH_SECONDS}s each, best of 2 alternating runs"
 best_rls=0; best_exp=0
 for round in 1 2; do
     r=$(tps -U "$app" -f "$work/rls.pgbench"); e=$(tps -f "$work/explicit.pgbench")

@@ -29,16 +29,12 @@
 set -euo pipefail
 
 DIR=$(cd "$(dirname "$0")" && pwd)
-TC_ROOT=${TC_ROOT:-$(cd "$DIR/../.." && pwd)}
-PGBENCH=${PGBENCH:-pgbench}
-SECONDS_PER_RUN=${BENCH_SECONDS:-6}
-ROUNDS=${BENCH_ROUNDS:-5}
+. "$DIR/../lib.sh"
+bench_defaults 5 6 - -
 PSYCOPG_LOOPS=${PSYCOPG_LOOPS:-3000}
 APP=bench_app
 . "$TC_ROOT/test/clients/pgbouncer.sh"
 trap tc_pgbouncer_stop EXIT
-
-say() { printf '%s\n' "$*"; }
 
 say "clients: loading 2 x 100,000 rows (100 tenants) ..."
 psql -X -q -v ON_ERROR_STOP=1 -f "$DIR/setup.sql" >/dev/null
@@ -62,22 +58,12 @@ fi
 say "plan (as $APP, tenant set):"; sed 's/^/    /' <<<"$plan"
 
 # run_pgbench MODE SECONDS SCRIPT... runs the scripts mixed in one pgbench run
-# through the pooler and prints "script latency_ms" for each.
+# through the pooler and prints "script/MODE latency_ms" for each.
 run_pgbench() {
-    local mode=$1 seconds=$2 out args=(); shift 2
-    for f in "$@"; do args+=(-f "$DIR/scripts/$f.pgbench@1"); done
-    if ! out=$("$PGBENCH" -n -M "$mode" -c 1 -j 1 -T "$seconds" "${B[@]}" "${args[@]}" 2>&1); then
-        printf '%s\n' "$out" >&2; return 1
-    fi
-    awk -v mode="$mode" '
-        /^SQL script [0-9]+:/ { n = $NF; sub(/.*\//, "", n); sub(/\.pgbench$/, "", n) }
-        /^ - latency average = / { x = $0; sub(/.*latency average = /, "", x); sub(/ ms.*/, "", x); print n "/" mode, x }' <<<"$out"
+    local mode=$1 seconds=$2 f files=(); shift 2
+    for f in "$@"; do files+=("$DIR/scripts/$f.pgbench"); done
+    bench_latencies "$seconds" - "" -M "$mode" "${B[@]}" -- "${files[@]}" | awk -v mode="$mode" '{print $1 "/" mode, $2}'
 }
-
-declare -A runs
-record() { local n l; while read -r n l; do runs[$n]="${runs[$n]:-} $l"; done; }
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-ratios() { paste -d' ' <(tr ' ' '\n' <<<"${runs[$1]# }") <(tr ' ' '\n' <<<"${runs[$2]# }") | awk '{printf "%.3f\n", $1 / $2}'; }
 
 EXTENDED=(explicit naive pipeline pipeline_set_config pipeline_implicit)
 SIMPLE=(explicit naive one_message one_message_begin)
@@ -85,17 +71,17 @@ say ""
 say "warming up ..."
 run_pgbench extended 2 "${EXTENDED[@]}" >/dev/null
 run_pgbench simple 2 "${SIMPLE[@]}" >/dev/null
-say "measuring: pgbench -n -c 1 through pgbouncer, $ROUNDS rounds x ${SECONDS_PER_RUN} s per protocol mode"
-for r in $(seq 1 "$ROUNDS"); do
-    record < <(run_pgbench extended "$SECONDS_PER_RUN" "${EXTENDED[@]}")
-    record < <(run_pgbench simple "$SECONDS_PER_RUN" "${SIMPLE[@]}")
-    say "  round $r of $ROUNDS done"
+say "measuring: pgbench -n -c 1 through pgbouncer, $BENCH_ROUNDS rounds x ${BENCH_SECONDS} s per protocol mode"
+for r in $(seq 1 "$BENCH_ROUNDS"); do
+    record < <(run_pgbench extended "$BENCH_SECONDS" "${EXTENDED[@]}")
+    record < <(run_pgbench simple "$BENCH_SECONDS" "${SIMPLE[@]}")
+    say "  round $r of $BENCH_ROUNDS done"
 done
 
 psycopg=""
 if /usr/bin/python3 -c 'import psycopg' 2>/dev/null; then
-    say "measuring: psycopg 3 through pgbouncer, $ROUNDS rounds x $PSYCOPG_LOOPS transactions per variant"
-    psycopg=$(PGBOUNCER_PORT=$TC_PGBOUNCER_PORT ROUNDS=$ROUNDS LOOPS=$PSYCOPG_LOOPS \
+    say "measuring: psycopg 3 through pgbouncer, $BENCH_ROUNDS rounds x $PSYCOPG_LOOPS transactions per variant"
+    psycopg=$(PGBOUNCER_PORT=$TC_PGBOUNCER_PORT ROUNDS=$BENCH_ROUNDS LOOPS=$PSYCOPG_LOOPS \
               /usr/bin/python3 "$DIR/psycopg_bench.py")
     record <<<"$psycopg"
 else

@@ -25,24 +25,20 @@
 # restores the setting at exit):
 #   PGHOST=... PGPORT=... PGUSER=postgres bash bench/context/run.sh
 # Run as root or as the server's OS user (the key file must be the server's).
-# Environment: ROUNDS (default 3), SECONDS_PER_RUN (default 5), TOKENS
+# Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5), TOKENS
 # (default 100), LOOPS (server-side calls per measurement, default 2000).
 set -euo pipefail
 
-ROUNDS=${ROUNDS:-3}
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 TOKENS=${TOKENS:-100}
 LOOPS=${LOOPS:-2000}
 ROWS=1000
 DIR=$(cd "$(dirname "$0")" && pwd)
-TC_ROOT=${TC_ROOT:-$(cd "$DIR/../.." && pwd)}
-PGBENCH=${PGBENCH:-pgbench}
+. "$DIR/../lib.sh"
+bench_defaults 3 5 - -
 export PGDATABASE=${PGDATABASE:-bench_context}
 APP=tc_bench_ctx_app
 NOCACHE=tc_bench_ctx_nocache
 tool=(python3 "$TC_ROOT/test/helpers/jwt_tool.py")
-
-say() { printf '%s\n' "$*"; }
 
 psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDATABASE'" | grep -q 1 \
     || psql -X -q -d postgres -c "CREATE DATABASE \"$PGDATABASE\""
@@ -116,32 +112,20 @@ grep -q 'Index Scan' <<<"$plan" || { say "the indexed SELECT is not an index sca
 # run_pgbench ROLE SECONDS SCRIPT... prints "script latency_ms" and
 # "script:set latency_ms" (the statement that sets the tenant; pgbench -r)
 run_pgbench() {
-    local role=$1 seconds=$2 out args=(); shift 2
-    for f in "$@"; do args+=(-f "$DIR/scripts/$f.pgbench@1"); done
-    if ! out=$("$PGBENCH" -n -r -M prepared -c 1 -j 1 -T "$seconds" -U "$role" \
-               -D tokens="$TOKENS" -D rows="$ROWS" "${args[@]}" 2>&1); then
-        printf '%s\n' "$out" >&2; return 1
-    fi
-    grep -q 'failed' <<<"$out" && grep -E '^number of failed transactions: [1-9]' <<<"$out" >&2 && return 1
-    awk '
-        /^SQL script [0-9]+:/ { n = $NF; sub(/.*\//, "", n); sub(/\.pgbench$/, "", n) }
-        /latency average = / && /^ - / { x = $0; sub(/.*latency average = /, "", x); sub(/ ms.*/, "", x); print n, x }
-        /^ +[0-9.]+ +[0-9]+ +SELECT tenantcore\.set_/ { print n ":set", $1 }' <<<"$out"
+    local role=$1 seconds=$2 f files=(); shift 2
+    for f in "$@"; do files+=("$DIR/scripts/$f.pgbench"); done
+    bench_latencies "$seconds" set 'SELECT tenantcore\\.set_' -M prepared -U "$role" \
+        -D tokens="$TOKENS" -D rows="$ROWS" -- "${files[@]}"
 }
-
-declare -A runs
-record() { local n l; while read -r n l; do runs[$n]="${runs[$n]:-} $l"; done; }
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-ratios() { paste -d' ' <(tr ' ' '\n' <<<"${runs[$1]# }") <(tr ' ' '\n' <<<"${runs[$2]# }") | awk '{printf "%.3f\n", $1 / $2}'; }
 
 say "warming up ..."
 run_pgbench "$APP" 2 open hs256 es256 >/dev/null
-say "measuring: pgbench -n -r -M prepared -c 1, $ROUNDS rounds x $SECONDS_PER_RUN s, cached and uncached"
-for r in $(seq 1 "$ROUNDS"); do
-    record < <(run_pgbench "$APP" "$SECONDS_PER_RUN" open hs256 es256)
-    run_pgbench "$NOCACHE" "$SECONDS_PER_RUN" open hs256 es256 | sed 's/^/nocache_/' > "$tmp"
+say "measuring: pgbench -n -r -M prepared -c 1, $BENCH_ROUNDS rounds x $BENCH_SECONDS s, cached and uncached"
+for r in $(seq 1 "$BENCH_ROUNDS"); do
+    record < <(run_pgbench "$APP" "$BENCH_SECONDS" open hs256 es256)
+    run_pgbench "$NOCACHE" "$BENCH_SECONDS" open hs256 es256 | sed 's/^/nocache_/' > "$tmp"
     record < "$tmp"
-    say "  round $r of $ROUNDS done"
+    say "  round $r of $BENCH_ROUNDS done"
 done
 
 # inside the server: LOOPS calls in one transaction, microseconds per call
@@ -157,7 +141,7 @@ server_us() {  # server_us ROLE EXPRESSION (over row c of bench.creds)
             RETURN extract(epoch FROM clock_timestamp() - s) * 1e6 / $LOOPS;
         END \$\$" -c "SELECT round(pg_temp.t()::numeric, 2)" -c "COMMIT"
 }
-for r in $(seq 1 "$ROUNDS"); do
+for r in $(seq 1 "$BENCH_ROUNDS"); do
     {
         echo "srv_open $(server_us "$APP" "tenantcore.set_tenant(c.tenant)")"
         echo "srv_hs256 $(server_us "$APP" "tenantcore.set_context_token(c.hs256)")"
@@ -171,7 +155,7 @@ done
 # shellcheck disable=SC2086
 {
 say ""
-say "results (median over $ROUNDS rounds; transaction = credentials lookup, BEGIN, set, indexed SELECT, COMMIT):"
+say "results (median over $BENCH_ROUNDS rounds; transaction = credentials lookup, BEGIN, set, indexed SELECT, COMMIT):"
 printf '  %-22s %16s %16s %18s\n' variant "transaction ms" "set statement ms" "in server us/call"
 printf '  %-22s %16.4f %16.4f %18.2f\n' "open set_tenant" "$(median ${runs[open]})" "$(median ${runs[open:set]})" "$(median ${runs[srv_open]})"
 printf '  %-22s %16.4f %16.4f %18.2f\n' "HS256 token, cached" "$(median ${runs[hs256]})" "$(median ${runs[hs256:set]})" "$(median ${runs[srv_hs256]})"

@@ -16,12 +16,13 @@
 # Started by bench/run.sh (PGHOST, PGPORT, PGUSER, PGDATABASE exported), or
 # standalone against any server with tenantcore installed:
 #   PGHOST=... PGPORT=... PGUSER=postgres bash bench/core/run.sh
-# Environment: ROWS per tenant (default 10000), REPS (default 5), ITERATIONS
-# (executions of each query per repetition, default 200).
+# Environment (bench/lib.sh): BENCH_ROWS per tenant (default 10000), BENCH_ROUNDS
+# (repetitions, default 5); ITERATIONS (executions of each query per
+# repetition, default 200).
 set -euo pipefail
 
-ROWS=${ROWS:-10000}
-REPS=${REPS:-5}
+. "$(dirname "$0")/../lib.sh"
+bench_defaults 5 - - 10000
 ITERATIONS=${ITERATIONS:-200}
 export PGDATABASE=${PGDATABASE:-bench_core}
 APP=tc_bench_core_app
@@ -31,7 +32,7 @@ psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PGDATAB
 
 q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-q -v rows="$ROWS" -v app="$APP" <<'SQL' >/dev/null
+q -v rows="$BENCH_ROWS" -v app="$APP" <<'SQL' >/dev/null
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS tenantcore CASCADE;
 DROP SCHEMA IF EXISTS bench CASCADE;
@@ -110,13 +111,13 @@ export PGOPTIONS="-c tenantcore.tenant_id=$tenant -c tenantcore.actor_id=b000000
 # the three variants must return the same rows, or the comparison means nothing
 for v in plain tc seed; do
     n=$(psql -XAt -U "$APP" -c "SELECT count(*) FROM bench.clients_$v")
-    if [ "$n" != "$ROWS" ]; then
-        echo "bench core: clients_$v shows $n rows to the reader, expected $ROWS" >&2; exit 1
+    if [ "$n" != "$BENCH_ROWS" ]; then
+        echo "bench core: clients_$v shows $n rows to the reader, expected $BENCH_ROWS" >&2; exit 1
     fi
 done
 n=$(PGOPTIONS="-c tenantcore.tenant_id=$tenant -c tenantcore.actor_id=a0000000-0000-4000-8000-00000000000a" \
     psql -XAt -U "$APP" -c "SELECT count(*) FROM bench.clients_seed")
-echo "check: rows of the tenant the reader sees in each variant: $ROWS (the seed-style policy hides them from the owner, who has no granted role: $n)"
+echo "check: rows of the tenant the reader sees in each variant: $BENCH_ROWS (the seed-style policy hides them from the owner, who has no granted role: $n)"
 
 # the queries of each variant
 declare -A sql
@@ -124,17 +125,16 @@ for v in plain tc seed; do
     sql[count.$v]="SELECT count(*) FROM bench.clients_$v WHERE status = 'active'"
     sql[page.$v]="SELECT id, business_name FROM bench.clients_$v WHERE status = 'active' ORDER BY id LIMIT 50 OFFSET 5000"
 done
-sql[calls.plain]="SELECT count(*) FROM generate_series(1, $ROWS) g WHERE g > 0"
-sql[calls.tc]="SELECT count(*) FROM generate_series(1, $ROWS) g WHERE g > 0 AND tenantcore.has_permission(CASE WHEN g > 0 THEN 'clients.read' END)"
-sql[calls.seed]="SELECT count(*) FROM generate_series(1, $ROWS) g WHERE g > 0 AND bench.seed_has_permission(tenantcore.current_actor(), CASE WHEN g > 0 THEN 'clients' END, 'read')"
+sql[calls.plain]="SELECT count(*) FROM generate_series(1, $BENCH_ROWS) g WHERE g > 0"
+sql[calls.tc]="SELECT count(*) FROM generate_series(1, $BENCH_ROWS) g WHERE g > 0 AND tenantcore.has_permission(CASE WHEN g > 0 THEN 'clients.read' END)"
+sql[calls.seed]="SELECT count(*) FROM generate_series(1, $BENCH_ROWS) g WHERE g > 0 AND bench.seed_has_permission(tenantcore.current_actor(), CASE WHEN g > 0 THEN 'clients' END, 'read')"
 
 # Each repetition runs every variant in one session of the application role,
 # interleaved, timing ITERATIONS executions inside the server (no client or
 # connection noise); the seed-style variant, ~100x slower, runs 1/20 as often.
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A lat
 order=(plain tc seed)
-for rep in $(seq 1 "$REPS"); do
+for rep in $(seq 1 "$BENCH_ROUNDS"); do
     for query in count page calls; do
         # one session per query and repetition: a warm-up run of every
         # variant first (the first queries of a backend are slower), then
@@ -153,8 +153,8 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 echo
-echo "has_permission() in a row level security policy, $ROWS rows of the current tenant"
-echo "(ms per query, median of $REPS repetitions of $ITERATIONS executions; seed-style: $(( (ITERATIONS + 19) / 20 )))"
+echo "has_permission() in a row level security policy, $BENCH_ROWS rows of the current tenant"
+echo "(ms per query, median of $BENCH_ROUNDS repetitions of $ITERATIONS executions; seed-style: $(( (ITERATIONS + 19) / 20 )))"
 printf '%-6s %12s %12s %12s %14s %14s\n' query plain_ms tc_ms seed_ms tc/plain seed/tc
 for query in count page calls; do
     p=$(echo "${lat[$query.plain]}" | median); t=$(echo "${lat[$query.tc]}" | median); s=$(echo "${lat[$query.seed]}" | median)

@@ -8,32 +8,30 @@
 # Started by bench/run.sh, or standalone against a running server that has a
 # tenantcore master key configured:
 #     PGHOST=... PGPORT=... PGUSER=postgres bash bench/crypto/run.sh
-# Environment: ROWS (default 100000) e-mail addresses for tenantcore,
-# SEED_ROWS (default ROWS) for the seed's functions (slow: ~0.3-0.9 ms each),
-# ROUNDS (default 10) interleaved rounds,
-# LOOKUP_SECONDS (default 5) per pgbench run (3 runs per variant).
+# Environment (bench/lib.sh): BENCH_ROWS (default 100000) e-mail addresses
+# for tenantcore, BENCH_ROUNDS (default 10) interleaved rounds, BENCH_SECONDS
+# (default 5) per pgbench run (3 runs per variant); SEED_ROWS (default
+# BENCH_ROWS) for the seed's functions (slow: ~0.3-0.9 ms each).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROWS=${ROWS:-100000}
-SEED_ROWS=${SEED_ROWS:-$ROWS}
-LOOKUP_SECONDS=${LOOKUP_SECONDS:-5}
+. "$HERE/../lib.sh"
+bench_defaults 10 5 - 100000
+SEED_ROWS=${SEED_ROWS:-$BENCH_ROWS}
 export PGDATABASE=${PGDATABASE:-bench_crypto}
-PGBENCH=${PGBENCH:-$(command -v pgbench || echo /usr/lib/postgresql/15/bin/pgbench)}
 TENANT=00000000-0000-4000-8000-0000000000b1
 
 PGDATABASE=postgres psql -Xqtc "SELECT 1 FROM pg_database WHERE datname = '$PGDATABASE'" | grep -q 1 \
     || PGDATABASE=postgres createdb "$PGDATABASE"
 
-echo "setting up $ROWS e-mail addresses"
-psql -Xq -v ON_ERROR_STOP=1 -v rows="$ROWS" -f "$HERE/setup.sql" >/dev/null
+echo "setting up $BENCH_ROWS e-mail addresses"
+psql -Xq -v ON_ERROR_STOP=1 -v rows="$BENCH_ROWS" -f "$HERE/setup.sql" >/dev/null
 
 # Interleaved rounds: each round encrypts (INSERT ... SELECT f(email)) and
 # decrypts (SELECT count(f(c))) a slice with tenantcore, then a slice with the
 # seed's functions, so load from elsewhere on the machine hits both alike.
 # Wall time and the backend's own CPU time (/proc/self/stat) are summed.
-ROUNDS=${ROUNDS:-10}
 CLK=$(getconf CLK_TCK)
-n=$((ROWS / ROUNDS)); s=$((SEED_ROWS / ROUNDS))
+n=$((BENCH_ROWS / BENCH_ROUNDS)); s=$((SEED_ROWS / BENCH_ROUNDS))
 times=$(psql -Xqt -v ON_ERROR_STOP=1 <<SQL
 SET app.encryption_key = '$(head -c24 /dev/urandom | base64)';
 SELECT tenantcore.set_tenant('$TENANT', false);
@@ -58,7 +56,7 @@ SELECT count(tenantcore.decrypt_pii(tenantcore.encrypt_pii(email))) FROM emails 
 SELECT count(seed.decrypt_pii(seed.encrypt_pii(email))) FROM emails WHERE id <= 2;
 DO \$\$
 BEGIN
-    FOR r IN 0..$ROUNDS - 1 LOOP
+    FOR r IN 0..$BENCH_ROUNDS - 1 LOOP
         PERFORM pg_temp.run('tc_enc', format('INSERT INTO tc_ct SELECT id, tenantcore.encrypt_pii(email) FROM emails WHERE id > %s AND id <= %s', r * $n, (r + 1) * $n));
         PERFORM pg_temp.run('seed_enc', format('INSERT INTO seed_ct SELECT id, seed.encrypt_pii(email) FROM emails WHERE id > %s AND id <= %s', r * $s, (r + 1) * $s));
         PERFORM pg_temp.run('tc_dec', format('SELECT count(tenantcore.decrypt_pii(c)) FROM tc_ct WHERE id > %s AND id <= %s', r * $n, (r + 1) * $n));
@@ -74,15 +72,14 @@ SELECT 'seed_len', round(avg(octet_length(c)), 1), 0 FROM seed_ct;
 SQL
 )
 val() { echo "$times" | awk -F'|' -v k="$1" -v col="$2" '{for (i = 1; i <= NF; i++) gsub(/ /, "", $i)} $1==k {print $col}'; }
-[ "$(val check 2)" = "$((n * ROUNDS))" ] || { echo "tenantcore round trip failed" >&2; exit 1; }
+[ "$(val check 2)" = "$((n * BENCH_ROUNDS))" ] || { echo "tenantcore round trip failed" >&2; exit 1; }
 [ "$(val seed_check 2)" = "100" ] || { echo "seed round trip failed" >&2; exit 1; }
 
 per_us() { awk -v ms="$1" -v n="$2" 'BEGIN { printf "%.1f", ms * 1000 / n }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
-tcn=$((n * ROUNDS)); sn=$((s * ROUNDS))
+tcn=$((n * BENCH_ROUNDS)); sn=$((s * BENCH_ROUNDS))
 
 echo
-echo "== encryption of $tcn e-mail addresses with tenantcore and $sn with the seed's functions, $ROUNDS interleaved rounds =="
+echo "== encryption of $tcn e-mail addresses with tenantcore and $sn with the seed's functions, $BENCH_ROUNDS interleaved rounds =="
 printf '%-36s %14s %14s %14s %14s\n' "per value" "encrypt wall" "encrypt CPU" "decrypt wall" "decrypt CPU"
 for who in seed tc; do
     label="seed plpgsql (passphrase GUC, S2K)"; cnt=$sn
@@ -100,11 +97,8 @@ done
 echo "ciphertext: tenantcore $(val ct_len 2) bytes (bytea), seed $(val seed_len 2) bytes (base64 text)"
 
 echo
-echo "== equality lookup on $ROWS rows, pgbench 1 client, prepared, best of 3 x ${LOOKUP_SECONDS}s each =="
-tps() {
-    PGOPTIONS="-c tenantcore.tenant_id=$TENANT" "$PGBENCH" -n -M prepared -c 1 -T "$LOOKUP_SECONDS" \
-        -D rows="$ROWS" -f "$1" 2>/dev/null | awk '/^tps/ {print $3; exit}'
-}
+echo "== equality lookup on $BENCH_ROWS rows, pgbench 1 client, prepared, best of 3 x ${BENCH_SECONDS}s each =="
+tps() { PGOPTIONS="-c tenantcore.tenant_id=$TENANT" bench_tps -M prepared -c 1 -D rows="$BENCH_ROWS" -f "$1"; }
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
 tps "$HERE/lookup_plain.sql" >/dev/null  # warm-up
 # alternate the two, best of three each, so load from elsewhere hits both alike
@@ -116,3 +110,29 @@ done
 printf '%-34s %12s tps\n' "plaintext index (email = ...)" "$plain_tps"
 printf '%-34s %12s tps\n' "blind index (email_bidx = ...)" "$bidx_tps"
 printf '%-34s %11sx   (target <= 1.5x)\n' "blind index time / plaintext time" "$(ratio "$plain_tps" "$bidx_tps")"
+
+echo
+echo "== reads of protected data recorded (tenantcore.audit_reads), pgbench 1 client, $BENCH_ROUNDS rounds x ${BENCH_SECONDS}s, off and on mixed in each run =="
+# each script sets tenantcore.audit_reads first (both pay for the SET); with
+# it on, the commit writes one audit_reads row per statement and column
+for r in $(seq 1 "$BENCH_ROUNDS"); do
+    record < <(PGOPTIONS="-c tenantcore.tenant_id=$TENANT" bench_latencies "$BENCH_SECONDS" - "" -M prepared \
+                   -D rows="$BENCH_ROWS" -- "$HERE"/reads/one_off.pgbench "$HERE"/reads/one_on.pgbench)
+    record < <(PGOPTIONS="-c tenantcore.tenant_id=$TENANT" bench_latencies "$BENCH_SECONDS" - "" -M prepared \
+                   -D rows="$BENCH_ROWS" -- "$HERE"/reads/many_off.pgbench "$HERE"/reads/many_on.pgbench)
+done
+recorded=$(psql -XAtq -c "SELECT count(*), coalesce(sum(reads), 0) FROM tenantcore.audit_reads WHERE organization_id = '$TENANT'")
+# shellcheck disable=SC2086
+for v in one many; do
+    off=$(median ${runs[${v}_off]}); on=$(median ${runs[${v}_on]})
+    per_round=$(ratios "${v}_on" "${v}_off" | paste -sd' ')
+    printf '%-34s off %8.3f ms  on %8.3f ms  on/off %sx (rounds: %s)\n' \
+        "$([ "$v" = one ] && echo "1 row per transaction" || echo "1,000 rows per transaction")" \
+        "$off" "$on" "$(median $per_round | awk '{printf "%.2f", $1}')" "$per_round"
+done
+awk -v one_off="$(median ${runs[one_off]})" -v one_on="$(median ${runs[one_on]})" \
+    -v many_off="$(median ${runs[many_off]})" -v many_on="$(median ${runs[many_on]})" 'BEGIN {
+    printf "recording costs %.1f us per transaction (one row) and %.3f us per value read beyond it (1,000 rows)\n",
+           (one_on - one_off) * 1000, ((many_on - many_off) - (one_on - one_off)) * 1000 / 999 }'
+echo "audit_reads rows written (statements x columns) and values counted: ${recorded/|/, }"
+psql -XAtq -c "DELETE FROM tenantcore.audit_reads WHERE organization_id = '$TENANT'"

@@ -27,15 +27,12 @@
 set -euo pipefail
 
 DIR=$(cd "$(dirname "$0")" && pwd)
-PGBENCH=${PGBENCH:-pgbench}
-SECONDS_PER_RUN=${BENCH_SECONDS:-6}
-ROUNDS=${BENCH_ROUNDS:-5}
+. "$DIR/../lib.sh"
+bench_defaults 5 6 - -
 SEED_SECONDS=${SEED_SECONDS:-10}
 SERVER_LOOPS=${SERVER_LOOPS:-4000}
 APP=bench_app
 tmp=$(mktemp); trap 'rm -f "$tmp"' EXIT
-
-say() { printf '%s\n' "$*"; }
 
 say "isolation: loading 3 x 1,000,000 rows (1,000 tenants) ..."
 start=$(date +%s)
@@ -66,27 +63,10 @@ done
 # prints, for each script, "script latency_ms" (the whole transaction) and
 # "script:query latency_ms" (the statement that reads bench.*; pgbench -r).
 run_pgbench() {
-    local seconds=$1 out args=(); shift
-    for f in "$@"; do args+=(-f "$DIR/scripts/$f.pgbench@1"); done
-    if ! out=$("$PGBENCH" -n -r -M prepared -c 1 -j 1 -T "$seconds" -U "$APP" "${args[@]}" 2>&1); then
-        printf '%s\n' "$out" >&2; return 1
-    fi
-    # with one script pgbench prints no "SQL script" sections
-    awk -v single="$([ $# -eq 1 ] && echo "$1")" '
-        BEGIN { n = single }
-        /^SQL script [0-9]+:/ { n = $NF; sub(/.*\//, "", n); sub(/\.pgbench$/, "", n) }
-        /latency average = / && (single != "" || /^ - /) {
-            x = $0; sub(/.*latency average = /, "", x); sub(/ ms.*/, "", x); print n, x }
-        /^ +[0-9.]+ +[0-9]+ +SELECT .*FROM bench\./ { print n ":query", $1 }' <<<"$out"
+    local seconds=$1 f files=(); shift
+    for f in "$@"; do files+=("$DIR/scripts/$f.pgbench"); done
+    bench_latencies "$seconds" query 'SELECT .*FROM bench\\.' -M prepared -U "$APP" -- "${files[@]}"
 }
-
-declare -A runs
-# record reads "script latency_ms" lines and appends each latency to runs[script].
-record() { local n l; while read -r n l; do runs[$n]="${runs[$n]:-} $l"; done; }
-# median prints the median of its arguments.
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-# ratios A B prints the per-round ratios latency(A) / latency(B).
-ratios() { paste -d' ' <(tr ' ' '\n' <<<"${runs[$1]# }") <(tr ' ' '\n' <<<"${runs[$2]# }") | awk '{printf "%.3f\n", $1 / $2}'; }
 # tps prints 1000 / the median latency of a script.
 # shellcheck disable=SC2086
 tps() { awk -v l="$(median ${runs[$1]})" 'BEGIN{printf "%.1f", 1000 / l}'; }
@@ -95,18 +75,18 @@ say ""
 say "warming up ..."
 for q in count page; do run_pgbench 2 "${q}_explicit" "${q}_tenantcore" "${q}_bare" >/dev/null; done
 
-say "measuring: pgbench -n -r -M prepared -c 1, $ROUNDS rounds x ${SECONDS_PER_RUN} s per query (seed-style: ${SEED_SECONDS} s per query)"
-for r in $(seq 1 "$ROUNDS"); do
+say "measuring: pgbench -n -r -M prepared -c 1, $BENCH_ROUNDS rounds x ${BENCH_SECONDS} s per query (seed-style: ${SEED_SECONDS} s per query)"
+for r in $(seq 1 "$BENCH_ROUNDS"); do
     for q in count page; do
-        record < <(run_pgbench "$SECONDS_PER_RUN" "${q}_explicit" "${q}_tenantcore" "${q}_bare")
+        record < <(run_pgbench "$BENCH_SECONDS" "${q}_explicit" "${q}_tenantcore" "${q}_bare")
     done
-    say "  round $r of $ROUNDS done"
+    say "  round $r of $BENCH_ROUNDS done"
 done
 for q in count page; do
     record < <(run_pgbench "$SEED_SECONDS" "${q}_seed")
 done
-say "measuring inside the server: bench.time_queries(${SERVER_LOOPS}), $ROUNDS rounds"
-for r in $(seq 1 "$ROUNDS"); do
+say "measuring inside the server: bench.time_queries(${SERVER_LOOPS}), $BENCH_ROUNDS rounds"
+for r in $(seq 1 "$BENCH_ROUNDS"); do
     psql -X -q -A -t -F' ' -U "$APP" -v ON_ERROR_STOP=1 \
         -c 'BEGIN' -c "SELECT query, explicit_us, tenantcore_us FROM bench.time_queries($SERVER_LOOPS)" -c 'COMMIT' |
         while read -r q e t; do echo "${q}_explicit:server $e"; echo "${q}_tenantcore:server $t"; done > "$tmp"

@@ -6,18 +6,19 @@
 #     defaults and without its pauses (see purge() for the method);
 #  2. drop_partition of 12 monthly partitions vs. DELETE of the same rows.
 # Needs PGHOST/PGPORT/PGUSER of a cluster with tenantcore installed (bench/run.sh
-# starts one).  ROWS and EXPIRED scale part 1 (defaults 5000000 and 1000000).
+# starts one).  BENCH_ROWS (bench/lib.sh) and EXPIRED scale part 1 (defaults
+# 5000000 and 1000000).
 set -euo pipefail
-ROWS=${ROWS:-5000000}
+. "$(dirname "$0")/../lib.sh"
+bench_defaults - - - 5000000
 EXPIRED=${EXPIRED:-1000000}
 PART_ROWS=${PART_ROWS:-100000}
 db=tenantcore_bench_retention
 here=$(cd "$(dirname "$0")" && pwd)
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 dropdb --if-exists "$db" 2>/dev/null; createdb "$db"
-echo "# loading $ROWS rows ($EXPIRED expired) in 100 tenants"
+echo "# loading $BENCH_ROWS rows ($EXPIRED expired) in 100 tenants"
 q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION tenantcore CASCADE;
@@ -31,7 +32,7 @@ SELECT md5((g % 100)::text)::uuid,
        CASE WHEN g <= $EXPIRED THEN now() - interval '400 days' - (g % 1000) * interval '1 minute'
             ELSE now() - (g % 300) * interval '1 day' END,
        repeat('x', 80)
-  FROM generate_series(1, $ROWS) g;
+  FROM generate_series(1, $BENCH_ROWS) g;
 CREATE INDEX ON events (organization_id, at);
 SELECT tenantcore.isolate('events');
 GRANT SELECT, INSERT ON events TO bench_ret_app;

@@ -11,13 +11,13 @@
 # next; the variants take turns in a random order, and each figure is the median over the rounds.
 #
 # Started by bench/run.sh (PGHOST, PGPORT, PGDATABASE exported).
-# Settings: BENCH_ROUNDS (default 7), BENCH_ROWS (default 200000).
+# Settings (bench/lib.sh): BENCH_ROUNDS (default 7), BENCH_ROWS (default 200000).
 set -euo pipefail
 
-ROUNDS=${BENCH_ROUNDS:-7}
-ROWS=${BENCH_ROWS:-200000}
+. "$(dirname "$0")/../lib.sh"
+bench_defaults 7 - - 200000
 
-psql -X -q -v ON_ERROR_STOP=1 -v rows="$ROWS" <<'SQL'
+psql -X -q -v ON_ERROR_STOP=1 -v rows="$BENCH_ROWS" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS tenantcore CASCADE;
 CREATE SCHEMA ub;
@@ -64,13 +64,13 @@ $$;
 CREATE TABLE ub.timings (variant text, ms float8);
 SQL
 
-for _ in $(seq "$ROUNDS"); do
+for _ in $(seq "$BENCH_ROUNDS"); do
     psql -X -q -v ON_ERROR_STOP=1 -c "
         INSERT INTO ub.timings SELECT v, ub.time_update(('ub.' || v)::regclass)
           FROM (SELECT v FROM unnest(ARRAY['none', 'tenantcore', 'seed']) v ORDER BY random()) o"
 done
 
-psql -X -q -v ON_ERROR_STOP=1 -v rows="$ROWS" -v rounds="$ROUNDS" <<'SQL'
+psql -X -q -v ON_ERROR_STOP=1 -v rows="$BENCH_ROWS" -v rounds="$BENCH_ROUNDS" <<'SQL'
 \pset footer off
 \echo updated_at: UPDATE of one column of :rows rows, median of :rounds rounds
 WITH m AS (

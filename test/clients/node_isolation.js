@@ -1,5 +1,5 @@
 // test/clients/node_isolation.js -- tenantcore with node-postgres (pg) behind
-// PgBouncer in transaction pooling mode, started by test/clients_pgbouncer.sh.
+// PgBouncer in transaction pooling mode, started by test/shell/clients_pgbouncer.sh.
 //
 // Environment: PGBOUNCER_PORT (PgBouncer on 127.0.0.1), PGDATABASE, WORKERS,
 // TXNS (transactions per worker), TENANTS (json: worker -> tenant uuid).

@@ -1,4 +1,4 @@
--- test/clients/setup.sql -- the schema of test/clients_pgbouncer.sh, run as a
+-- test/clients/setup.sql -- the schema of test/shell/clients_pgbouncer.sh, run as a
 -- superuser in its database: a NOLOGIN owner, two application roles (one with
 -- missing_tenant = deny, the default, one with missing_tenant = error), a
 -- tenant-isolated table, three tenants with one counter row per worker.
