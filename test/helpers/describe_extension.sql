@@ -1,12 +1,43 @@
 -- test/helpers/describe_extension.sql: a canonical, OID-free description of every object
 -- of the extension tenantcore, one line per fact, for comparing two
 -- installations (test/shell/upgrade_check.sh, test/shell/dump_restore_check.sh).
+-- Privileges: the ACL of every member (functions, relations, columns, types,
+-- the schema) and the initial privileges the extension's script left
+-- (pg_init_privs, what pg_dump compares the ACLs with).
+--
+-- With the psql variable describe_scope set to user (psql -v describe_scope=user),
+-- the same facts describe the user's objects instead: every table, view,
+-- sequence, function and type outside the system schemas that belongs to no
+-- extension (made by the seeds and by the extension's installers: isolate()'s
+-- policies, protect()'s views and triggers, blueprints), and the default
+-- privileges (test/shell/upgrade_check.sh).
+\if :{?describe_scope}
+\else
+\set describe_scope extension
+\endif
 WITH ext AS (
     SELECT e.oid, e.extname, e.extnamespace FROM pg_extension e WHERE e.extname = 'tenantcore'
+), user_ns AS (
+    SELECT n.oid FROM pg_namespace n
+     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
 ), members AS (
     SELECT d.classid, d.objid, d.objsubid
       FROM pg_depend d, ext
-     WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
+     WHERE :'describe_scope' = 'extension'
+       AND d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
+    UNION ALL
+    SELECT o.classid, o.objid, 0
+      FROM (SELECT 'pg_class'::regclass AS classid, c.oid AS objid FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relpersistence = 'p'
+            UNION ALL
+            SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
+            UNION ALL
+            SELECT 'pg_type'::regclass, t.oid FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
+             WHERE t.typtype IN ('d', 'e') OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+            UNION ALL
+            SELECT 'pg_namespace'::regclass, n.oid FROM user_ns n) o
+     WHERE :'describe_scope' = 'user'
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = o.classid AND d.objid = o.objid AND d.deptype = 'e')
 ), facts(line) AS (
     -- every member by name
     SELECT 'member ' || pg_describe_object(m.classid, m.objid, m.objsubid) FROM members m
@@ -96,17 +127,34 @@ WITH ext AS (
                   et.evtfoid::regprocedure, et.evttags, et.evtenabled)
       FROM pg_event_trigger et JOIN members m ON m.classid = 'pg_event_trigger'::regclass AND m.objid = et.oid
     UNION ALL
+    -- initial privileges (pg_init_privs): those the extension's script left on its members
+    SELECT format('init privs %s: type=%s %s', pg_describe_object(ip.classoid, ip.objoid, ip.objsubid), ip.privtype, ip.initprivs)
+      FROM pg_init_privs ip JOIN members m ON m.classid = ip.classoid AND m.objid = ip.objoid
+    UNION ALL
+    SELECT format('init privs %s: type=%s %s', pg_describe_object(ip.classoid, ip.objoid, ip.objsubid), ip.privtype, ip.initprivs)
+      FROM pg_init_privs ip, ext
+     WHERE :'describe_scope' = 'extension' AND ip.classoid = 'pg_namespace'::regclass AND ip.objoid = ext.extnamespace
+       AND NOT EXISTS (SELECT FROM members m WHERE m.classid = ip.classoid AND m.objid = ip.objoid)
+    UNION ALL
+    -- user scope: schemas with their privileges, default privileges
+    SELECT format('schema %s: owner=%s acl=%s', n.nspname, n.nspowner::regrole, n.nspacl)
+      FROM pg_namespace n JOIN members m ON m.classid = 'pg_namespace'::regclass AND m.objid = n.oid
+    UNION ALL
+    SELECT format('default acl for %s in %s on %s: %s', da.defaclrole::regrole, CASE WHEN da.defaclnamespace = 0 THEN '(all schemas)' ELSE da.defaclnamespace::regnamespace::text END,
+                  da.defaclobjtype, da.defaclacl)
+      FROM pg_default_acl da WHERE :'describe_scope' = 'user'
+    UNION ALL
     -- the extension itself: version, schema and its privileges, dumped configuration
     SELECT format('extension: version=%s schema=%s relocatable=%s', e.extversion, e.extnamespace::regnamespace, e.extrelocatable)
-      FROM pg_extension e WHERE e.extname = 'tenantcore'
+      FROM pg_extension e WHERE e.extname = 'tenantcore' AND :'describe_scope' = 'extension'
     UNION ALL
-    SELECT format('schema %s: acl=%s', n.nspname, n.nspacl) FROM pg_namespace n, ext WHERE n.oid = ext.extnamespace
+    SELECT format('schema %s: acl=%s', n.nspname, n.nspacl) FROM pg_namespace n, ext WHERE n.oid = ext.extnamespace AND :'describe_scope' = 'extension'
     UNION ALL
     SELECT format('config dump %s: condition=%L', cfg.rel::regclass, cfg.cond)
-      FROM pg_extension e, unnest(e.extconfig, e.extcondition) cfg(rel, cond) WHERE e.extname = 'tenantcore'
+      FROM pg_extension e, unnest(e.extconfig, e.extcondition) cfg(rel, cond) WHERE e.extname = 'tenantcore' AND :'describe_scope' = 'extension'
     UNION ALL
     SELECT format('requires %s', r) FROM pg_extension e, pg_available_extension_versions v, unnest(v.requires) r
-     WHERE e.extname = 'tenantcore' AND v.name = e.extname AND v.version = e.extversion
+     WHERE e.extname = 'tenantcore' AND v.name = e.extname AND v.version = e.extversion AND :'describe_scope' = 'extension'
 )
 -- one line per fact: fold the line breaks of view and policy expressions
 SELECT f.line FROM (SELECT regexp_replace(line, E'\\s*\\n\\s*', ' ', 'g') AS line FROM facts) f
