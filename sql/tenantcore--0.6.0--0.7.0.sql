@@ -2530,3 +2530,172 @@ $$;
 -- ===========================================================================
 
 -- (end of part 8)
+
+
+-- ===========================================================================
+-- Part 10b: audit registry and seals (red-team review of 0.7.0)
+-- ===========================================================================
+
+-- The registry of audited tables has row security, like protected_columns:
+-- everyone reads it; a role writes only the rows of tables it owns (audit()
+-- and unaudit() run with the caller's rights, so the delegation of
+-- doc/audit.md grants INSERT, UPDATE, DELETE on it), never a builtin row
+-- (the extension's own tables).  Before, a delegated owner could rewrite any
+-- row: another table's table_id (its history() then found nothing) or its
+-- exclude and redact columns (applied by the next DDL on that table, or by
+-- ALTER EXTENSION UPDATE for the core tables).  The extension's own code
+-- that writes other tables' rows (the event triggers) is SECURITY DEFINER.
+ALTER TABLE @extschema@.audited_tables ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readable ON @extschema@.audited_tables FOR SELECT USING (true);
+CREATE POLICY owner_registers ON @extschema@.audited_tables FOR INSERT
+    WITH CHECK (NOT builtin
+                AND pg_catalog.pg_has_role(current_user,
+                        (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+CREATE POLICY owner_reconfigures ON @extschema@.audited_tables FOR UPDATE
+    USING (NOT builtin
+           AND pg_catalog.pg_has_role(current_user,
+                   (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'))
+    WITH CHECK (NOT builtin
+                AND pg_catalog.pg_has_role(current_user,
+                        (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+CREATE POLICY owner_unregisters ON @extschema@.audited_tables FOR DELETE
+    USING (NOT builtin
+           AND (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = rel)
+                OR pg_catalog.pg_has_role(current_user,
+                        (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE')));
+
+-- _audited_tables_identity (changed): SECURITY DEFINER, so audit() works for
+-- a delegated owner (_audit_table_id() is not executable by PUBLIC; 0.7.0
+-- failed with "permission denied for function _audit_table_id"); a new row
+-- always gets the derived identity unless a dump is being loaded
+-- (_restoring(): row_security off, which only a role that bypasses row
+-- security can write with, and the login role a member of the extension
+-- owner; a restore loads the dumped identities), so an owner
+-- cannot register its table under the identity of another table's entries;
+-- and it fires on UPDATE too: a row's table, identity and builtin flag never
+-- change (the log's entries and the triggers' 'table:' arguments hold them).
+CREATE OR REPLACE FUNCTION @extschema@._audited_tables_identity() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.rel IS DISTINCT FROM OLD.rel OR NEW.table_id IS DISTINCT FROM OLD.table_id
+           OR NEW.builtin IS DISTINCT FROM OLD.builtin THEN
+            RAISE EXCEPTION 'the table, table_id and builtin of an audited table cannot be changed'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('Table %s keeps its identity %s in the audit log.', OLD.rel, OLD.table_id),
+                      HINT = 'Call tenantcore.audit() to change the settings of a table.';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.table_id IS NULL OR NOT @extschema@._restoring() THEN
+        NEW.table_id := @extschema@._audit_table_id(NEW.rel);
+    END IF;
+    RETURN NEW;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._audited_tables_identity() FROM PUBLIC;
+DROP TRIGGER audited_tables_identity ON @extschema@.audited_tables;
+CREATE TRIGGER audited_tables_identity BEFORE INSERT OR UPDATE ON @extschema@.audited_tables
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._audited_tables_identity();
+
+-- The audit trigger (src/audit.c) now refuses a 'table:<uuid>' argument that
+-- is not the registry's table_id of the audited table (SQLSTATE 42501): a
+-- table owner allowed to EXECUTE audit_trigger() attached it to a table of
+-- its own under another table's (public) identity and so wrote entries into
+-- that table's history().
+
+-- _audit_jsonb_hash(value) is the SHA-256 of a JSONB value walked item by
+-- item (keys, strings and numbers with their lengths), never rendered as
+-- JSON text.
+CREATE FUNCTION @extschema@._audit_jsonb_hash(value jsonb) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'tenantcore_audit_jsonb_hash'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE EXECUTE ON FUNCTION @extschema@._audit_jsonb_hash(jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._audit_jsonb_hash(jsonb) IS
+    'SHA-256 of a JSONB value item by item (the rows of an audit entry in its seal hash)';
+
+-- _audit_entry_hash (changed): the rows of the entry (pk, old_row, new_row)
+-- go into the JSON array as the hex of their _audit_jsonb_hash(), not as
+-- JSON text: an application role's row of 180 MB of control characters,
+-- stored compressed, rendered as JSON text beyond 1 GB ("\u0001" per
+-- character) and made every audit_seal() fail, for every tenant.  The other
+-- columns are small.  (0.7.0 introduced seals and is not released: no seal
+-- made with the former hash exists.)
+CREATE OR REPLACE FUNCTION @extschema@._audit_entry_hash(l @extschema@.audit_log) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN sha256(convert_to(jsonb_build_array(
+           l.id, l.organization_id, l.occurred_at, l.txid::text, l.relid::bigint, l.table_name, l.operation,
+           encode(@extschema@._audit_jsonb_hash(l.pk), 'hex'), encode(@extschema@._audit_jsonb_hash(l.old_row), 'hex'),
+           encode(@extschema@._audit_jsonb_hash(l.new_row), 'hex'), l.changed_columns, l.actor_id, l.db_user,
+           l.application_name, l.client_addr::text, l.table_id, l.record_id)::text, 'UTF8'));
+REVOKE EXECUTE ON FUNCTION @extschema@._audit_entry_hash(@extschema@.audit_log) FROM PUBLIC;
+
+-- audit_maintain (changed): a failing audit_seal() no longer fails the whole
+-- call (the daily pg_cron job then made no partitions either): the seal runs
+-- in its own subtransaction, and its error becomes a WARNING.
+CREATE OR REPLACE FUNCTION @extschema@.audit_maintain(months_ahead integer DEFAULT 3)
+RETURNS SETOF regclass
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    month0 timestamp;
+    lo     timestamptz;
+    hi     timestamptz;
+    pname  text;
+    moved  bigint;
+    state  text;
+    msg    text;
+BEGIN
+    IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
+        RAISE EXCEPTION 'audit_maintain: months_ahead must be between 0 and 120'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- partitions made by the extension script would be extension members and
+    -- collide with the dumped ones on restore: leave them to a later call
+    IF @extschema@._creating_extension() THEN
+        RETURN;
+    END IF;
+    month0 := date_trunc('month', transaction_timestamp() AT TIME ZONE 'UTC');
+    FOR i IN 0..months_ahead LOOP
+        lo := (month0 + make_interval(months => i)) AT TIME ZONE 'UTC';
+        hi := (month0 + make_interval(months => i + 1)) AT TIME ZONE 'UTC';
+        pname := @extschema@._audit_partition_name(lo);
+        CONTINUE WHEN to_regclass(format('@extschema@.%I', pname)) IS NOT NULL;
+
+        IF EXISTS (SELECT FROM @extschema@.audit_log_default d WHERE d.occurred_at >= lo AND d.occurred_at < hi) THEN
+            -- entries of that month went to the default partition: move them
+            EXECUTE format('CREATE TABLE @extschema@.%I (LIKE @extschema@.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', pname);
+            PERFORM set_config('tenantcore.audit_internal', 'on', true);
+            EXECUTE format('WITH moved AS (DELETE FROM @extschema@.audit_log_default d '
+                           'WHERE d.occurred_at >= %L AND d.occurred_at < %L RETURNING d.*) '
+                           'INSERT INTO @extschema@.%I SELECT * FROM moved', lo, hi, pname);
+            GET DIAGNOSTICS moved = ROW_COUNT;
+            PERFORM set_config('tenantcore.audit_internal', 'off', true);
+            EXECUTE format('ALTER TABLE @extschema@.audit_log ATTACH PARTITION @extschema@.%I FOR VALUES FROM (%L) TO (%L)',
+                           pname, lo, hi);
+            RAISE DEBUG 'moved % audit entries from the default partition to %', moved, pname;
+        ELSE
+            EXECUTE format('CREATE TABLE @extschema@.%I PARTITION OF @extschema@.audit_log FOR VALUES FROM (%L) TO (%L)',
+                           pname, lo, hi);
+        END IF;
+        PERFORM @extschema@._audit_prepare_partition(format('@extschema@.%I', pname)::regclass);
+        RETURN NEXT format('@extschema@.%I', pname)::regclass;
+    END LOOP;
+    IF current_setting('tenantcore.audit_seal_in_maintain', true) = 'on'
+       AND current_setting('transaction_isolation') = 'read committed' THEN
+        BEGIN
+            PERFORM @extschema@.audit_seal();
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+            RAISE WARNING 'audit_maintain: audit_seal() failed: %', msg
+                USING DETAIL = format('SQLSTATE %s; the partitions were made, the log was not sealed.', state),
+                      HINT = 'Run SELECT tenantcore.audit_seal() to see the error; tenantcore.audit_verify() reports the unsealed entries.';
+        END;
+    END IF;
+END
+$$;
+
+-- (end of part 10b)
