@@ -13,7 +13,9 @@
  *		'exclude:<column>'				column left out of the entry
  *		'redact:<column>'				column kept, value replaced by a marker
  *		'table:<uuid>'					stable identity of the audited table
- *										(audited_tables.table_id)
+ *										(audited_tables.table_id; checked
+ *										against the registry once, when
+ *										the settings are resolved)
  *
  * Every entry of a row carries its record id: a uuid (version 8, RFC 9562)
  * made of the first 16 bytes of SHA-256 over the table identity and the
@@ -23,7 +25,7 @@
  * queries under the log's row-level security).  tenantcore._audit_record_id()
  * computes the same value in SQL.
  *
- * so the trigger needs no table lookup, and a change of the settings (which
+ * so the trigger needs no table lookup per row, and a change of the settings (which
  * recreates the trigger) reaches every backend as a relcache invalidation.
  * The settings are resolved against the table once and cached per trigger in
  * a hash below CacheMemoryContext, invalidated by relcache callbacks.  A
@@ -1610,22 +1612,22 @@ tenantcore_audit_record_id(PG_FUNCTION_ARGS)
 
 /*
  * DigestItem feeds one item of a JSONB value to the digest: a tag byte, and
- * for strings, keys and numbers the length (4 bytes, big-endian) and the
- * bytes.  Returns false when OpenSSL fails.
+ * for strings, keys and numbers (withdata) the length (4 bytes, big-endian)
+ * and the bytes.  Returns false when OpenSSL fails.
  */
 static bool
-DigestItem(EVP_MD_CTX *ctx, char tag, const char *data, uint32 len)
+DigestItem(EVP_MD_CTX *ctx, char tag, bool withdata, const char *data, uint32 len)
 {
 	unsigned char head[5];
 
 	head[0] = (unsigned char) tag;
-	if (data == NULL)
+	if (!withdata)
 		return EVP_DigestUpdate(ctx, head, 1) == 1;
 	head[1] = (len >> 24) & 0xff;
 	head[2] = (len >> 16) & 0xff;
 	head[3] = (len >> 8) & 0xff;
 	head[4] = len & 0xff;
-	return EVP_DigestUpdate(ctx, head, 5) == 1 && EVP_DigestUpdate(ctx, data, len) == 1;
+	return EVP_DigestUpdate(ctx, head, 5) == 1 && (len == 0 || EVP_DigestUpdate(ctx, data, len) == 1);
 }
 
 /*
@@ -1673,40 +1675,40 @@ HashJsonb(Jsonb *jb, unsigned char *digest)
 		{
 			case WJB_BEGIN_ARRAY:
 				CHECK_FOR_INTERRUPTS();
-				ok = DigestItem(ctx, v.val.array.rawScalar ? 'r' : '[', NULL, 0);
+				ok = DigestItem(ctx, v.val.array.rawScalar ? 'r' : '[', false, NULL, 0);
 				break;
 			case WJB_END_ARRAY:
-				ok = DigestItem(ctx, ']', NULL, 0);
+				ok = DigestItem(ctx, ']', false, NULL, 0);
 				break;
 			case WJB_BEGIN_OBJECT:
 				CHECK_FOR_INTERRUPTS();
-				ok = DigestItem(ctx, '{', NULL, 0);
+				ok = DigestItem(ctx, '{', false, NULL, 0);
 				break;
 			case WJB_END_OBJECT:
-				ok = DigestItem(ctx, '}', NULL, 0);
+				ok = DigestItem(ctx, '}', false, NULL, 0);
 				break;
 			case WJB_KEY:
-				ok = DigestItem(ctx, 'k', v.val.string.val, v.val.string.len);
+				ok = DigestItem(ctx, 'k', true, v.val.string.val, v.val.string.len);
 				break;
 			case WJB_VALUE:
 			case WJB_ELEM:
 				switch (v.type)
 				{
 					case jbvNull:
-						ok = DigestItem(ctx, 'n', NULL, 0);
+						ok = DigestItem(ctx, 'n', false, NULL, 0);
 						break;
 					case jbvBool:
-						ok = DigestItem(ctx, v.val.boolean ? 't' : 'f', NULL, 0);
+						ok = DigestItem(ctx, v.val.boolean ? 't' : 'f', false, NULL, 0);
 						break;
 					case jbvString:
-						ok = DigestItem(ctx, 's', v.val.string.val, v.val.string.len);
+						ok = DigestItem(ctx, 's', true, v.val.string.val, v.val.string.len);
 						break;
 					case jbvNumeric:
 						{
 							char	   *num = DatumGetCString(DirectFunctionCall1(numeric_out,
 																				  NumericGetDatum(v.val.numeric)));
 
-							ok = DigestItem(ctx, 'd', num, strlen(num));
+							ok = DigestItem(ctx, 'd', true, num, strlen(num));
 							pfree(num);
 						}
 						break;
