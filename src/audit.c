@@ -13,7 +13,9 @@
  *		'exclude:<column>'				column left out of the entry
  *		'redact:<column>'				column kept, value replaced by a marker
  *		'table:<uuid>'					stable identity of the audited table
- *										(audited_tables.table_id)
+ *										(audited_tables.table_id; checked
+ *										against the registry once, when
+ *										the settings are resolved)
  *
  * Every entry of a row carries its record id: a uuid (version 8, RFC 9562)
  * made of the first 16 bytes of SHA-256 over the table identity and the
@@ -23,7 +25,7 @@
  * queries under the log's row-level security).  tenantcore._audit_record_id()
  * computes the same value in SQL.
  *
- * so the trigger needs no table lookup, and a change of the settings (which
+ * so the trigger needs no table lookup per row, and a change of the settings (which
  * recreates the trigger) reaches every backend as a relcache invalidation.
  * The settings are resolved against the table once and cached per trigger in
  * a hash below CacheMemoryContext, invalidated by relcache callbacks.  A
@@ -103,6 +105,7 @@
 PG_FUNCTION_INFO_V1(tenantcore_audit_trigger);
 PG_FUNCTION_INFO_V1(tenantcore_creating_extension);
 PG_FUNCTION_INFO_V1(tenantcore_audit_record_id);
+PG_FUNCTION_INFO_V1(tenantcore_audit_jsonb_hash);
 
 #define REDACTED_MARKER "[redacted]"
 
@@ -516,6 +519,75 @@ CompareKeys(const void *a, const void *b, void *arg)
 }
 
 /*
+ * RegisteredTableId sets *out to the identity of relid in the registry of
+ * audited tables (audited_tables.table_id, in the schema of the trigger
+ * function funcid), read directly, without the privileges of the user;
+ * false when relid is not audited.
+ */
+static bool
+RegisteredTableId(Oid funcid, Oid relid, pg_uuid_t *out)
+{
+	Oid			regid = get_relname_relid("audited_tables", get_func_namespace(funcid));
+	AttrNumber	relatt;
+	AttrNumber	idatt;
+	Relation	reg;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	if (!OidIsValid(regid))
+		return false;
+	relatt = get_attnum(regid, "rel");
+	idatt = get_attnum(regid, "table_id");
+	if (relatt == InvalidAttrNumber || idatt == InvalidAttrNumber)
+		return false;
+
+	reg = table_open(regid, AccessShareLock);
+	ScanKeyInit(&key, relatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(reg, InvalidOid, false, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		id = heap_getattr(tuple, idatt, RelationGetDescr(reg), &isnull);
+
+		if (!isnull)
+		{
+			*out = *DatumGetUUIDP(id);
+			found = true;
+		}
+	}
+	systable_endscan(scan);
+	table_close(reg, AccessShareLock);
+	return found;
+}
+
+/*
+ * CheckTableIdentity refuses a 'table:<uuid>' argument (arg) of an audit
+ * trigger that is not the registered identity of the audited table relid:
+ * entries written under another table's identity would show in that
+ * table's history().  The identity is public (audited_tables is readable,
+ * derived from the name), so a trigger attached by hand could name any.
+ */
+static void
+CheckTableIdentity(Trigger *trigger, Relation rel, Oid relid, const char *arg,
+				   const pg_uuid_t *table_id)
+{
+	pg_uuid_t	registered;
+
+	if (!RegisteredTableId(trigger->tgfoid, relid, &registered) ||
+		memcmp(registered.data, table_id->data, UUID_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("argument \"%s\" of trigger \"%s\" on table %s is not the identity of the audited table",
+						arg, trigger->tgname, RelationGetRelationName(rel)),
+				 errdetail("Table %s has another table_id in tenantcore.audited_tables, or is not audited.",
+						   QualifiedRelationName(relid)),
+				 errhint("Install the audit trigger with tenantcore.audit().")));
+}
+
+/*
  * ResolveTrigger resolves the settings of an audit trigger (its arguments)
  * against the table, in a new memory context below the cache, and makes
  * them the current settings of the hash entry (not valid yet).
@@ -532,6 +604,7 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 	bool	   *pkey;
 	Bitmapset  *pkattrs;
 	int			n = 0;
+	const char *table_arg;
 
 	cxt = AllocSetContextCreate(audit_cache_cxt, "tenantcore audit trigger",
 								ALLOCSET_SMALL_SIZES);
@@ -550,6 +623,7 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 	entry->natts = desc->natts;
 	entry->changed_only = true;
 	entry->tenant_attnum = 0;
+	table_arg = NULL;
 
 	for (int i = 0; i < trigger->tgnargs; i++)
 	{
@@ -576,6 +650,7 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 								arg, trigger->tgname, RelationGetRelationName(rel)),
 						 errhint("Install the audit trigger with tenantcore.audit().")));
 			entry->has_table_id = true;
+			table_arg = arg;
 		}
 		else if (strncmp(arg, "exclude:", 8) == 0)
 		{
@@ -630,6 +705,9 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 
 	entry->rootid = TriggerRootRelation(trigger->tgoid);
 	entry->table_name = QualifiedRelationName(entry->rootid);
+	/* the identity must be the audited table's own, as the registry has it */
+	if (entry->has_table_id)
+		CheckTableIdentity(trigger, rel, entry->rootid, table_arg, &entry->table_id);
 	entry->table_name_text = cstring_to_text(entry->table_name);
 	/* per-row work done once: the key columns, the names as text */
 	entry->pkonly = palloc(sizeof(bool) * Max(n, 1));
@@ -1461,7 +1539,10 @@ AuditTruncate(TriggerData *trigdata, Oid funcid)
 		pg_uuid_t	table_id;
 
 		if (strncmp(arg, "table:", 6) == 0 && ParseUuid(arg + 6, &table_id))
+		{
+			CheckTableIdentity(trigdata->tg_trigger, rel, RelationGetRelid(rel), arg, &table_id);
 			SetIdentity(&table_id, (Datum) 0, values, nulls);
+		}
 	}
 	values[LOG_RELID] = ObjectIdGetDatum(RelationGetRelid(rel));
 	nulls[LOG_RELID] = false;
@@ -1527,4 +1608,136 @@ tenantcore_audit_record_id(PG_FUNCTION_ARGS)
 				 errhint("Pass the primary key columns of the row, e.g. '{\"id\": 42}'.")));
 	ComputeRecordId(table_id, pk, result);
 	PG_RETURN_UUID_P(result);
+}
+
+/*
+ * DigestItem feeds one item of a JSONB value to the digest: a tag byte, and
+ * for strings, keys and numbers (withdata) the length (4 bytes, big-endian)
+ * and the bytes.  Returns false when OpenSSL fails.
+ */
+static bool
+DigestItem(EVP_MD_CTX *ctx, char tag, bool withdata, const char *data, uint32 len)
+{
+	unsigned char head[5];
+
+	head[0] = (unsigned char) tag;
+	if (!withdata)
+		return EVP_DigestUpdate(ctx, head, 1) == 1;
+	head[1] = (len >> 24) & 0xff;
+	head[2] = (len >> 16) & 0xff;
+	head[3] = (len >> 8) & 0xff;
+	head[4] = len & 0xff;
+	return EVP_DigestUpdate(ctx, head, 5) == 1 && (len == 0 || EVP_DigestUpdate(ctx, data, len) == 1);
+}
+
+/*
+ * HashJsonb sets digest (32 bytes) to the SHA-256 of a JSONB value walked
+ * item by item in its own order (object keys sorted as JSONB keeps them):
+ * each container's start and end, each key, each scalar with its type, a
+ * string as its bytes, a number as its text.  The value is never rendered
+ * as JSON text, so the work and memory are bounded by the value's size: a
+ * string of control characters, which JSON text writes six bytes per
+ * character, could not be rendered beyond 1 GB.
+ */
+static void
+HashJsonb(Jsonb *jb, unsigned char *digest)
+{
+	static EVP_MD *sha256 = NULL;
+	static EVP_MD_CTX *ctx = NULL;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	unsigned int len = 0;
+	bool		ok;
+
+	if (sha256 == NULL)
+	{
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+		if (sha256 == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not load SHA-256 from OpenSSL")));
+	}
+	if (ctx == NULL)
+	{
+		ctx = EVP_MD_CTX_new();
+		if (ctx == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+	}
+
+	ok = EVP_DigestInit_ex2(ctx, sha256, NULL) == 1;
+	it = JsonbIteratorInit(&jb->root);
+	while (ok && (tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		switch (tok)
+		{
+			case WJB_BEGIN_ARRAY:
+				CHECK_FOR_INTERRUPTS();
+				ok = DigestItem(ctx, v.val.array.rawScalar ? 'r' : '[', false, NULL, 0);
+				break;
+			case WJB_END_ARRAY:
+				ok = DigestItem(ctx, ']', false, NULL, 0);
+				break;
+			case WJB_BEGIN_OBJECT:
+				CHECK_FOR_INTERRUPTS();
+				ok = DigestItem(ctx, '{', false, NULL, 0);
+				break;
+			case WJB_END_OBJECT:
+				ok = DigestItem(ctx, '}', false, NULL, 0);
+				break;
+			case WJB_KEY:
+				ok = DigestItem(ctx, 'k', true, v.val.string.val, v.val.string.len);
+				break;
+			case WJB_VALUE:
+			case WJB_ELEM:
+				switch (v.type)
+				{
+					case jbvNull:
+						ok = DigestItem(ctx, 'n', false, NULL, 0);
+						break;
+					case jbvBool:
+						ok = DigestItem(ctx, v.val.boolean ? 't' : 'f', false, NULL, 0);
+						break;
+					case jbvString:
+						ok = DigestItem(ctx, 's', true, v.val.string.val, v.val.string.len);
+						break;
+					case jbvNumeric:
+						{
+							char	   *num = DatumGetCString(DirectFunctionCall1(numeric_out,
+																				  NumericGetDatum(v.val.numeric)));
+
+							ok = DigestItem(ctx, 'd', true, num, strlen(num));
+							pfree(num);
+						}
+						break;
+					default:
+						elog(ERROR, "unexpected jsonb value type %d", (int) v.type);
+				}
+				break;
+			default:
+				elog(ERROR, "unexpected jsonb iterator token %d", (int) tok);
+		}
+	}
+	if (!ok || EVP_DigestFinal_ex(ctx, digest, &len) != 1 || len != 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute the hash of an audit entry")));
+}
+
+/*
+ * tenantcore_audit_jsonb_hash(value jsonb) returns the SHA-256 of a JSONB
+ * value (see HashJsonb); _audit_entry_hash() hashes the rows of an entry
+ * with it.
+ */
+Datum
+tenantcore_audit_jsonb_hash(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	bytea	   *result = palloc(VARHDRSZ + 32);
+
+	SET_VARSIZE(result, VARHDRSZ + 32);
+	HashJsonb(jb, (unsigned char *) VARDATA(result));
+	PG_RETURN_BYTEA_P(result);
 }
