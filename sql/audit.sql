@@ -448,17 +448,38 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION @extschema@._audit_table_id(regclass) FROM PUBLIC;
 
+-- _audited_tables_identity: SECURITY DEFINER, so audit() works for
+-- a delegated owner (_audit_table_id() is not executable by PUBLIC; 0.7.0
+-- failed with "permission denied for function _audit_table_id"); a new row
+-- always gets the derived identity unless a dump is being loaded
+-- (_restoring(): row_security off, which only a role that bypasses row
+-- security can write with, and the login role a member of the extension
+-- owner; a restore loads the dumped identities), so an owner
+-- cannot register its table under the identity of another table's entries;
+-- and it fires on UPDATE too: a row's table, identity and builtin flag never
+-- change (the log's entries and the triggers' 'table:' arguments hold them).
 CREATE OR REPLACE FUNCTION @extschema@._audited_tables_identity() RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NEW.table_id IS NULL THEN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.rel IS DISTINCT FROM OLD.rel OR NEW.table_id IS DISTINCT FROM OLD.table_id
+           OR NEW.builtin IS DISTINCT FROM OLD.builtin THEN
+            RAISE EXCEPTION 'the table, table_id and builtin of an audited table cannot be changed'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('Table %s keeps its identity %s in the audit log.', OLD.rel, OLD.table_id),
+                      HINT = 'Call tenantcore.audit() to change the settings of a table.';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.table_id IS NULL OR NOT @extschema@._restoring() THEN
         NEW.table_id := @extschema@._audit_table_id(NEW.rel);
     END IF;
     RETURN NEW;
 END
 $$;
+REVOKE EXECUTE ON FUNCTION @extschema@._audited_tables_identity() FROM PUBLIC;
 
 -- _audit_record_id(table_id, pk) is the record id the trigger computes.
 CREATE OR REPLACE FUNCTION @extschema@._audit_record_id(table_id uuid, pk jsonb) RETURNS uuid
@@ -707,16 +728,32 @@ COMMENT ON TABLE @extschema@.audit_seal_segments IS
 COMMENT ON TABLE @extschema@.audit_seal_point IS
     'the id up to which the next audit_seal() seals, once every transaction older than xid_horizon has ended';
 
+-- _audit_jsonb_hash(value) is the SHA-256 of a JSONB value walked item by
+-- item (keys, strings and numbers with their lengths), never rendered as
+-- JSON text.
+CREATE OR REPLACE FUNCTION @extschema@._audit_jsonb_hash(value jsonb) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'tenantcore_audit_jsonb_hash'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE EXECUTE ON FUNCTION @extschema@._audit_jsonb_hash(jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._audit_jsonb_hash(jsonb) IS
+    'SHA-256 of a JSONB value item by item (the rows of an audit entry in its seal hash)';
+
 -- _audit_entry_hash is the SHA-256 of one entry: a JSON array of its columns
 -- in a fixed order (so columns added to the log later do not change it),
--- timestamps in UTC (the callers pin TimeZone and DateStyle)
--- (a SQL-standard body, bound when created: inlined, no SET clause needed)
+-- timestamps in UTC (the callers pin TimeZone and DateStyle); a SQL-standard
+-- body, bound when created (inlined, no SET clause needed).  The rows of the
+-- entry (pk, old_row, new_row) go into the array as the hex of their
+-- _audit_jsonb_hash(), not as JSON text: an application role's row of
+-- 180 MB of control characters, stored compressed, rendered as JSON text
+-- beyond 1 GB ("\u0001" per character) and made every audit_seal() fail,
+-- for every tenant.  The other columns are small.
 CREATE OR REPLACE FUNCTION @extschema@._audit_entry_hash(l @extschema@.audit_log) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN sha256(convert_to(jsonb_build_array(
            l.id, l.organization_id, l.occurred_at, l.txid::text, l.relid::bigint, l.table_name, l.operation,
-           l.pk, l.old_row, l.new_row, l.changed_columns, l.actor_id, l.db_user, l.application_name,
-           l.client_addr::text, l.table_id, l.record_id)::text, 'UTF8'));
+           encode(@extschema@._audit_jsonb_hash(l.pk), 'hex'), encode(@extschema@._audit_jsonb_hash(l.old_row), 'hex'),
+           encode(@extschema@._audit_jsonb_hash(l.new_row), 'hex'), l.changed_columns, l.actor_id, l.db_user,
+           l.application_name, l.client_addr::text, l.table_id, l.record_id)::text, 'UTF8'));
 REVOKE EXECUTE ON FUNCTION @extschema@._audit_entry_hash(@extschema@.audit_log) FROM PUBLIC;
 
 -- _audit_seal_month is the UTC month of an entry, as its segment names it
@@ -971,7 +1008,9 @@ CREATE EVENT TRIGGER tenantcore_audit_seal_sql_drop ON sql_drop
 --
 -- audit_maintain() seals too when tenantcore.audit_seal_in_maintain is on
 -- (a superuser setting), so the daily pg_cron job of schedule_retention()
--- keeps the seals current.
+-- keeps the seals current; a failing audit_seal() does not fail the call
+-- (the job would then make no partitions either): the seal runs in its own
+-- subtransaction, and its error becomes a WARNING.
 CREATE OR REPLACE FUNCTION @extschema@.audit_maintain(months_ahead integer DEFAULT 3)
 RETURNS SETOF regclass
 LANGUAGE plpgsql SECURITY DEFINER
@@ -983,6 +1022,8 @@ DECLARE
     hi     timestamptz;
     pname  text;
     moved  bigint;
+    state  text;
+    msg    text;
 BEGIN
     IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
         RAISE EXCEPTION 'audit_maintain: months_ahead must be between 0 and 120'
@@ -1021,7 +1062,14 @@ BEGIN
     END LOOP;
     IF current_setting('tenantcore.audit_seal_in_maintain', true) = 'on'
        AND current_setting('transaction_isolation') = 'read committed' THEN
-        PERFORM @extschema@.audit_seal();
+        BEGIN
+            PERFORM @extschema@.audit_seal();
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+            RAISE WARNING 'audit_maintain: audit_seal() failed: %', msg
+                USING DETAIL = format('SQLSTATE %s; the partitions were made, the log was not sealed.', state),
+                      HINT = 'Run SELECT tenantcore.audit_seal() to see the error; tenantcore.audit_verify() reports the unsealed entries.';
+        END;
     END IF;
 END
 $$;
@@ -1040,8 +1088,39 @@ CREATE OR REPLACE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON @extschema
 CREATE OR REPLACE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON @extschema@.audit_log_default
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._audit_log_guard();
 
-CREATE OR REPLACE TRIGGER audited_tables_identity BEFORE INSERT ON @extschema@.audited_tables
+CREATE OR REPLACE TRIGGER audited_tables_identity BEFORE INSERT OR UPDATE ON @extschema@.audited_tables
     FOR EACH ROW EXECUTE FUNCTION @extschema@._audited_tables_identity();
+
+-- The registry of audited tables has row security, like protected_columns:
+-- everyone reads it; a role writes only the rows of tables it owns (audit()
+-- and unaudit() run with the caller's rights, so the delegation of
+-- doc/audit.md grants INSERT, UPDATE, DELETE on it), never a builtin row
+-- (the extension's own tables).  Before, a delegated owner could rewrite any
+-- row: another table's table_id (its history() then found nothing) or its
+-- exclude and redact columns (applied by the next DDL on that table, or by
+-- ALTER EXTENSION UPDATE for the core tables).  The extension's own code
+-- that writes other tables' rows (the event triggers) is SECURITY DEFINER.
+DROP POLICY IF EXISTS readable ON @extschema@.audited_tables;
+CREATE POLICY readable ON @extschema@.audited_tables FOR SELECT USING (true);
+DROP POLICY IF EXISTS owner_registers ON @extschema@.audited_tables;
+CREATE POLICY owner_registers ON @extschema@.audited_tables FOR INSERT
+    WITH CHECK (NOT builtin
+                AND pg_catalog.pg_has_role(current_user,
+                        (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+DROP POLICY IF EXISTS owner_reconfigures ON @extschema@.audited_tables;
+CREATE POLICY owner_reconfigures ON @extschema@.audited_tables FOR UPDATE
+    USING (NOT builtin
+           AND pg_catalog.pg_has_role(current_user,
+                   (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'))
+    WITH CHECK (NOT builtin
+                AND pg_catalog.pg_has_role(current_user,
+                        (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+DROP POLICY IF EXISTS owner_unregisters ON @extschema@.audited_tables;
+CREATE POLICY owner_unregisters ON @extschema@.audited_tables FOR DELETE
+    USING (NOT builtin
+           AND (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = rel)
+                OR pg_catalog.pg_has_role(current_user,
+                        (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE')));
 
 -- tenants read their own entries; nobody but the trigger writes.  An entry is
 -- visible only to roles that may read some column of the audited table (0.6.0

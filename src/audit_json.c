@@ -7,7 +7,8 @@
  * as to_jsonb(): numbers as numbers, booleans, json and jsonb embedded,
  * date and time values in ISO 8601, arrays and composites as JSON.  Common
  * scalar types take a fast path; everything else goes through to_jsonb().
- * Redacted columns keep their key with a marker as the value.
+ * Redacted columns keep their key with a marker as the value.  The seals of
+ * the log hash JSONB values item by item (tenantcore._audit_jsonb_hash()).
  *
  *-------------------------------------------------------------------------
  */
@@ -16,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "common/jsonapi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -25,8 +27,11 @@
 #include "utils/numeric.h"
 
 #include "audit_json.h"
+#include "util.h"
 
 #define REDACTED_MARKER "[redacted]"
+
+PG_FUNCTION_INFO_V1(tenantcore_audit_jsonb_hash);
 
 /*
  * ColumnKind chooses how values of a type become JSONB, as to_jsonb() does.
@@ -272,4 +277,116 @@ tc_audit_row_to_jsonb(AuditColumn *columns, const int *keyorder, int ncolumns,
 	}
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbPGetDatum(JsonbValueToJsonb(result));
+}
+
+/*
+ * DigestItem feeds one item of a JSONB value to the digest: a tag byte, and
+ * for strings, keys and numbers (withdata) the length (4 bytes, big-endian)
+ * and the bytes.  Returns false when OpenSSL fails.
+ */
+static bool
+DigestItem(char tag, bool withdata, const char *data, uint32 len)
+{
+	unsigned char head[5];
+
+	head[0] = (unsigned char) tag;
+	if (!withdata)
+		return tc_sha256_update(head, 1);
+	head[1] = (len >> 24) & 0xff;
+	head[2] = (len >> 16) & 0xff;
+	head[3] = (len >> 8) & 0xff;
+	head[4] = len & 0xff;
+	return tc_sha256_update(head, 5) && (len == 0 || tc_sha256_update(data, len));
+}
+
+/*
+ * HashJsonb sets digest (TC_SHA256_LEN bytes) to the SHA-256 of a JSONB value
+ * walked item by item in its own order (object keys sorted as JSONB keeps
+ * them): each container's start and end, each key, each scalar with its type,
+ * a string as its bytes, a number as its text.  The value is never rendered as
+ * JSON text, so the work and memory are bounded by the value's size: a string
+ * of control characters, which JSON text writes six bytes per character, could
+ * not be rendered beyond 1 GB.
+ */
+static void
+HashJsonb(Jsonb *jb, unsigned char *digest)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	bool		ok;
+
+	ok = tc_sha256_begin();
+	it = JsonbIteratorInit(&jb->root);
+	while (ok && (tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		switch (tok)
+		{
+			case WJB_BEGIN_ARRAY:
+				CHECK_FOR_INTERRUPTS();
+				ok = DigestItem(v.val.array.rawScalar ? 'r' : '[', false, NULL, 0);
+				break;
+			case WJB_END_ARRAY:
+				ok = DigestItem(']', false, NULL, 0);
+				break;
+			case WJB_BEGIN_OBJECT:
+				CHECK_FOR_INTERRUPTS();
+				ok = DigestItem('{', false, NULL, 0);
+				break;
+			case WJB_END_OBJECT:
+				ok = DigestItem('}', false, NULL, 0);
+				break;
+			case WJB_KEY:
+				ok = DigestItem('k', true, v.val.string.val, v.val.string.len);
+				break;
+			case WJB_VALUE:
+			case WJB_ELEM:
+				switch (v.type)
+				{
+					case jbvNull:
+						ok = DigestItem('n', false, NULL, 0);
+						break;
+					case jbvBool:
+						ok = DigestItem(v.val.boolean ? 't' : 'f', false, NULL, 0);
+						break;
+					case jbvString:
+						ok = DigestItem('s', true, v.val.string.val, v.val.string.len);
+						break;
+					case jbvNumeric:
+						{
+							char	   *num = DatumGetCString(DirectFunctionCall1(numeric_out,
+																				  NumericGetDatum(v.val.numeric)));
+
+							ok = DigestItem('d', true, num, strlen(num));
+							pfree(num);
+						}
+						break;
+					default:
+						elog(ERROR, "unexpected jsonb value type %d", (int) v.type);
+				}
+				break;
+			default:
+				elog(ERROR, "unexpected jsonb iterator token %d", (int) tok);
+		}
+	}
+	if (!ok || !tc_sha256_end(digest))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute the hash of an audit entry")));
+}
+
+/*
+ * tenantcore_audit_jsonb_hash(value jsonb) returns the SHA-256 of a JSONB
+ * value (see HashJsonb); _audit_entry_hash() hashes the rows of an entry
+ * with it.
+ */
+Datum
+tenantcore_audit_jsonb_hash(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	bytea	   *result = palloc(VARHDRSZ + TC_SHA256_LEN);
+
+	SET_VARSIZE(result, VARHDRSZ + TC_SHA256_LEN);
+	HashJsonb(jb, (unsigned char *) VARDATA(result));
+	PG_RETURN_BYTEA_P(result);
 }

@@ -49,4 +49,7 @@ extern void tc_audit_sort_keys(int *keyorder, int n, AuditColumn *columns);
 extern Datum tc_audit_row_to_jsonb(AuditColumn *columns, const int *keyorder, int ncolumns,
 								   Datum *values, bool *nulls, bool *only);
 
+/* SQL-callable */
+extern Datum tenantcore_audit_jsonb_hash(PG_FUNCTION_ARGS);
+
 #endif							/* TC_AUDIT_JSON_H */

@@ -5,9 +5,9 @@
  *		cached per backend.
  *
  * The trigger arguments carry the settings of the table (see
- * audit_trigger.c), so the trigger needs no table lookup, and a change of
- * the settings (which recreates the trigger) reaches every backend as a
- * relcache invalidation.  The settings are resolved against the table once
+ * audit_trigger.c), so the trigger needs no table lookup per row, and a
+ * change of the settings (which recreates the trigger) reaches every backend
+ * as a relcache invalidation.  The settings are resolved against the table once
  * and cached per trigger in a hash below CacheMemoryContext, invalidated by
  * relcache callbacks.  A trigger call pins the settings it uses: user code
  * that runs while a row becomes JSONB (a cast to json or an output function
@@ -29,6 +29,7 @@
 #include "nodes/bitmapset.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -140,6 +141,75 @@ MissingColumnError(Relation rel, const char *setting, const char *name)
 }
 
 /*
+ * RegisteredTableId sets *out to the identity of relid in the registry of
+ * audited tables (audited_tables.table_id, in the schema of the trigger
+ * function funcid), read directly, without the privileges of the user;
+ * false when relid is not audited.
+ */
+static bool
+RegisteredTableId(Oid funcid, Oid relid, pg_uuid_t *out)
+{
+	Oid			regid = get_relname_relid("audited_tables", get_func_namespace(funcid));
+	AttrNumber	relatt;
+	AttrNumber	idatt;
+	Relation	reg;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	if (!OidIsValid(regid))
+		return false;
+	relatt = get_attnum(regid, "rel");
+	idatt = get_attnum(regid, "table_id");
+	if (relatt == InvalidAttrNumber || idatt == InvalidAttrNumber)
+		return false;
+
+	reg = table_open(regid, AccessShareLock);
+	ScanKeyInit(&key, relatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(reg, InvalidOid, false, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		id = heap_getattr(tuple, idatt, RelationGetDescr(reg), &isnull);
+
+		if (!isnull)
+		{
+			*out = *DatumGetUUIDP(id);
+			found = true;
+		}
+	}
+	systable_endscan(scan);
+	table_close(reg, AccessShareLock);
+	return found;
+}
+
+/*
+ * tc_audit_check_table_identity refuses a 'table:<uuid>' argument (arg) of an
+ * audit trigger that is not the registered identity of the audited table
+ * relid: entries written under another table's identity would show in that
+ * table's history().  The identity is public (audited_tables is readable,
+ * derived from the name), so a trigger attached by hand could name any.
+ */
+void
+tc_audit_check_table_identity(Trigger *trigger, Relation rel, Oid relid, const char *arg,
+							  const pg_uuid_t *table_id)
+{
+	pg_uuid_t	registered;
+
+	if (!RegisteredTableId(trigger->tgfoid, relid, &registered) ||
+		memcmp(registered.data, table_id->data, UUID_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("argument \"%s\" of trigger \"%s\" on table %s is not the identity of the audited table",
+						arg, trigger->tgname, RelationGetRelationName(rel)),
+				 errdetail("Table %s has another table_id in tenantcore.audited_tables, or is not audited.",
+						   tc_qualified_relation_name(relid)),
+				 errhint("Install the audit trigger with tenantcore.audit().")));
+}
+
+/*
  * ResolveTrigger resolves the settings of an audit trigger (its arguments)
  * against the table, in a new memory context below the cache, and makes
  * them the current settings of the hash entry (not valid yet).
@@ -156,6 +226,7 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 	bool	   *pkey;
 	Bitmapset  *pkattrs;
 	int			n = 0;
+	const char *table_arg;
 
 	cxt = AllocSetContextCreate(audit_cache_cxt, "tenantcore audit trigger",
 								ALLOCSET_SMALL_SIZES);
@@ -174,6 +245,7 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 	entry->natts = desc->natts;
 	entry->changed_only = true;
 	entry->tenant_attnum = 0;
+	table_arg = NULL;
 
 	for (int i = 0; i < trigger->tgnargs; i++)
 	{
@@ -200,6 +272,7 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 								arg, trigger->tgname, RelationGetRelationName(rel)),
 						 errhint("Install the audit trigger with tenantcore.audit().")));
 			entry->has_table_id = true;
+			table_arg = arg;
 		}
 		else if (strncmp(arg, "exclude:", 8) == 0)
 		{
@@ -254,6 +327,9 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 
 	entry->rootid = TriggerRootRelation(trigger->tgoid);
 	entry->table_name = tc_qualified_relation_name(entry->rootid);
+	/* the identity must be the audited table's own, as the registry has it */
+	if (entry->has_table_id)
+		tc_audit_check_table_identity(trigger, rel, entry->rootid, table_arg, &entry->table_id);
 	entry->table_name_text = cstring_to_text(entry->table_name);
 	/* per-row work done once: the key columns, the names as text */
 	entry->pkonly = palloc(sizeof(bool) * Max(n, 1));

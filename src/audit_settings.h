@@ -45,5 +45,7 @@ typedef struct AuditTrigger
 extern void tc_audit_settings_invalidate(Oid relid);
 extern AuditTrigger *tc_audit_lookup_trigger(Trigger *trigger, Relation rel);
 extern void tc_audit_release_trigger(AuditTrigger *trig);
+extern void tc_audit_check_table_identity(Trigger *trigger, Relation rel, Oid relid,
+										  const char *arg, const pg_uuid_t *table_id);
 
 #endif							/* TC_AUDIT_SETTINGS_H */

@@ -13,7 +13,9 @@
  *		'exclude:<column>'				column left out of the entry
  *		'redact:<column>'				column kept, value replaced by a marker
  *		'table:<uuid>'					stable identity of the audited table
- *										(audited_tables.table_id)
+ *										(audited_tables.table_id; checked
+ *										against the registry once, when
+ *										the settings are resolved)
  *
  * Every entry of a row carries its record id: a uuid (version 8, RFC 9562)
  * made of the first 16 bytes of SHA-256 over the table identity and the
@@ -490,7 +492,10 @@ AuditTruncate(TriggerData *trigdata, Oid funcid)
 		pg_uuid_t	table_id;
 
 		if (strncmp(arg, "table:", 6) == 0 && tc_parse_uuid(arg + 6, &table_id))
+		{
+			tc_audit_check_table_identity(trigdata->tg_trigger, rel, RelationGetRelid(rel), arg, &table_id);
 			SetIdentity(&table_id, (Datum) 0, values, nulls);
+		}
 	}
 	values[LOG_RELID] = ObjectIdGetDatum(RelationGetRelid(rel));
 	nulls[LOG_RELID] = false;

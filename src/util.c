@@ -223,6 +223,40 @@ tc_spi_end_as_owner(TcOwnerSpi *save)
  * ------------------------------------------------------------------------
  */
 
+/* SHA-256, fetched once: an implicit fetch by EVP_sha256() costs more than the hash */
+static EVP_MD *sha256_md = NULL;
+static EVP_MD_CTX *sha256_ctx = NULL;
+
+/*
+ * tc_sha256_begin starts a SHA-256 digest, tc_sha256_update adds data to
+ * it and tc_sha256_end writes it (TC_SHA256_LEN bytes).  One digest at a
+ * time; each returns false if OpenSSL fails.
+ */
+bool
+tc_sha256_begin(void)
+{
+	if (sha256_md == NULL)
+		sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (sha256_ctx == NULL)
+		sha256_ctx = EVP_MD_CTX_new();
+	return sha256_md != NULL && sha256_ctx != NULL &&
+		EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) == 1;
+}
+
+bool
+tc_sha256_update(const void *data, size_t len)
+{
+	return EVP_DigestUpdate(sha256_ctx, data, len) == 1;
+}
+
+bool
+tc_sha256_end(uint8 *digest)
+{
+	unsigned int len = 0;
+
+	return EVP_DigestFinal_ex(sha256_ctx, digest, &len) == 1 && len == TC_SHA256_LEN;
+}
+
 /*
  * tc_sha256 computes the SHA-256 digest of the parts, one after the other,
  * into digest (TC_SHA256_LEN bytes).  Returns false if OpenSSL fails.
@@ -230,20 +264,11 @@ tc_spi_end_as_owner(TcOwnerSpi *save)
 bool
 tc_sha256(const TcBytes *parts, int nparts, uint8 *digest)
 {
-	/* fetched once: an implicit fetch by EVP_sha256() costs more than the hash */
-	static EVP_MD *sha256 = NULL;
-	static EVP_MD_CTX *ctx = NULL;
-	unsigned int len = 0;
-	bool		ok;
+	bool		ok = tc_sha256_begin();
 
-	if (sha256 == NULL)
-		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (ctx == NULL)
-		ctx = EVP_MD_CTX_new();
-	ok = sha256 != NULL && ctx != NULL && EVP_DigestInit_ex2(ctx, sha256, NULL) == 1;
 	for (int i = 0; ok && i < nparts; i++)
-		ok = EVP_DigestUpdate(ctx, parts[i].data, parts[i].len) == 1;
-	return ok && EVP_DigestFinal_ex(ctx, digest, &len) == 1 && len == TC_SHA256_LEN;
+		ok = tc_sha256_update(parts[i].data, parts[i].len);
+	return ok && tc_sha256_end(digest);
 }
 
 /*

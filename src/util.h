@@ -60,6 +60,9 @@ extern void tc_spi_end_as_owner(TcOwnerSpi *save);
 
 /* digests: false on failure, the caller reports it */
 extern bool tc_sha256(const TcBytes *parts, int nparts, uint8 *digest);
+extern bool tc_sha256_begin(void);
+extern bool tc_sha256_update(const void *data, size_t len);
+extern bool tc_sha256_end(uint8 *digest);
 extern bool tc_hmac_sha256(const uint8 *key, size_t key_len,
 						   const TcBytes *parts, int nparts, uint8 *mac);
 

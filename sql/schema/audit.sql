@@ -146,3 +146,6 @@ ALTER TABLE @extschema@.audit_reads ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_reads', '');
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_reads_id_seq', '');
+
+-- the registry of audited tables has row security (0.7.0; policies in sql/audit.sql)
+ALTER TABLE @extschema@.audited_tables ENABLE ROW LEVEL SECURITY;

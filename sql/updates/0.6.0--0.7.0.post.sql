@@ -22,9 +22,13 @@ DO $$
 DECLARE
     t regclass;
 BEGIN
+    -- the identity trigger refuses any change of table_id: the rows of 0.6.0
+    -- get theirs here, once, with it off
+    ALTER TABLE @extschema@.audited_tables DISABLE TRIGGER audited_tables_identity;
     FOR t IN SELECT a.rel FROM @extschema@.audited_tables a ORDER BY a.rel::oid LOOP
         UPDATE @extschema@.audited_tables a SET table_id = @extschema@._audit_table_id(t) WHERE a.rel = t;
     END LOOP;
+    ALTER TABLE @extschema@.audited_tables ENABLE TRIGGER audited_tables_identity;
 END
 $$;
 

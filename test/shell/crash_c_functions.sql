@@ -576,3 +576,27 @@ INSERT INTO crash.rid VALUES (2, 'x');
 DROP TRIGGER r2 ON crash.rid;
 CREATE TRIGGER r3 AFTER TRUNCATE ON crash.rid FOR EACH STATEMENT EXECUTE FUNCTION tenantcore.audit_trigger('table:bogus', 'table:00000000-0000-0000-0000-000000000001');
 TRUNCATE crash.rid;
+
+-- case: row hashes of odd JSONB values, 'table:' arguments naming other or unregistered tables
+-- covers: _audit_jsonb_hash audit_trigger
+SELECT tenantcore._audit_jsonb_hash(NULL);
+SELECT tenantcore._audit_jsonb_hash('null'), tenantcore._audit_jsonb_hash('""'), tenantcore._audit_jsonb_hash('{}'),
+       tenantcore._audit_jsonb_hash('[]'), tenantcore._audit_jsonb_hash('{"": ""}'), tenantcore._audit_jsonb_hash('[[[[[]]]]]');
+SELECT tenantcore._audit_jsonb_hash('[1e1000, -0.000000000000000000001, NaN]'::text::jsonb);
+SELECT tenantcore._audit_jsonb_hash(('[' || repeat('[', 5000) || repeat(']', 5000) || ']')::jsonb);
+SELECT tenantcore._audit_jsonb_hash(jsonb_build_object('k', repeat(chr(1), 1048576), repeat('x', 100000), NULL));
+SELECT tenantcore._audit_jsonb_hash(to_jsonb(ARRAY(SELECT g FROM generate_series(1, 100000) g)));
+CREATE TABLE crash.forge (id int PRIMARY KEY, body text);
+SELECT format('CREATE TRIGGER f1 AFTER INSERT OR DELETE ON crash.forge FOR EACH ROW EXECUTE FUNCTION tenantcore.audit_trigger(%L)',
+              'table:' || (SELECT table_id FROM tenantcore.audited_tables WHERE rel = 'tenantcore.users'::regclass)) \gexec
+INSERT INTO crash.forge VALUES (1, 'x');
+DROP TRIGGER f1 ON crash.forge;
+CREATE TRIGGER f2 AFTER TRUNCATE ON crash.forge FOR EACH STATEMENT EXECUTE FUNCTION tenantcore.audit_trigger('table:00000000-0000-0000-0000-000000000001');
+TRUNCATE crash.forge;
+DROP TRIGGER f2 ON crash.forge;
+SELECT tenantcore.audit('crash.forge');
+CREATE TRIGGER f3 AFTER UPDATE ON crash.forge FOR EACH ROW EXECUTE FUNCTION tenantcore.audit_trigger('table:00000000-0000-0000-0000-000000000001');
+INSERT INTO crash.forge VALUES (2, 'y');
+UPDATE crash.forge SET body = 'z';
+DROP TRIGGER f3 ON crash.forge;
+SELECT tenantcore.unaudit('crash.forge');
