@@ -126,8 +126,8 @@ TableName(Oid relid)
 }
 
 /*
- * tc_audit_reads_count counts one decryption of a value of tenant's, from column
- * attnum of relid (InvalidOid and InvalidAttrNumber for a direct
+ * tc_audit_reads_count counts one decryption of a value of tenant's, from
+ * column attnum of relid (InvalidOid and InvalidAttrNumber for a direct
  * decrypt_pii() call).  It does nothing unless tenantcore.audit_reads is on.
  */
 void
@@ -367,7 +367,8 @@ AuditReadsXactCallback(XactEvent event, void *arg)
 }
 
 /*
- * tc_audit_reads_init defines tenantcore.audit_reads and registers the callback.
+ * tc_audit_reads_init defines tenantcore.audit_reads and registers the
+ * callback.
  */
 void
 tc_audit_reads_init(void)
