@@ -2530,3 +2530,190 @@ $$;
 -- ===========================================================================
 
 -- (end of part 8)
+
+-- ===========================================================================
+-- Part 10a: tenant context and protect helpers (red-team review of 0.7.0)
+-- ===========================================================================
+
+-- _invited_user: also clears tenantcore.context_token (SET clause added).
+-- current_tenant() falls back to that setting (a Citus coordinator sets it in
+-- set_context_token()), so with tenantcore.tenant_id cleared alone the new
+-- users row still got the inviting tenant and its audit entry told an
+-- unknown address from a known one.  Otherwise as in part 2.
+CREATE OR REPLACE FUNCTION @extschema@._invited_user(email text) RETURNS uuid
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET tenantcore.tenant_id = ''
+SET tenantcore.jwt_tenant_claim = ''
+SET tenantcore.context_token = ''
+AS $$
+#variable_conflict use_column
+DECLARE
+    uid uuid;
+BEGIN
+    SELECT u.id INTO uid FROM @extschema@.users u WHERE lower(u.email) = lower(_invited_user.email);
+    IF uid IS NULL THEN
+        INSERT INTO @extschema@.users (email, status) VALUES (_invited_user.email, 'invited')
+        ON CONFLICT ((lower(email))) DO NOTHING
+        RETURNING id INTO uid;
+        IF uid IS NULL THEN
+            SELECT u.id INTO uid FROM @extschema@.users u WHERE lower(u.email) = lower(_invited_user.email);
+        END IF;
+    END IF;
+    RETURN uid;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._invited_user(text) FROM PUBLIC;
+
+-- erase_subject: also clears tenantcore.context_token (SET clause added), so
+-- it runs without a tenant from any source, as 0.5.0 meant.  Otherwise as in
+-- 0.5.0.
+CREATE OR REPLACE FUNCTION @extschema@.erase_subject(subject uuid) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET tenantcore.tenant_id = ''
+SET tenantcore.context_token = ''
+AS $$
+DECLARE
+    s       @extschema@.subject_tables;
+    sql     record;
+    cond    text;
+    held    uuid[];
+    found_h uuid[];
+    blocked text[] := '{}';
+    n       bigint;
+    summary jsonb := '{}';
+    audit_n bigint;
+    req     bigint;
+BEGIN
+    IF subject IS NULL THEN
+        RAISE EXCEPTION 'erase_subject: subject must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+
+    -- legal holds first: nothing changes when one blocks
+    FOR s IN SELECT * FROM @extschema@.subject_tables st
+              WHERE st.tenant_column IS NOT NULL AND st.on_erase <> 'keep' ORDER BY st.rel::text, st.subject_column LOOP
+        held := @extschema@._retention_held_tenants(s.rel);
+        CONTINUE WHEN cardinality(held) = 0;
+        cond := format('%I = $1', s.subject_column);
+        IF s.on_erase = 'anonymize' THEN
+            cond := cond || format(' AND NOT (%s)', (@extschema@._retention_anonymize_sql(s.rel, s.anonymize)).done);
+        END IF;
+        EXECUTE format('SELECT array_agg(DISTINCT %I ORDER BY %I) FROM %s WHERE %s AND %I = ANY ($2)',
+                       s.tenant_column, s.tenant_column, s.rel, cond, s.tenant_column)
+           INTO found_h USING subject, held;
+        IF found_h IS NOT NULL THEN
+            blocked := blocked || format('%s (tenant %s)', s.rel, array_to_string(found_h, ', '));
+        END IF;
+    END LOOP;
+    IF to_regclass('@extschema@.audit_log') IS NOT NULL THEN
+        held := @extschema@._retention_held_tenants('@extschema@.audit_log');
+        IF cardinality(held) > 0 THEN
+            EXECUTE 'SELECT array_agg(DISTINCT a.organization_id ORDER BY a.organization_id) FROM @extschema@.audit_log a
+                      WHERE a.actor_id = $1 AND a.organization_id = ANY ($2)'
+               INTO found_h USING subject, held;
+            IF found_h IS NOT NULL THEN
+                blocked := blocked || format('@extschema@.audit_log (tenant %s)', array_to_string(found_h, ', '));
+            END IF;
+        END IF;
+    END IF;
+    IF cardinality(blocked) > 0 THEN
+        RAISE EXCEPTION 'erasure of subject % is blocked by a legal hold', subject
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Rows under a legal hold: ' || array_to_string(blocked, '; ') || '.',
+                  HINT = 'Nothing was changed. Release the hold with tenantcore.release_hold() when it ends, then erase again.';
+    END IF;
+
+    -- deletes first (dependent rows such as sessions), then anonymizations
+    FOR s IN SELECT * FROM @extschema@.subject_tables st
+              ORDER BY st.on_erase = 'anonymize', st.registered_at, st.rel::text, st.subject_column LOOP
+        IF s.on_erase = 'keep' THEN
+            -- nothing changes; the summary says how many rows stay linked
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I = $1', s.rel, s.subject_column) INTO n USING subject;
+            summary := summary || jsonb_build_object(format('%s.%s', s.rel, quote_ident(s.subject_column)),
+                                                     jsonb_build_object('action', 'keep', 'rows', 0, 'kept', n));
+            CONTINUE;
+        ELSIF s.on_erase = 'delete' THEN
+            EXECUTE format('DELETE FROM %s WHERE %I = $1', s.rel, s.subject_column) USING subject;
+        ELSE
+            sql := @extschema@._retention_anonymize_sql(s.rel, s.anonymize);
+            EXECUTE format('UPDATE %s SET %s WHERE %I = $1 AND NOT (%s)', s.rel, sql.set_list, s.subject_column, sql.done)
+              USING subject;
+        END IF;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        summary := summary || jsonb_build_object(format('%s.%s', s.rel, quote_ident(s.subject_column)),
+                                                 jsonb_build_object('action', s.on_erase, 'rows', n));
+    END LOOP;
+
+    -- detach the person from audit entries as actor (the entries stay)
+    audit_n := NULL;
+    IF to_regclass('@extschema@.audit_log') IS NOT NULL THEN
+        -- the log is append-only; tenantcore.audit_internal lets the extension's own code through
+        PERFORM set_config('tenantcore.audit_internal', 'on', true);
+        EXECUTE 'UPDATE @extschema@.audit_log SET actor_id = NULL WHERE actor_id = $1' USING subject;
+        GET DIAGNOSTICS audit_n = ROW_COUNT;
+        PERFORM set_config('tenantcore.audit_internal', 'off', true);
+    END IF;
+
+    INSERT INTO @extschema@.gdpr_requests (subject, kind, completed_at, detail)
+    VALUES (subject, 'erasure', clock_timestamp(),
+            jsonb_build_object('tables', summary, 'audit_entries_detached', audit_n))
+    RETURNING id INTO req;
+    RETURN jsonb_build_object('subject', subject, 'request_id', req, 'tables', summary,
+                              'audit_entries_detached', audit_n);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.erase_subject(uuid) IS
+    'delete or anonymize a person''s rows in every registered table of every tenant (keep: leave them), detach them from audit entries; one transaction, idempotent';
+
+-- create_session: the ttl is also compared as the calendar adds it (now() +
+-- ttl): extract(epoch) counts a month as 30 days, so '11 months 35 days 6
+-- hours' passed as 365.25 days and gave a session of 370 days.  Both limits
+-- apply: at most 365.25 days and at most a calendar year from now; positive
+-- both ways.  Errors unchanged.  Otherwise as in part 6.
+CREATE OR REPLACE FUNCTION @extschema@.create_session("user" uuid DEFAULT @extschema@.current_actor(), ttl interval DEFAULT '30 days',
+                                           user_agent text DEFAULT NULL, ip_address inet DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ctx    record := @extschema@._context('create_session', false);
+    secret bytea := @extschema@._token_secret();
+    sid    uuid := gen_random_uuid();
+BEGIN
+    IF "user" IS NULL OR ttl IS NULL THEN
+        RAISE EXCEPTION 'create_session: user and ttl must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF extract(epoch FROM ttl) <= 0 OR now() + ttl <= now() THEN
+        RAISE EXCEPTION 'create_session: ttl must be positive' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass the lifetime of the session, e.g. interval ''30 days''.';
+    END IF;
+    IF extract(epoch FROM ttl) > extract(epoch FROM interval '1 year') OR now() + ttl > now() + interval '1 year' THEN
+        RAISE EXCEPTION 'create_session: ttl must be at most 1 year, not %', ttl USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass a shorter lifetime (default 30 days) and start a new session when it ends.';
+    END IF;
+    IF NOT @extschema@._active_member(ctx.tenant, "user") THEN
+        RAISE EXCEPTION 'create_session: user % is not an active member of the organization', "user"
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    INSERT INTO @extschema@.sessions (organization_id, id, user_id, token_hash, user_agent, ip_address, expires_at)
+    VALUES (ctx.tenant, sid, "user", @extschema@._token_hash(secret), user_agent, ip_address, now() + ttl);
+    UPDATE @extschema@.users u SET last_login_at = now() WHERE u.id = "user";
+    RETURN @extschema@._make_token('tcs', ctx.tenant, sid, secret);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_session(uuid, interval, text, inet) IS
+    'start a session (at most a year) of a member in the current tenant; returns the refresh token (shown once, only its hash is stored)';
+
+-- protected_columns: no temporary tables in the registry.  Any role with TEMP
+-- rights owns its temporary tables, and a registered table lets its owner
+-- call the protect helpers (_protect_encrypt, _protect_blind_index, ...);
+-- the helpers refuse temporary tables too (C).
+ALTER POLICY owner_registers ON @extschema@.protected_columns
+    WITH CHECK (pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE')
+                AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                                 WHERE c.oid = rel AND c.relpersistence OPERATOR(pg_catalog.=) 't'));
+
+-- (end of part 10a)
