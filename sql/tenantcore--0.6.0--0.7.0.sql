@@ -2670,7 +2670,8 @@ COMMENT ON FUNCTION @extschema@.erase_subject(uuid) IS
 -- ttl): extract(epoch) counts a month as 30 days, so '11 months 35 days 6
 -- hours' passed as 365.25 days and gave a session of 370 days.  Both limits
 -- apply: at most 365.25 days and at most a calendar year from now; positive
--- both ways.  Errors unchanged.  Otherwise as in part 6.
+-- both ways (the calendar checks come after the old ones, which keep their
+-- lines).  Errors unchanged.  Otherwise as in part 6.
 CREATE OR REPLACE FUNCTION @extschema@.create_session("user" uuid DEFAULT @extschema@.current_actor(), ttl interval DEFAULT '30 days',
                                            user_agent text DEFAULT NULL, ip_address inet DEFAULT NULL)
 RETURNS text
@@ -2685,14 +2686,29 @@ BEGIN
     IF "user" IS NULL OR ttl IS NULL THEN
         RAISE EXCEPTION 'create_session: user and ttl must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF extract(epoch FROM ttl) <= 0 OR now() + ttl <= now() THEN
+    IF extract(epoch FROM ttl) <= 0 THEN
         RAISE EXCEPTION 'create_session: ttl must be positive' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Pass the lifetime of the session, e.g. interval ''30 days''.';
     END IF;
-    IF extract(epoch FROM ttl) > extract(epoch FROM interval '1 year') OR now() + ttl > now() + interval '1 year' THEN
+    IF extract(epoch FROM ttl) > extract(epoch FROM interval '1 year') THEN
         RAISE EXCEPTION 'create_session: ttl must be at most 1 year, not %', ttl USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Pass a shorter lifetime (default 30 days) and start a new session when it ends.';
     END IF;
+    -- and as the calendar adds it (a ttl whose months or days overflow the
+    -- timestamp is too long too)
+    BEGIN
+        IF now() + ttl <= now() THEN
+            RAISE EXCEPTION 'create_session: ttl must be positive' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Pass the lifetime of the session, e.g. interval ''30 days''.';
+        END IF;
+        IF now() + ttl > now() + interval '1 year' THEN
+            RAISE EXCEPTION 'create_session: ttl must be at most 1 year, not %', ttl USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Pass a shorter lifetime (default 30 days) and start a new session when it ends.';
+        END IF;
+    EXCEPTION WHEN datetime_field_overflow THEN
+        RAISE EXCEPTION 'create_session: ttl must be at most 1 year, not %', ttl USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass a shorter lifetime (default 30 days) and start a new session when it ends.';
+    END;
     IF NOT @extschema@._active_member(ctx.tenant, "user") THEN
         RAISE EXCEPTION 'create_session: user % is not an active member of the organization', "user"
             USING ERRCODE = 'insufficient_privilege';

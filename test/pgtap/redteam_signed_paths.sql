@@ -11,7 +11,7 @@
 -- F6: create_session()'s year is also a calendar year.
 -- F8: the functions that run without a tenant clear the token setting too.
 BEGIN;
-SELECT plan(20);
+SELECT plan(21);
 
 \set owner rt1_owner
 \set app rt1_app
@@ -71,16 +71,18 @@ INSERT INTO rt1.multi VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'a@x'), ('
 SELECT lives_ok($$SELECT tenantcore.protect('rt1.multi', 'email', true)$$, 'signed, superuser: protect() of a table with two tenants');
 SET LOCAL tenantcore.context_mode = 'open';
 
--- 16-18 (F6): a calendar year
+-- 16-19 (F6): a calendar year
 SELECT tenantcore.set_actor(tenantcore.create_user('rt1-ttl@example.com'));
 SELECT tenantcore.set_tenant(tenantcore.create_organization('rt1 ttl', 'rt1-ttl'));
 SELECT throws_ok($$SELECT tenantcore.create_session(tenantcore.current_actor(), interval '11 months 35 days 6 hours')$$, '22023',
                  'create_session: ttl must be at most 1 year, not 11 mons 35 days 06:00:00', 'months and days beyond a calendar year are refused');
 SELECT throws_ok($$SELECT tenantcore.create_session(tenantcore.current_actor(), interval '12 months 1 day -6 hours')$$, '22023',
                  'create_session: ttl must be at most 1 year, not 1 year 1 day -06:00:00', 'a year and a day less six hours is refused');
+SELECT throws_ok($$SELECT tenantcore.create_session(tenantcore.current_actor(), interval '5000000 years -1826249700 days')$$, '22023',
+                 'create_session: ttl must be at most 1 year, not 5000000 years -1826249700 days', 'months that overflow the timestamp are refused');
 SELECT ok(tenantcore.create_session(tenantcore.current_actor(), interval '1 year') LIKE 'tcs_%', 'one year is fine');
 
--- 19-20 (F8): no tenant from any source
+-- 20-21 (F8): no tenant from any source
 SELECT ok('tenantcore.context_token=' = ANY (proconfig) AND 'tenantcore.tenant_id=' = ANY (proconfig),
           '_invited_user() clears the tenant and the token setting')
   FROM pg_proc WHERE oid = 'tenantcore._invited_user(text)'::regprocedure;
