@@ -491,7 +491,10 @@ CurrentTenant(void)
 }
 
 /*
- * CurrentActor returns the current actor, or NULL when none is set.
+ * CurrentActor returns the current actor, or NULL when none is set.  The
+ * actor of a tenantcore.context_token only goes with its tenant: when the
+ * tenant comes from tenantcore.tenant_id (set_context_token() of a token
+ * without an actor), the token setting never supplies the actor.
  */
 const pg_uuid_t *
 CurrentActor(void)
@@ -500,6 +503,9 @@ CurrentActor(void)
 	const pg_uuid_t *actor = NULL;
 	bool		token_set = CitusTokenContext(&tenant, &actor);
 
+	if (token_set && tenant_value != NULL &&
+		(tenant_value->verified || context_mode == CONTEXT_MODE_OPEN))
+		token_set = false;
 	return ContextValue(actor_value, token_set, actor, jwt_actor_claim, &actor_claim_cache);
 }
 

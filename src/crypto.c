@@ -1427,14 +1427,29 @@ tenantcore_tenant_keys_changed(PG_FUNCTION_ARGS)
 
 
 /*
- * CheckRowTenant allows encryption for a row's tenant only when no tenant is
- * set or it is the current tenant.
+ * CheckRowTenant allows encryption for a row's tenant only when it is the
+ * current tenant, or no tenant is set.  In signed context mode only a
+ * superuser or the extension owner may act without a tenant (for every
+ * tenant): anyone else would get any tenant's ciphertext and blind index
+ * without a token of that tenant.
  */
 static void
 CheckRowTenant(const pg_uuid_t *row_tenant)
 {
 	const pg_uuid_t *current = CurrentTenant();
 
+	if (current == NULL && context_mode == CONTEXT_MODE_SIGNED && !superuser())
+	{
+		Oid			schema;
+		Oid			owner;
+
+		if (!ExtensionSchemaAndOwner("tenantcore", &schema, &owner) || owner != GetUserId())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("no tenant is set"),
+					 errdetail("tenantcore.context_mode is \"signed\": protected columns are encrypted only for the current tenant."),
+					 errhint("Call tenantcore.set_context_token() with a token of the row's tenant.")));
+	}
 	if (current != NULL && memcmp(current->data, row_tenant->data, UUID_LEN) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -1736,6 +1751,20 @@ RelationIsProtected(Oid relid)
 }
 
 /*
+ * RefuseTemporaryTable refuses protected columns on a temporary table: its
+ * owner is any role with TEMP rights, and a protected table lets its owner
+ * encrypt and index values for tenants (CheckRowTenant).
+ */
+static void
+RefuseTemporaryTable(Oid relid)
+{
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary table %s cannot have protected columns", get_rel_name(relid))));
+}
+
+/*
  * CheckProtectCaller allows the protect helpers only for a protected table
  * the caller owns (they run inside ALTER TABLE and the re-encryption
  * procedure), and only for the current tenant when one is set.  The answer
@@ -1772,6 +1801,7 @@ CheckProtectCaller(FunctionCallInfo fcinfo, const char *function)
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("must be owner of table %s", get_rel_name(relid)),
 					 errdetail("%s() is used by tenantcore.protect() and tenantcore.reencrypt().", function)));
+		RefuseTemporaryTable(relid);
 		if (!RelationIsProtected(relid))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1892,6 +1922,7 @@ tenantcore_protect_install_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relid)),
 				 errdetail("_protect_install_trigger() is used by tenantcore.protect().")));
+	RefuseTemporaryTable(relid);
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = NameGetDatum(column);

@@ -1250,6 +1250,31 @@ JwtVerifyContextToken(const char *token, int len, pg_uuid_t *tenant,
 }
 
 /*
+ * JwtReadContextToken returns the tenant and actor of a token that was
+ * verified already, without verifying it again: a parallel worker restores
+ * the leader's tenantcore.context_token (citus.c), whose check hook verified
+ * it in the leader's transaction.  Only the payload is decoded.
+ */
+void
+JwtReadContextToken(const char *token, int len, pg_uuid_t *tenant,
+					pg_uuid_t *actor, bool *has_actor)
+{
+	const char *dot1 = memchr(token, '.', len);
+	const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (dot1 + 1 - token)) : NULL;
+	unsigned char *payload_bytes;
+	int			payload_len;
+	Jsonb	   *payload = NULL;
+
+	if (dot1 == NULL || dot2 == NULL ||
+		!B64UrlDecode(dot1 + 1, dot2 - (dot1 + 1), &payload_bytes, &payload_len, JWT_MAX_TOKEN_LEN) ||
+		(payload = JsonObjectFromBytes((char *) payload_bytes, payload_len)) == NULL ||
+		!UuidClaim(&payload->root, ContextTenantClaim(), tenant))
+		TokenError("token is not a compact JWS",
+				   "Its payload is not a base64url-encoded JSON object naming the tenant.");
+	*has_actor = UuidClaim(&payload->root, ContextActorClaim(), actor);
+}
+
+/*
  * tenantcore_set_context_token(token text) verifies a signed token and sets
  * its tenant and actor for the current transaction; returns the tenant.  On
  * a Citus coordinator the token itself goes to the workers, which verify it

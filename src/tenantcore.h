@@ -46,6 +46,8 @@ extern const pg_uuid_t *CurrentActor(void);
 extern void JwtInit(void);
 extern void JwtVerifyContextToken(const char *token, int len, pg_uuid_t *tenant,
 								  pg_uuid_t *actor, bool *has_actor);
+extern void JwtReadContextToken(const char *token, int len, pg_uuid_t *tenant,
+								pg_uuid_t *actor, bool *has_actor);
 
 /* citus.c */
 extern void CitusInit(void);
