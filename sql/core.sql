@@ -659,11 +659,16 @@ COMMENT ON FUNCTION @extschema@._restoring() IS
 -- show in the inviting tenant's log (which would tell an unknown address
 -- from a known one).  A concurrent invitation of the same new address finds
 -- the row instead of failing on the unique e-mail index.
+-- It also clears tenantcore.context_token: current_tenant() falls back to
+-- that setting (on a Citus coordinator set_context_token() sets it), and with
+-- tenantcore.tenant_id cleared alone the new users row still got the inviting
+-- tenant, whose audit log then told an unknown address from a known one.
 CREATE OR REPLACE FUNCTION @extschema@._invited_user(email text) RETURNS uuid
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET tenantcore.tenant_id = ''
 SET tenantcore.jwt_tenant_claim = ''
+SET tenantcore.context_token = ''
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -856,6 +861,9 @@ COMMENT ON FUNCTION @extschema@.add_member(uuid, text) IS
 -- '1000000 years' on to now() + ttl: a raw 22008 "timestamp out of range").
 -- Compared as seconds (extract(epoch), a year is 365.25 days), so a ttl of
 -- 365 days is within the limit whatever the months and days of the interval.
+-- The ttl is also compared as the calendar adds it (now() + ttl):
+-- extract(epoch) counts a month as 30 days, so '11 months 35 days 6 hours'
+-- passed as 365.25 days and gave a session of 370 days; both limits apply.
 CREATE OR REPLACE FUNCTION @extschema@.create_session("user" uuid DEFAULT @extschema@.current_actor(), ttl interval DEFAULT '30 days',
                                            user_agent text DEFAULT NULL, ip_address inet DEFAULT NULL)
 RETURNS text
@@ -878,6 +886,21 @@ BEGIN
         RAISE EXCEPTION 'create_session: ttl must be at most 1 year, not %', ttl USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Pass a shorter lifetime (default 30 days) and start a new session when it ends.';
     END IF;
+    -- and as the calendar adds it (a ttl whose months or days overflow the
+    -- timestamp is too long too)
+    BEGIN
+        IF now() + ttl <= now() THEN
+            RAISE EXCEPTION 'create_session: ttl must be positive' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Pass the lifetime of the session, e.g. interval ''30 days''.';
+        END IF;
+        IF now() + ttl > now() + interval '1 year' THEN
+            RAISE EXCEPTION 'create_session: ttl must be at most 1 year, not %', ttl USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Pass a shorter lifetime (default 30 days) and start a new session when it ends.';
+        END IF;
+    EXCEPTION WHEN datetime_field_overflow THEN
+        RAISE EXCEPTION 'create_session: ttl must be at most 1 year, not %', ttl USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass a shorter lifetime (default 30 days) and start a new session when it ends.';
+    END;
     IF NOT @extschema@._active_member(ctx.tenant, "user") THEN
         RAISE EXCEPTION 'create_session: user % is not an active member of the organization', "user"
             USING ERRCODE = 'insufficient_privilege';

@@ -431,9 +431,15 @@ CREATE OR REPLACE TRIGGER tenant_keys_changed
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._tenant_keys_changed();
 
 DROP POLICY IF EXISTS owner_registers ON @extschema@.protected_columns;
+-- no temporary tables in the registry: any role with TEMP rights owns its
+-- temporary tables, and a registered table lets its owner call the protect
+-- helpers (_protect_encrypt, _protect_blind_index, ...); the helpers refuse
+-- temporary tables too (C)
 CREATE POLICY owner_registers ON @extschema@.protected_columns FOR INSERT
     WITH CHECK (pg_catalog.pg_has_role(current_user,
-                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE')
+                AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                                 WHERE c.oid = rel AND c.relpersistence OPERATOR(pg_catalog.=) 't'));
 
 DROP POLICY IF EXISTS owner_unregisters ON @extschema@.protected_columns;
 CREATE POLICY owner_unregisters ON @extschema@.protected_columns FOR DELETE

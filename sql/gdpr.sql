@@ -200,10 +200,13 @@ COMMENT ON FUNCTION @extschema@.register_subject_table(regclass, name, text, jso
 -- table of every tenant (and leaves the rows of 'keep' registrations alone)
 -- and detaches the person from audit entries as actor, in one transaction; refused as a whole when a legal hold covers any row it
 -- would change.  Idempotent.
+-- It clears tenantcore.context_token too (SET clause), so it runs without a
+-- tenant from any source.
 CREATE OR REPLACE FUNCTION @extschema@.erase_subject(subject uuid) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET tenantcore.tenant_id = ''
+SET tenantcore.context_token = ''
 AS $$
 DECLARE
     s       @extschema@.subject_tables;

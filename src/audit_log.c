@@ -44,13 +44,7 @@
 #include "utils/timestamp.h"
 
 #include "audit_log.h"
-
-/* the local transaction id moved into MyProc->vxid in PostgreSQL 17 */
-#if PG_VERSION_NUM >= 170000
-#define MyLocalTransactionId() (MyProc->vxid.lxid)
-#else
-#define MyLocalTransactionId() (MyProc->lxid)
-#endif
+#include "util.h"
 
 static const char *const log_column_names[LOG_NCOLUMNS] = {
 	"id", "organization_id", "occurred_at", "txid", "relid", "table_name",
@@ -253,12 +247,12 @@ tc_audit_log_insert(Oid funcid, Datum *values, bool *nulls)
 	parent = table_open(log_relid, RowExclusiveLock);
 	for (;;)
 	{
-		if (!part_valid || part_lxid != MyLocalTransactionId() || part_ts != ts)
+		if (!part_valid || part_lxid != TcMyLocalTransactionId() || part_ts != ts)
 		{
 			uint64		inval_count = audit_inval_count;
 
 			part_relid = PartitionFor(parent, ts);
-			part_lxid = MyLocalTransactionId();
+			part_lxid = TcMyLocalTransactionId();
 			part_ts = ts;
 			part_valid = (inval_count == audit_inval_count);
 			writer_valid = false;

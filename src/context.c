@@ -399,6 +399,15 @@ ContextValue(const UuidSetting *value, bool token_set, const pg_uuid_t *token,
 }
 
 /*
+ * tc_context_signed tells whether tenantcore.context_mode is "signed".
+ */
+bool
+tc_context_signed(void)
+{
+	return context_mode == CONTEXT_MODE_SIGNED;
+}
+
+/*
  * tc_current_tenant returns the current tenant, or NULL when none is set.
  */
 const pg_uuid_t *
@@ -413,6 +422,9 @@ tc_current_tenant(void)
 
 /*
  * tc_current_actor returns the current actor, or NULL when none is set.
+ * The actor of a tenantcore.context_token only goes with its tenant: when
+ * the tenant comes from tenantcore.tenant_id (set_context_token() of a token
+ * without an actor), the token setting never supplies the actor.
  */
 const pg_uuid_t *
 tc_current_actor(void)
@@ -421,6 +433,9 @@ tc_current_actor(void)
 	const pg_uuid_t *actor = NULL;
 	bool		token_set = tc_citus_token_context(&tenant, &actor);
 
+	if (token_set && tenant_value != NULL &&
+		(tenant_value->verified || context_mode == CONTEXT_MODE_OPEN))
+		token_set = false;
 	return ContextValue(actor_value, token_set, actor, tc_jwt_actor_claim, &actor_claim_cache);
 }
 

@@ -18,6 +18,7 @@
 extern void tc_context_init(void);
 extern const pg_uuid_t *tc_current_tenant(void);
 extern const pg_uuid_t *tc_current_actor(void);
+extern bool tc_context_signed(void);
 
 /* SQL-callable */
 extern Datum tenantcore_current_tenant(PG_FUNCTION_ARGS);

@@ -49,14 +49,29 @@ PG_FUNCTION_INFO_V1(tenantcore_needs_reencrypt);
 PG_FUNCTION_INFO_V1(tenantcore_protect_install_trigger);
 
 /*
- * CheckRowTenant allows encryption for a row's tenant only when no tenant is
- * set or it is the current tenant.
+ * CheckRowTenant allows encryption for a row's tenant only when it is the
+ * current tenant, or no tenant is set.  In signed context mode only a
+ * superuser or the extension owner may act without a tenant (for every
+ * tenant): anyone else would get any tenant's ciphertext and blind index
+ * without a token of that tenant.
  */
 static void
 CheckRowTenant(const pg_uuid_t *row_tenant)
 {
 	const pg_uuid_t *current = tc_current_tenant();
 
+	if (current == NULL && tc_context_signed() && !superuser())
+	{
+		Oid			schema;
+		Oid			owner;
+
+		if (!tc_extension_schema_and_owner("tenantcore", &schema, &owner) || owner != GetUserId())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("no tenant is set"),
+					 errdetail("tenantcore.context_mode is \"signed\": protected columns are encrypted only for the current tenant."),
+					 errhint("Call tenantcore.set_context_token() with a token of the row's tenant.")));
+	}
 	if (current != NULL && memcmp(current->data, row_tenant->data, UUID_LEN) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -355,6 +370,20 @@ RelationIsProtected(Oid relid)
 }
 
 /*
+ * RefuseTemporaryTable refuses protected columns on a temporary table: its
+ * owner is any role with TEMP rights, and a protected table lets its owner
+ * encrypt and index values for tenants (CheckRowTenant).
+ */
+static void
+RefuseTemporaryTable(Oid relid)
+{
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary table %s cannot have protected columns", get_rel_name(relid))));
+}
+
+/*
  * CheckProtectCaller allows the protect helpers only for a protected table
  * the caller owns (they run inside ALTER TABLE and the re-encryption
  * procedure), and only for the current tenant when one is set.  The answer
@@ -391,6 +420,7 @@ CheckProtectCaller(FunctionCallInfo fcinfo, const char *function)
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("must be owner of table %s", get_rel_name(relid)),
 					 errdetail("%s() is used by tenantcore.protect() and tenantcore.reencrypt().", function)));
+		RefuseTemporaryTable(relid);
 		if (!RelationIsProtected(relid))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -511,6 +541,7 @@ tenantcore_protect_install_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relid)),
 				 errdetail("_protect_install_trigger() is used by tenantcore.protect().")));
+	RefuseTemporaryTable(relid);
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = NameGetDatum(column);

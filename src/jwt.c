@@ -669,3 +669,28 @@ tc_jwt_verify_context_token(const char *token, int len, pg_uuid_t *tenant,
 	*actor = claims.actor;
 	*has_actor = claims.has_actor;
 }
+
+/*
+ * tc_jwt_read_context_token returns the tenant and actor of a token that was
+ * verified already, without verifying it again: a parallel worker restores
+ * the leader's tenantcore.context_token (citus.c), whose check hook verified
+ * it in the leader's transaction.  Only the payload is decoded.
+ */
+void
+tc_jwt_read_context_token(const char *token, int len, pg_uuid_t *tenant,
+						  pg_uuid_t *actor, bool *has_actor)
+{
+	const char *dot1 = memchr(token, '.', len);
+	const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (dot1 + 1 - token)) : NULL;
+	unsigned char *payload_bytes;
+	int			payload_len;
+	Jsonb	   *payload = NULL;
+
+	if (dot1 == NULL || dot2 == NULL ||
+		!tc_jwt_b64url_decode(dot1 + 1, dot2 - (dot1 + 1), &payload_bytes, &payload_len, JWT_MAX_TOKEN_LEN) ||
+		(payload = tc_jwt_json_object((char *) payload_bytes, payload_len)) == NULL ||
+		!UuidClaim(&payload->root, TenantClaim(), tenant))
+		TokenError("token is not a compact JWS",
+				   "Its payload is not a base64url-encoded JSON object naming the tenant.");
+	*has_actor = UuidClaim(&payload->root, ActorClaim(), actor);
+}

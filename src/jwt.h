@@ -25,5 +25,7 @@ extern char *tc_jwt_actor_claim;
 extern void tc_jwt_init(void);
 extern void tc_jwt_verify_context_token(const char *token, int len, pg_uuid_t *tenant,
 										pg_uuid_t *actor, bool *has_actor);
+extern void tc_jwt_read_context_token(const char *token, int len, pg_uuid_t *tenant,
+									  pg_uuid_t *actor, bool *has_actor);
 
 #endif							/* TC_JWT_H */

@@ -26,6 +26,13 @@
 #define TcGucMalloc(size) malloc(size)
 #endif
 
+/* the local transaction id moved into MyProc->vxid in PostgreSQL 17 (storage/proc.h) */
+#if PG_VERSION_NUM >= 170000
+#define TcMyLocalTransactionId() (MyProc->vxid.lxid)
+#else
+#define TcMyLocalTransactionId() (MyProc->lxid)
+#endif
+
 #define TC_SHA256_LEN	32
 
 /* one piece of the data a digest or MAC is computed over */

@@ -22,7 +22,10 @@
 #   verify the token themselves; a forged tenantcore.tenant_id or an invalid
 #   tenantcore.context_token is refused on the coordinator and on a worker
 #   (tried directly on the worker, as a coordinator-side attacker's SQL
-#   would arrive there).
+#   would arrive there); the token setting cannot be set for the session,
+#   parallel workers (coordinator and worker) take their leader's token, a
+#   token's actor never joins another token's tenant, invite_member() leaves
+#   no users entry in the tenant's log (red-team review of 0.7.0).
 # Prints a SKIP line and succeeds when Citus is neither installed nor
 # buildable (no source tarball).
 set -euo pipefail
@@ -308,6 +311,51 @@ expect "signed: a tampered token on a worker is refused" \
 expect "signed: a tampered token through the coordinator is refused" \
     "ERROR:  token signature does not verify" \
     "BEGIN; SET LOCAL tenantcore.context_token = '$t_bad'; COMMIT;"
+# red-team review of 0.7.0: the token setting pins nothing, parallel workers
+# take the leader's token, a token's actor only goes with its tenant, and
+# invite_member() leaves no trace of an unknown address in the tenant's log
+expect "signed: a session SET of the token setting is refused on the coordinator" \
+    "ERROR:  tenantcore.context_token can only be set for a transaction
+DETAIL:  It carries the signed token of set_context_token() to the nodes of a Citus cluster.
+HINT:  Call tenantcore.set_context_token() with the signed token of the request." \
+    "SET tenantcore.context_token = '$t_a'"
+expect "signed: a session SET of the token setting is refused on a worker" \
+    "ERROR:  tenantcore.context_token can only be set for a transaction
+DETAIL:  It carries the signed token of set_context_token() to the nodes of a Citus cluster.
+HINT:  Call tenantcore.set_context_token() with the signed token of the request." \
+    "SET tenantcore.context_token = '$t_a'" 1
+su -c "CREATE TABLE public.clocal (organization_id uuid NOT NULL, n int);
+       INSERT INTO public.clocal VALUES ('$A', 1), ('$A', 2), ('$B', 3);
+       ALTER TABLE public.clocal ENABLE ROW LEVEL SECURITY;
+       CREATE POLICY tenant ON public.clocal USING (organization_id = tenantcore.current_tenant());
+       GRANT SELECT ON public.clocal TO $app;" >/dev/null
+tc_citus_psql_node 1 -c "CREATE TABLE public.wlocal (organization_id uuid NOT NULL, n int);
+       INSERT INTO public.wlocal VALUES ('$A', 1), ('$A', 2), ('$B', 3);
+       ALTER TABLE public.wlocal ENABLE ROW LEVEL SECURITY;
+       CREATE POLICY tenant ON public.wlocal USING (organization_id = tenantcore.current_tenant());
+       GRANT SELECT ON public.wlocal TO $app;" >/dev/null
+token=$t_a expect "signed: a parallel query on the coordinator after set_context_token()" "2" \
+    "BEGIN; SELECT FROM tenantcore.set_context_token(current_setting('tc.token'));
+     SET LOCAL force_parallel_mode = on; SET LOCAL parallel_setup_cost = 0;
+     SELECT count(*) FROM public.clocal; COMMIT;"
+token=$t_a expect "signed: a parallel worker on a worker node takes its leader's token, for the transaction only" "2
+0" \
+    "BEGIN; DO \$\$BEGIN EXECUTE format('SET LOCAL tenantcore.context_token = %L', current_setting('tc.token')); END\$\$;
+     SET LOCAL force_parallel_mode = on; SET LOCAL parallel_setup_cost = 0;
+     SELECT count(*) FROM public.wlocal; COMMIT;
+     SET force_parallel_mode = on; SET parallel_setup_cost = 0; SELECT count(*) FROM public.wlocal" 1
+token=$t_b expect "signed: the actor of a token setting does not join the tenant of set_context_token()" "t|t" \
+    "BEGIN; SELECT FROM tenantcore.set_context_token(current_setting('tc.token'));
+     DO \$\$BEGIN EXECUTE format('SET LOCAL tenantcore.context_token = %L', '$t_a'); END\$\$;
+     SELECT tenantcore.current_tenant() = '$B', tenantcore.current_actor() IS NULL; COMMIT;"
+owner_id=$(su -c "SELECT tenantcore.create_user('citus-owner@example.com')")
+org_id=$(su -c "SELECT tenantcore.create_organization('Citus Org', 'citus-org', '$owner_id')")
+t_o=$(token "$org_id" "$owner_id")
+token=$t_o expect "signed: invite_member() of an unknown address leaves no users entry in the tenant's log" "0" \
+    "BEGIN; SELECT FROM tenantcore.set_context_token(current_setting('tc.token'));
+     SELECT FROM tenantcore.invite_member('citus-nobody@example.com');
+     SELECT count(*) FROM tenantcore.audit_log WHERE table_name = 'tenantcore.users' AND operation = 'INSERT'
+        AND txid = pg_current_xact_id(); ROLLBACK;"
 token=$t_a expect "signed: the token setting cannot be read by the application" \
     "ERROR:  must be superuser or have privileges of pg_read_all_settings to examine \"tenantcore.context_token\"" \
     "BEGIN; SELECT FROM tenantcore.set_context_token(current_setting('tc.token'));
@@ -321,7 +369,7 @@ su -c "ALTER ROLE $app RESET tenantcore.context_mode" >/dev/null
 
 # no token and no key in any node's server log
 for n in 0 1 2; do
-    if grep -qF -e "${t_a#*.}" -e "${t_b#*.}" "$TC_CITUS_DIR/node$n/server.log"; then
+    if grep -qF -e "${t_a#*.}" -e "${t_b#*.}" -e "${t_o#*.}" "$TC_CITUS_DIR/node$n/server.log"; then
         echo "FAILED: a token is in the server log of node $n" >&2; failed=1
     fi
 done

@@ -9,7 +9,8 @@
 # lasts for the transaction only (COMMIT, ROLLBACK, savepoints); expired,
 # not-yet-valid, wrong-issuer, wrong-audience, tampered, unsigned,
 # algorithm-confused and unknown-key tokens are refused with SQLSTATE 28000;
-# a startup option cannot smuggle a tenant in; keys rotate by replacing the
+# a startup option cannot smuggle a tenant in; tenantcore.context_token cannot
+# pin a tenant for the session; keys rotate by replacing the
 # file (the old kid is refused at once, also for cached tokens); no token and
 # no key ever shows in an error or in the server log.  Needs PGHOST/PGPORT/PGUSER
 # of a running server; run as root or as the server's OS user.
@@ -271,6 +272,31 @@ HINT:  A superuser points tenantcore.jwt_keys_file at a JWKS file (a JSON object
     -c "\\! cp -p '$dir/jwks.json' '$dir/jwks.good' && printf '{\"keys\": [{\"kty\": \"oct\", \"k\": \"$hs_k\"' > '$dir/jwks.json'" \
     -c "BEGIN" -c "$(with_token "$t_es")" -c "$SET_TOKEN" -c "ROLLBACK" \
     -c "\\! mv '$dir/jwks.good' '$dir/jwks.json'"
+
+# --- tenantcore.context_token cannot pin a tenant (red-team review of 0.7.0) ----
+# The token setting of Citus nodes: a plain SET (or set_config()) of a valid
+# token was accepted and gave its tenant to every later transaction of the
+# session, beyond exp.  Refused now, without the statement (which holds the
+# token, here on purpose) in the server log; without Citus SET LOCAL too.
+t_pin=$(sign HS256 "$dir/hs.key" '{"kid": "hs1"}' "$(claims $A "\"actor_id\": \"$U\", \"jti\": \"pin\"")")
+tokens+=("$t_pin")
+expect "SET tenantcore.context_token of a valid token is refused, no tenant in this or the next transaction" "ERROR:  22023: tenantcore.context_token can only be set for a transaction
+DETAIL:  It carries the signed token of set_context_token() to the nodes of a Citus cluster.
+HINT:  Call tenantcore.set_context_token() with the signed token of the request.
+t|t|0
+ERROR:  22023: tenantcore.context_token can only be set for a transaction
+DETAIL:  It carries the signed token of set_context_token() to the nodes of a Citus cluster.
+HINT:  Call tenantcore.set_context_token() with the signed token of the request.
+t|t|0" \
+    -c "SET tenantcore.context_token = '$t_pin'" \
+    -c "SELECT tenantcore.current_tenant() IS NULL, tenantcore.current_actor() IS NULL, count(*) FROM app.notes" \
+    -c "$(with_token "$t_pin")" -c "SELECT set_config('tenantcore.context_token', current_setting('tc.token'), false)" \
+    -c "BEGIN" -c "SET LOCAL force_parallel_mode = on" -c "SET LOCAL parallel_setup_cost = 0" \
+    -c "SELECT tenantcore.current_tenant() IS NULL, tenantcore.current_actor() IS NULL, count(*) FROM app.notes" -c "COMMIT"
+expect "SET LOCAL tenantcore.context_token is refused without Citus" "ERROR:  22023: tenantcore.context_token is only used on the nodes of a Citus cluster
+DETAIL:  It carries the signed token of set_context_token() to the nodes of a Citus cluster.
+HINT:  Call tenantcore.set_context_token() with the signed token of the request." \
+    -c "BEGIN" -c "SET LOCAL tenantcore.context_token = '$t_pin'" -c "ROLLBACK"
 
 # --- stored and configured tenants are refused (also for superusers) ----------
 out=$(psql -X -q -At -d postgres -c "ALTER SYSTEM SET tenantcore.tenant_id = '$A'" 2>&1 || true)
