@@ -7,13 +7,14 @@
  * The trigger arguments carry the settings of the table (see
  * audit_trigger.c), so the trigger needs no table lookup per row, and a
  * change of the settings (which recreates the trigger) reaches every backend
- * as a relcache invalidation.  The settings are resolved against the table once
- * and cached per trigger in a hash below CacheMemoryContext, invalidated by
- * relcache callbacks.  A trigger call pins the settings it uses: user code
- * that runs while a row becomes JSONB (a cast to json or an output function
- * of a user type) can invalidate them and fire audit triggers itself, so
- * stale settings are only detached from the hash then, and freed when the
- * last call using them ends (also when it ends with an error).
+ * as a relcache invalidation.  The settings are resolved against the table
+ * once and cached per trigger in a hash below CacheMemoryContext,
+ * invalidated by relcache callbacks.  A trigger call pins the settings it
+ * uses: user code that runs while a row becomes JSONB (a cast to json or an
+ * output function of a user type) can invalidate them and fire audit
+ * triggers itself, so stale settings are only detached from the hash then,
+ * and freed when the last call using them ends (also when it ends with an
+ * error).
  *
  *-------------------------------------------------------------------------
  */

@@ -233,8 +233,8 @@ tc_citus_init(void)
 }
 
 /*
- * tc_citus_token_context returns the tenant and actor (NULL: none) of a verified
- * token set through tenantcore.context_token; false if none is set.
+ * tc_citus_token_context returns the tenant and actor (NULL: none) of a
+ * verified token set through tenantcore.context_token; false if none is set.
  */
 bool
 tc_citus_token_context(const pg_uuid_t **tenant, const pg_uuid_t **actor)
@@ -273,9 +273,9 @@ tc_citus_active(void)
 }
 
 /*
- * tc_citus_set_local runs SET LOCAL name = 'value' through Citus's utility hook,
- * with citus.propagate_set_commands = local for that statement only, so the
- * value reaches every node of the transaction.  name is one of our setting
+ * tc_citus_set_local runs SET LOCAL name = 'value' through Citus's utility
+ * hook, with citus.propagate_set_commands = local for that statement only, so
+ * the value reaches every node of the transaction.  name is one of our setting
  * names (a constant); the value is quoted.
  */
 void
