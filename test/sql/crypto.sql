@@ -1,4 +1,4 @@
--- tenantcore: PII encryption (sql/crypto.sql, src/crypto.c)
+-- tenantcore: PII encryption (sql/crypto.sql, src/crypto_*.c)
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS tenantcore CASCADE;
 RESET client_min_messages;
