@@ -119,20 +119,33 @@ DECLARE
 BEGIN
     -- Run as the table's owner, never as the superuser running the job, so
     -- triggers on the table get no more rights than its owner has; the tenant
-    -- makes the rows pass row level security.
-    PERFORM pg_catalog.set_config('tenantcore.tenant_id', coalesce(tenant::text, ''), true),
-            pg_catalog.set_config('role', owner, true);
+    -- makes the rows pass row level security.  set_tenant() rather than the
+    -- setting itself: on a Citus coordinator it also reaches the workers.
+    IF tenant IS NULL THEN
+        PERFORM pg_catalog.set_config('tenantcore.tenant_id', '', true);
+    ELSE
+        PERFORM @extschema@.set_tenant(tenant);
+    END IF;
+    PERFORM pg_catalog.set_config('role', owner, true);
+    -- the tenant filter on the outer statement too: the same rows, and on
+    -- Citus a statement routed to the tenant's shard (a ctid means nothing
+    -- across shards)
     IF p.action = 'delete' THEN
-        EXECUTE format('DELETE FROM %s WHERE ctid = ANY (ARRAY(SELECT ctid FROM %s WHERE %s LIMIT $3 FOR UPDATE SKIP LOCKED))',
-                       target, target, filter)
+        EXECUTE format('DELETE FROM %s WHERE %s AND ctid = ANY (ARRAY(SELECT ctid FROM %s WHERE %s LIMIT $3 FOR UPDATE SKIP LOCKED))',
+                       target, filter, target, filter)
           USING cutoff, tenant, batch_size;
     ELSE
-        EXECUTE format('UPDATE %s SET %s WHERE ctid = ANY (ARRAY(SELECT ctid FROM %s WHERE %s AND NOT (%s) LIMIT $3 FOR UPDATE SKIP LOCKED))',
-                       target, sql.set_list, target, filter, sql.done)
+        EXECUTE format('UPDATE %s SET %s WHERE %s AND ctid = ANY (ARRAY(SELECT ctid FROM %s WHERE %s AND NOT (%s) LIMIT $3 FOR UPDATE SKIP LOCKED))',
+                       target, sql.set_list, filter, target, filter, sql.done)
           USING cutoff, tenant, batch_size;
     END IF;
     GET DIAGNOSTICS n = ROW_COUNT;
-    PERFORM pg_catalog.set_config('role', 'none', true), pg_catalog.set_config('tenantcore.tenant_id', '', true);
+    PERFORM pg_catalog.set_config('role', 'none', true);
+    IF tenant IS NULL THEN
+        PERFORM pg_catalog.set_config('tenantcore.tenant_id', '', true);
+    ELSE
+        PERFORM @extschema@.clear_tenant();
+    END IF;
     RETURN n;
 END
 $$;
