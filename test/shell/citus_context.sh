@@ -237,6 +237,28 @@ left=$(su -c "SELECT count(*) FROM billing.events WHERE now() - at > interval '1
 [ "$left" = 0 ] && echo "ok: after the hold is released the next run purges B's expired rows too" \
     || { echo "FAILED: $left expired rows left after the hold was released" >&2; failed=1; }
 
+# --- GDPR export and erasure across the workers --------------------------------------
+# a person with rows in tenant A (worker 1) and tenant B (worker 2): the export
+# on the coordinator has both, the erasure deletes both and nothing else
+su <<SQL >/dev/null
+SET client_min_messages = warning;
+CREATE TABLE billing.contacts (organization_id uuid NOT NULL, user_id uuid NOT NULL, email text,
+                               PRIMARY KEY (organization_id, user_id));
+SELECT tenantcore.isolate('billing.contacts');
+SELECT create_distributed_table('billing.contacts', 'organization_id', colocate_with => 'billing.invoices');
+INSERT INTO billing.contacts VALUES ('$A', '$U', 'u@a.example'), ('$B', '$U', 'u@b.example'),
+                                    ('$A', '$V', 'v@a.example'), ('$B', '$V', 'v@b.example');
+SELECT tenantcore.register_subject_table('billing.contacts', 'user_id', 'delete');
+SQL
+exported=$(su -c "SELECT string_agg(r ->> 'email', ' ' ORDER BY r ->> 'email')
+                    FROM jsonb_array_elements(tenantcore.export_subject('$U') -> 'tables' -> 'billing.contacts') r")
+[ "$exported" = "u@a.example u@b.example" ] && echo "ok: export_subject() on the coordinator finds the person's rows on both workers" \
+    || { echo "FAILED: export_subject(): $exported" >&2; failed=1; }
+erased=$(su -c "SELECT tenantcore.erase_subject('$U') -> 'tables' -> 'billing.contacts.user_id' ->> 'rows'")
+left=$(su -c "SELECT string_agg(email, ' ' ORDER BY email) FROM billing.contacts")
+[ "$erased:$left" = "2:v@a.example v@b.example" ] && echo "ok: erase_subject() deletes the person's rows on both workers, nobody else's" \
+    || { echo "FAILED: erase_subject(): $erased rows, left: $left" >&2; failed=1; }
+
 # --- no tenant: every node fails closed ----------------------------------------
 expect "no tenant: a multi-shard read sees nothing" "0" \
     "SELECT count(*) FROM billing.invoices"
