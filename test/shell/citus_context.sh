@@ -259,6 +259,21 @@ left=$(su -c "SELECT string_agg(email, ' ' ORDER BY email) FROM billing.contacts
 [ "$erased:$left" = "2:v@a.example v@b.example" ] && echo "ok: erase_subject() deletes the person's rows on both workers, nobody else's" \
     || { echo "FAILED: erase_subject(): $erased rows, left: $left" >&2; failed=1; }
 
+# --- a tenant isolated to a shard of its own --------------------------------------
+# isolate_tenant_to_new_shard() moves A's rows of the co-located tables to new
+# shards; the policy comes along, A still sees exactly its rows, B none of them
+su -c "SELECT isolate_tenant_to_new_shard('billing.invoices', '$A', 'CASCADE', shard_transfer_mode => 'block_writes')" >/dev/null
+expect "after isolate_tenant_to_new_shard: A sees its invoices" "2" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A'); SELECT count(*) FROM billing.invoices; COMMIT;"
+expect "after isolate_tenant_to_new_shard: B sees none of A's invoices" "0" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$B'); SELECT count(*) FROM billing.invoices WHERE organization_id = '$A'; COMMIT;"
+expect "after isolate_tenant_to_new_shard: a row of B is still refused while A is set" \
+    "ERROR:  new row violates row-level security policy for table \"invoices_$shard_b\"" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A'); INSERT INTO billing.invoices VALUES ('$B', 77, 1); COMMIT;"
+expect "after isolate_tenant_to_new_shard: A writes on its new shard" "3" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A'); INSERT INTO billing.invoices VALUES ('$A', 77, 1);
+     SELECT count(*) FROM billing.invoices; ROLLBACK;"
+
 # --- no tenant: every node fails closed ----------------------------------------
 expect "no tenant: a multi-shard read sees nothing" "0" \
     "SELECT count(*) FROM billing.invoices"
