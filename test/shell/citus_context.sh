@@ -259,6 +259,28 @@ left=$(su -c "SELECT string_agg(email, ' ' ORDER BY email) FROM billing.contacts
 [ "$erased:$left" = "2:v@a.example v@b.example" ] && echo "ok: erase_subject() deletes the person's rows on both workers, nobody else's" \
     || { echo "FAILED: erase_subject(): $erased rows, left: $left" >&2; failed=1; }
 
+# --- foreign keys stay inside a tenant ---------------------------------------------
+# a key that includes the tenant column: A cannot reference B's invoice (its
+# row must carry A's tenant, and A has no such invoice), only its own
+su <<SQL >/dev/null
+SET client_min_messages = warning;
+CREATE TABLE billing.payments (organization_id uuid NOT NULL, id bigint NOT NULL, invoice_id bigint NOT NULL,
+    PRIMARY KEY (organization_id, id),
+    FOREIGN KEY (organization_id, invoice_id) REFERENCES billing.invoices (organization_id, id));
+SELECT tenantcore.isolate('billing.payments');
+SELECT create_distributed_table('billing.payments', 'organization_id', colocate_with => 'billing.invoices');
+GRANT SELECT, INSERT ON billing.payments TO $app;
+INSERT INTO billing.invoices VALUES ('$B', 50, 5);
+SQL
+expect "A cannot reference B's invoice 50" \
+    "ERROR:  insert or update on table \"payments_$(su -c "SELECT get_shard_id_for_distribution_column('billing.payments', '$A')")\" violates foreign key constraint \"payments_organization_id_invoice_id_fkey_$(su -c "SELECT get_shard_id_for_distribution_column('billing.payments', '$A')")\"
+DETAIL:  Key is not present in table \"invoices_$(su -c "SELECT get_shard_id_for_distribution_column('billing.invoices', '$A')")\"." \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A'); INSERT INTO billing.payments VALUES ('$A', 1, 50); COMMIT;"
+expect "A references its own invoice" "1" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A'); INSERT INTO billing.payments VALUES ('$A', 1, 1);
+     SELECT count(*) FROM billing.payments; COMMIT;"
+su -c "DELETE FROM billing.invoices WHERE organization_id = '$B' AND id = 50" >/dev/null
+
 # --- a tenant isolated to a shard of its own --------------------------------------
 # isolate_tenant_to_new_shard() moves A's rows of the co-located tables to new
 # shards; the policy comes along, A still sees exactly its rows, B none of them
