@@ -113,16 +113,11 @@ FillKey(ReadKey *key, const pg_uuid_t *tenant, Oid relid, AttrNumber attnum)
 static char *
 TableName(Oid relid)
 {
-	char	   *relname;
-	Oid			nsp;
-
 	if (!OidIsValid(relid))
 		return NULL;
-	relname = get_rel_name(relid);
-	if (relname == NULL)
+	if (get_rel_name(relid) == NULL)
 		return psprintf("%u", relid);
-	nsp = get_rel_namespace(relid);
-	return quote_qualified_identifier(get_namespace_name(nsp), relname);
+	return tc_qualified_relation_name(relid);
 }
 
 /*
@@ -202,18 +197,17 @@ LogCounts(HTAB *counts, const char *why)
 
 /*
  * LookUpTarget finds the extension's audit_reads table (and its owner);
- * false when this database has none.  Runs inside SPI.
+ * false when this database has none.
  */
 static bool
 LookUpTarget(void)
 {
-	bool		isnull;
 	Oid			nsp;
-	Oid			relid;
+	char	   *relname;
 
 	/* the cached table is still there under its name: nothing to do */
-	if (OidIsValid(target_relid) && get_rel_name(target_relid) != NULL
-		&& strcmp(get_rel_name(target_relid), "audit_reads") == 0)
+	relname = OidIsValid(target_relid) ? get_rel_name(target_relid) : NULL;
+	if (relname != NULL && strcmp(relname, "audit_reads") == 0)
 		return true;
 	if (target_plan != NULL)
 	{
@@ -221,39 +215,25 @@ LookUpTarget(void)
 		target_plan = NULL;
 	}
 	target_relid = InvalidOid;
-	if (SPI_execute("SELECT e.extowner, e.extnamespace FROM pg_catalog.pg_extension e "
-					"WHERE e.extname = 'tenantcore'", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (!tc_extension_schema_and_owner("tenantcore", &nsp, &target_owner))
 		return false;
-	target_owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	nsp = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	relid = get_relname_relid("audit_reads", nsp);
-	if (!OidIsValid(relid))
-		return false;
-	target_relid = relid;
-	return true;
+	target_relid = get_relname_relid("audit_reads", nsp);
+	return OidIsValid(target_relid);
 }
 
 /*
  * WriteCounts inserts every count into tenantcore.audit_reads, as the
- * extension owner with a pinned search_path; the caller needs no privilege
- * on the table.  Runs inside SPI.
+ * extension owner with a pinned search_path (tc_spi_begin_as_owner); the
+ * caller needs no privilege on the table.
  */
 static void
 WriteCounts(HTAB *counts)
 {
 	HASH_SEQ_STATUS seq;
 	ReadCount  *c;
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
+	TcOwnerSpi	spi;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(target_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	tc_spi_begin_as_owner(target_owner, &spi);
 	if (target_plan == NULL)
 	{
 		Oid			types[9] = {TIMESTAMPTZOID, INT4OID, INT8OID, UUIDOID, UUIDOID,
@@ -297,8 +277,7 @@ WriteCounts(HTAB *counts)
 		if (SPI_execute_plan(target_plan, values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not record reads of protected data in audit_reads");
 	}
-	AtEOXact_GUC(true, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	tc_spi_end_as_owner(&spi);
 }
 
 /*
@@ -319,18 +298,14 @@ FlushCounts(void)
 		LogCounts(counts, "read-only transaction");
 		return;
 	}
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (LookUpTarget())
-		WriteCounts(counts);
-	else
+	if (!LookUpTarget())
 	{
 		/* not installed in this database, or older than the library */
 		LogCounts(counts, "this database has no tenantcore.audit_reads table (CREATE or ALTER EXTENSION tenantcore UPDATE)");
+		return;
 	}
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	WriteCounts(counts);
 	PopActiveSnapshot();
 }
 
