@@ -180,6 +180,9 @@ RETURNS regclass
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    excluded text[];
+    redacted text[];
 BEGIN
     PERFORM @extschema@._audit_check(rel, exclude, redact, 'audit');
     IF changed_only IS NULL THEN
@@ -191,10 +194,12 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Configure the partitioned table instead; its settings apply to every partition.';
     END IF;
+    -- plain values: on a Citus cluster the registry is a reference table,
+    -- whose INSERT takes no subquery
+    SELECT coalesce(array_agg(DISTINCT e ORDER BY e), '{}') INTO excluded FROM unnest(exclude) e;
+    SELECT coalesce(array_agg(DISTINCT r ORDER BY r), '{}') INTO redacted FROM unnest(redact) r;
     INSERT INTO @extschema@.audited_tables AS t (rel, exclude_columns, redact_columns, changed_only, tenant_column)
-    VALUES (rel, (SELECT coalesce(array_agg(DISTINCT e ORDER BY e), '{}') FROM unnest(exclude) e),
-            (SELECT coalesce(array_agg(DISTINCT r ORDER BY r), '{}') FROM unnest(redact) r),
-            changed_only, @extschema@._audit_tenant_column(rel))
+    VALUES (rel, excluded, redacted, changed_only, @extschema@._audit_tenant_column(rel))
     ON CONFLICT ON CONSTRAINT audited_tables_pkey DO UPDATE
        SET exclude_columns = EXCLUDED.exclude_columns, redact_columns = EXCLUDED.redact_columns,
            changed_only = EXCLUDED.changed_only, tenant_column = EXCLUDED.tenant_column;
@@ -258,6 +263,10 @@ DECLARE
     root     regclass;
     part     regclass;
 BEGIN
+    -- a Citus worker: DDL of shards and shells, kept in step by the coordinator
+    IF @extschema@._citus_worker() THEN
+        RETURN;
+    END IF;
     FOR cmd IN SELECT d.objid, d.objsubid, d.object_type, d.command_tag FROM pg_event_trigger_ddl_commands() d
                 WHERE d.classid = 'pg_class'::regclass
     LOOP
@@ -310,6 +319,10 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a Citus worker: DDL of shards and shells, kept in step by the coordinator
+    IF @extschema@._citus_worker() THEN
+        RETURN;
+    END IF;
     DELETE FROM @extschema@.audited_tables t
      USING pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_class'::regclass AND d.objid = t.rel::oid AND d.objsubid = 0;
@@ -333,6 +346,11 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a partition of a distributed log (Citus) is distributed with it; its
+    -- guard trigger reaches the shards only with Citus's consent
+    IF @extschema@._citus_table_method(part) IS NOT NULL THEN
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
     PERFORM @extschema@._audit_partition_indexes(part);
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', part);
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', part);
@@ -504,6 +522,22 @@ DECLARE
     part regclass;
 BEGIN
     SELECT * INTO STRICT cfg FROM @extschema@.audited_tables t WHERE t.rel = _audit_install.rel;
+    -- a distributed table (Citus): its triggers fire on its shards, on the
+    -- workers, and write to the log's co-located shard there
+    IF @extschema@._citus_table_method(rel) IS NOT NULL THEN
+        IF @extschema@._citus_table_method(rel) <> 'h' THEN
+            RAISE EXCEPTION 'table % is a Citus reference or local table', rel
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'Its audit entries have no tenant to be placed with.',
+                      HINT = 'Audit tables distributed by their tenant column (doc/citus.md).';
+        END IF;
+        IF @extschema@._citus_table_method('@extschema@.audit_log') IS DISTINCT FROM 'h' THEN
+            RAISE EXCEPTION 'table % is distributed, but tenantcore.audit_log is not', rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('Distribute the log with its tenants first: SELECT tenantcore.distribute_audit_log(%L);', rel::text);
+        END IF;
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
     SELECT string_agg(format('%L', a), ', ') INTO args
       FROM (SELECT CASE WHEN cfg.changed_only THEN 'changed_only' ELSE 'full_rows' END
             UNION ALL SELECT 'table:' || cfg.table_id
@@ -974,6 +1008,10 @@ DECLARE
     m     date;
     keep  interval;
 BEGIN
+    -- a Citus worker: DDL of shards and shells, kept in step by the coordinator
+    IF @extschema@._citus_worker() THEN
+        RETURN;
+    END IF;
     IF to_regclass('@extschema@.audit_seal_segments') IS NULL THEN
         RETURN;
     END IF;
@@ -1041,7 +1079,9 @@ BEGIN
         pname := @extschema@._audit_partition_name(lo);
         CONTINUE WHEN to_regclass(format('@extschema@.%I', pname)) IS NOT NULL;
 
-        IF EXISTS (SELECT FROM @extschema@.audit_log_default d WHERE d.occurred_at >= lo AND d.occurred_at < hi) THEN
+        -- (PERFORM, not IF EXISTS: Citus cannot plan the latter on a distributed log)
+        PERFORM FROM @extschema@.audit_log_default d WHERE d.occurred_at >= lo AND d.occurred_at < hi LIMIT 1;
+        IF FOUND THEN
             -- entries of that month went to the default partition: move them
             EXECUTE format('CREATE TABLE @extschema@.%I (LIKE @extschema@.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', pname);
             PERFORM set_config('tenantcore.audit_internal', 'on', true);
@@ -1100,27 +1140,30 @@ CREATE OR REPLACE TRIGGER audited_tables_identity BEFORE INSERT OR UPDATE ON @ex
 -- exclude and redact columns (applied by the next DDL on that table, or by
 -- ALTER EXTENSION UPDATE for the core tables).  The extension's own code
 -- that writes other tables' rows (the event triggers) is SECURITY DEFINER.
+-- _audit_owner_may: the current role may configure the auditing of rel (is
+-- its owner or a member of the owning role); NULL when rel does not exist.
+-- A function, not a subquery in the policies: Citus refuses subqueries in
+-- the policies of its tables (the registry is a reference table there).
+CREATE OR REPLACE FUNCTION @extschema@._audit_owner_may(rel regclass) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+          FROM pg_catalog.pg_class c WHERE c.oid = rel);
+
 DROP POLICY IF EXISTS readable ON @extschema@.audited_tables;
 CREATE POLICY readable ON @extschema@.audited_tables FOR SELECT USING (true);
 DROP POLICY IF EXISTS owner_registers ON @extschema@.audited_tables;
 CREATE POLICY owner_registers ON @extschema@.audited_tables FOR INSERT
     WITH CHECK (NOT builtin
-                AND pg_catalog.pg_has_role(current_user,
-                        (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+                AND @extschema@._audit_owner_may(rel));
 DROP POLICY IF EXISTS owner_reconfigures ON @extschema@.audited_tables;
 CREATE POLICY owner_reconfigures ON @extschema@.audited_tables FOR UPDATE
-    USING (NOT builtin
-           AND pg_catalog.pg_has_role(current_user,
-                   (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'))
+    USING (NOT builtin AND @extschema@._audit_owner_may(rel))
     WITH CHECK (NOT builtin
-                AND pg_catalog.pg_has_role(current_user,
-                        (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+                AND @extschema@._audit_owner_may(rel));
 DROP POLICY IF EXISTS owner_unregisters ON @extschema@.audited_tables;
 CREATE POLICY owner_unregisters ON @extschema@.audited_tables FOR DELETE
-    USING (NOT builtin
-           AND (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = rel)
-                OR pg_catalog.pg_has_role(current_user,
-                        (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE')));
+    USING (NOT builtin AND coalesce(@extschema@._audit_owner_may(rel), true));
 
 -- tenants read their own entries; nobody but the trigger writes.  An entry is
 -- visible only to roles that may read some column of the audited table (0.6.0
@@ -1129,11 +1172,22 @@ CREATE POLICY owner_unregisters ON @extschema@.audited_tables FOR DELETE
 -- the old name visible; entries of tables no longer audited are found by name
 -- (entries of dropped tables are visible to superusers only).  Columns hidden
 -- by column privileges are still logged: redact them (audit(..., redact => ...)).
+-- _audit_registered_table: the audited table of an identity, from this
+-- node's registry, read in C: the log's policy below runs it for every
+-- entry, also in the log's shards on a Citus worker, where a query of the
+-- registry (a reference table there) would be a distributed query nested in
+-- the shard's, which Citus refuses.
+CREATE OR REPLACE FUNCTION @extschema@._audit_registered_table(table_id uuid) RETURNS regclass
+    AS 'MODULE_PATHNAME', 'tenantcore_audit_registered_table'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._audit_registered_table(uuid) IS
+    'the audited table whose identity (audited_tables.table_id) is table_id, or NULL';
+
 DROP POLICY IF EXISTS tenantcore_isolation ON @extschema@.audit_log;
 CREATE POLICY tenantcore_isolation ON @extschema@.audit_log AS PERMISSIVE FOR SELECT TO PUBLIC
     USING (organization_id = @extschema@.current_tenant()
            AND pg_catalog.has_any_column_privilege(
-                   coalesce((SELECT t.rel FROM @extschema@.audited_tables t WHERE t.table_id = audit_log.table_id),
+                   coalesce(@extschema@._audit_registered_table(audit_log.table_id),
                             pg_catalog.to_regclass(table_name)), 'SELECT'));
 
 -- reads of protected data (tenantcore.audit_reads): tenants read their own

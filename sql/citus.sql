@@ -98,3 +98,65 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.citus_plan() IS
     'check that isolated tables can be distributed by Citus on their tenant column; the statements that would do it, or the problems';
+
+-- distribute_audit_log spreads the audit log over a Citus cluster with the
+-- tenants: tenantcore.audit_log (and its partitions) distributed by
+-- organization_id, co-located with a distributed tenant table, so that each
+-- tenant's entries live in the shard that matches its rows' shard, on the
+-- same worker, and move with them; the registry of audited tables becomes a
+-- reference table (every node checks the identity of the audit triggers on
+-- its shards against it).  Then tenantcore.audit() works on distributed
+-- tables: their triggers fire on the shards and write the entries there, in
+-- the transaction of the change.  Entries without a tenant (global tables)
+-- cannot be placed: a log that has some is refused, and a table that is not
+-- distributed with the log can no longer be audited (doc/citus.md).
+CREATE OR REPLACE FUNCTION @extschema@.distribute_audit_log(colocate_with regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    global_entries bigint;
+BEGIN
+    IF colocate_with IS NULL THEN
+        RAISE EXCEPTION 'distribute_audit_log: colocate_with must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF to_regprocedure('pg_catalog.create_distributed_table(regclass,text,citus.distribution_type,text,integer)') IS NULL THEN
+        RAISE EXCEPTION 'Citus is not installed in this database'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Run CREATE EXTENSION citus on every node first (doc/citus.md).';
+    END IF;
+    IF @extschema@._citus_table_method(colocate_with) IS DISTINCT FROM 'h' THEN
+        RAISE EXCEPTION 'table % is not distributed by hash', colocate_with
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Distribute it by its tenant column with create_distributed_table() first.';
+    END IF;
+    IF @extschema@._citus_table_method('@extschema@.audit_log') IS NOT NULL THEN
+        RAISE NOTICE 'tenantcore.audit_log is distributed already, skipping';
+        RETURN;
+    END IF;
+    SELECT count(*) INTO global_entries FROM @extschema@.audit_log l WHERE l.organization_id IS NULL;
+    IF global_entries > 0 THEN
+        RAISE EXCEPTION 'tenantcore.audit_log has % entries without a tenant', global_entries
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A distributed log places every entry with its tenant.',
+                  HINT = 'Drop the partitions that hold them (tenantcore.audit_drop_partitions_before()) or distribute before writing such entries.';
+    END IF;
+    -- the log's and the registry's own guard triggers come along
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    IF @extschema@._citus_table_method('@extschema@.audited_tables') IS NULL THEN
+        PERFORM create_reference_table('@extschema@.audited_tables');
+        PERFORM truncate_local_data_after_distributing_table('@extschema@.audited_tables');
+    END IF;
+    PERFORM create_distributed_table('@extschema@.audit_log', 'organization_id',
+                                     colocate_with => colocate_with::text);
+    -- the copied entries: gone from the coordinator's local table
+    PERFORM set_config('tenantcore.audit_internal', 'on', true);
+    PERFORM truncate_local_data_after_distributing_table('@extschema@.audit_log');
+    PERFORM set_config('tenantcore.audit_internal', 'off', true);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.distribute_audit_log(regclass) IS
+    'Citus: distribute tenantcore.audit_log by tenant, co-located with a distributed tenant table, and make the audit registry a reference table';
+REVOKE EXECUTE ON FUNCTION @extschema@.distribute_audit_log(regclass) FROM PUBLIC;

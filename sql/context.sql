@@ -47,3 +47,23 @@ CREATE OR REPLACE FUNCTION @extschema@.set_context_token(token text) RETURNS uui
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.set_context_token(text) IS
     'verify a signed token (JWT: HS256, RS256, ES256, EdDSA) and set its tenant and actor for the transaction; returns the tenant';
+
+-- _citus_table_method: how Citus distributes a table ('h' by hash, 'n' a
+-- reference or Citus local table), NULL for any other table and on a server
+-- without Citus (read from pg_dist_partition in C, so the SQL that asks
+-- compiles without Citus).  Here, with the first definitions: the installers
+-- of every concern ask it.
+CREATE OR REPLACE FUNCTION @extschema@._citus_table_method(rel regclass) RETURNS "char"
+    AS 'MODULE_PATHNAME', 'tenantcore_citus_table_method'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._citus_table_method(regclass) IS
+    'the distribution method of a Citus table (''h'' hash, ''n'' reference or local), NULL for other tables and without Citus';
+
+-- _citus_worker: this server is a worker node of a Citus cluster, where DDL
+-- arrives from the coordinator for shards and shell tables; the extension's
+-- event triggers leave their bookkeeping to the coordinator there.
+CREATE OR REPLACE FUNCTION @extschema@._citus_worker() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tenantcore_citus_worker'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._citus_worker() IS
+    'true on a worker node of a Citus cluster';

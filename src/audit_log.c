@@ -44,6 +44,7 @@
 #include "utils/timestamp.h"
 
 #include "audit_log.h"
+#include "citus_meta.h"
 #include "util.h"
 
 static const char *const log_column_names[LOG_NCOLUMNS] = {
@@ -58,11 +59,13 @@ static Oid	log_relid = InvalidOid;
 static Oid	log_seqid = InvalidOid;
 static AttrNumber log_attnums[LOG_NCOLUMNS];
 
-/* the partition of the current transaction */
+/* the partition of the current transaction (of the log or of its shard) */
 static bool part_valid = false;
 static LocalTransactionId part_lxid = InvalidLocalTransactionId;
 static TimestampTz part_ts = 0;
+static Oid	part_parent = InvalidOid;
 static Oid	part_relid = InvalidOid;
+static int64 part_id_base = 0;	/* added to the sequence's values */
 static bool part_same_layout = false;	/* partition has the parent's columns */
 
 /* what writing into the partition needs, per transaction (OpenLogWriter) */
@@ -89,7 +92,7 @@ tc_audit_log_invalidate(Oid relid)
 
 	if (!OidIsValid(relid) || relid == log_relid || relid == log_seqid)
 		log_valid = false;
-	if (!OidIsValid(relid) || relid == log_relid || relid == part_relid)
+	if (!OidIsValid(relid) || relid == log_relid || relid == part_relid || relid == part_parent)
 		part_valid = false;
 	if (!OidIsValid(relid) || relid == writer_partid)
 		writer_valid = false;
@@ -226,10 +229,15 @@ OpenLogWriter(Relation part)
 /*
  * tc_audit_log_insert writes one entry into the partition of the log that
  * holds the transaction timestamp, maintaining its indexes.  No privilege
- * check: the entry comes from the trigger, never from the user.
+ * check: the entry comes from the trigger, never from the user.  target is
+ * InvalidOid for the log itself, or the shard of a distributed log to write
+ * (tc_audit_log_target): the entry's id then carries the node's Citus group
+ * in its top 16 bits (group << 48 plus the node's own sequence), so the ids
+ * of all nodes stay unique, and the coordinator's (group 0) are as on a
+ * single server.
  */
 void
-tc_audit_log_insert(Oid funcid, Datum *values, bool *nulls)
+tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
 {
 	Datum		logvalues[MaxTupleAttributeNumber];
 	bool		lognulls[MaxTupleAttributeNumber];
@@ -244,13 +252,18 @@ tc_audit_log_insert(Oid funcid, Datum *values, bool *nulls)
 	if (!log_valid)
 		ResolveLog(funcid);
 
-	parent = table_open(log_relid, RowExclusiveLock);
+	if (!OidIsValid(target))
+		target = log_relid;
+	parent = table_open(target, RowExclusiveLock);
 	for (;;)
 	{
-		if (!part_valid || part_lxid != TcMyLocalTransactionId() || part_ts != ts)
+		if (!part_valid || part_lxid != TcMyLocalTransactionId() || part_ts != ts ||
+			part_parent != target)
 		{
 			uint64		inval_count = audit_inval_count;
 
+			part_parent = target;
+			part_id_base = target == log_relid ? 0 : (int64) tc_citus_local_group() << 48;
 			part_relid = PartitionFor(parent, ts);
 			part_lxid = TcMyLocalTransactionId();
 			part_ts = ts;
@@ -278,7 +291,7 @@ tc_audit_log_insert(Oid funcid, Datum *values, bool *nulls)
 		logvalues[i] = (Datum) 0;
 		lognulls[i] = true;
 	}
-	values[LOG_ID] = Int64GetDatum(nextval_internal(log_seqid, false));
+	values[LOG_ID] = Int64GetDatum(part_id_base + nextval_internal(log_seqid, false));
 	nulls[LOG_ID] = false;
 	values[LOG_OCCURRED_AT] = TimestampTzGetDatum(ts);
 	nulls[LOG_OCCURRED_AT] = false;

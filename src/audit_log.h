@@ -40,6 +40,6 @@ enum
 
 extern void tc_audit_log_init(void);
 extern void tc_audit_log_invalidate(Oid relid);
-extern void tc_audit_log_insert(Oid funcid, Datum *values, bool *nulls);
+extern void tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls);
 
 #endif							/* TC_AUDIT_LOG_H */

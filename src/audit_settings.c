@@ -38,6 +38,7 @@
 
 #include "audit_json.h"
 #include "audit_settings.h"
+#include "citus_meta.h"
 #include "util.h"
 
 /* entry of the hash of audit triggers */
@@ -142,6 +143,19 @@ MissingColumnError(Relation rel, const char *setting, const char *name)
 }
 
 /*
+ * RegistryRelation returns the relation that holds the registry of audited
+ * tables on this node (in the schema of the trigger function funcid): the
+ * table, or its local placement where it is a Citus reference table.
+ */
+static Oid
+RegistryRelation(Oid funcid)
+{
+	Oid			regid = get_relname_relid("audited_tables", get_func_namespace(funcid));
+
+	return OidIsValid(regid) ? tc_citus_local_placement(regid) : InvalidOid;
+}
+
+/*
  * RegisteredTableId sets *out to the identity of relid in the registry of
  * audited tables (audited_tables.table_id, in the schema of the trigger
  * function funcid), read directly, without the privileges of the user;
@@ -150,7 +164,7 @@ MissingColumnError(Relation rel, const char *setting, const char *name)
 static bool
 RegisteredTableId(Oid funcid, Oid relid, pg_uuid_t *out)
 {
-	Oid			regid = get_relname_relid("audited_tables", get_func_namespace(funcid));
+	Oid			regid = RegistryRelation(funcid);
 	AttrNumber	relatt;
 	AttrNumber	idatt;
 	Relation	reg;
@@ -184,6 +198,104 @@ RegisteredTableId(Oid funcid, Oid relid, pg_uuid_t *out)
 	systable_endscan(scan);
 	table_close(reg, AccessShareLock);
 	return found;
+}
+
+/*
+ * RegisteredTable returns the audited table whose identity is table_id in
+ * the registry (in the schema of funcid), or InvalidOid.
+ */
+static Oid
+RegisteredTable(Oid funcid, const pg_uuid_t *table_id)
+{
+	Oid			regid = RegistryRelation(funcid);
+	AttrNumber	relatt;
+	AttrNumber	idatt;
+	Relation	reg;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			result = InvalidOid;
+
+	if (!OidIsValid(regid))
+		return InvalidOid;
+	relatt = get_attnum(regid, "rel");
+	idatt = get_attnum(regid, "table_id");
+	if (relatt == InvalidAttrNumber || idatt == InvalidAttrNumber)
+		return InvalidOid;
+
+	reg = table_open(regid, AccessShareLock);
+	ScanKeyInit(&key, idatt, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(table_id));
+	scan = systable_beginscan(reg, InvalidOid, false, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		rel = heap_getattr(tuple, relatt, RelationGetDescr(reg), &isnull);
+
+		if (!isnull)
+			result = DatumGetObjectId(rel);
+	}
+	systable_endscan(scan);
+	table_close(reg, AccessShareLock);
+	return result;
+}
+
+/*
+ * tenantcore_audit_registered_table(table_id uuid) returns the audited
+ * table of an identity (NULL if none), read from this node's registry
+ * without SQL: the log's row-level security policy calls it, also on the
+ * shards of a distributed log on a Citus worker, where a query of the
+ * registry (a reference table there) would be a distributed query nested in
+ * the shard's query, which Citus refuses.
+ */
+PG_FUNCTION_INFO_V1(tenantcore_audit_registered_table);
+Datum
+tenantcore_audit_registered_table(PG_FUNCTION_ARGS)
+{
+	Oid			rel = RegisteredTable(fcinfo->flinfo->fn_oid, PG_GETARG_UUID_P(0));
+
+	if (!OidIsValid(rel))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(rel);
+}
+
+/*
+ * tc_audit_log_target returns where the entries of table *relid (rel, or the
+ * audited ancestor of partition rel) go: InvalidOid for tenantcore.audit_log
+ * itself, or, where the log is a distributed table of a Citus cluster and
+ * *relid the local shard of a co-located distributed table, the log's shard
+ * that holds the same tenants, on this node; *relid then becomes the
+ * distributed table (its name and identity are the entries').  Entries of
+ * any other table cannot reach the distributed log (they would stay in the
+ * log's empty shell on this node, unseen): refused.
+ */
+Oid
+tc_audit_log_target(Oid funcid, Relation rel, Oid *relid)
+{
+	Oid			logid = get_relname_relid("audit_log", get_func_namespace(funcid));
+	Oid			logical;
+	int64		shardid;
+	Oid			target;
+
+	if (!OidIsValid(logid) || tc_citus_table_method(logid) != 'h')
+		return InvalidOid;
+	if (!tc_citus_shard_of(*relid, &logical, &shardid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table %s is audited, but it is not a distributed table co-located with tenantcore.audit_log",
+						tc_qualified_relation_name(*relid)),
+				 errdetail("The audit log is distributed by tenant: it holds the entries of distributed tables co-located with it."),
+				 errhint("Distribute the table by its tenant column with colocate_with => 'tenantcore.audit_log', or stop auditing it with tenantcore.unaudit().")));
+	target = tc_citus_colocated(logical, logid) ? tc_citus_colocated_shard(shardid, logid) : InvalidOid;
+	if (!OidIsValid(target))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table %s is not co-located with tenantcore.audit_log",
+						tc_qualified_relation_name(logical)),
+				 errdetail("Shard " INT64_FORMAT " of the table has no shard of the audit log on this node.", shardid),
+				 errhint("Distribute the table by its tenant column with colocate_with => 'tenantcore.audit_log'.")));
+	*relid = logical;
+	return target;
 }
 
 /*
@@ -327,6 +439,7 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 	tc_audit_sort_keys(entry->keyorder, n, entry->columns);
 
 	entry->rootid = TriggerRootRelation(trigger->tgoid);
+	entry->log_target = tc_audit_log_target(trigger->tgfoid, rel, &entry->rootid);
 	entry->table_name = tc_qualified_relation_name(entry->rootid);
 	/* the identity must be the audited table's own, as the registry has it */
 	if (entry->has_table_id)

@@ -27,7 +27,10 @@ typedef struct AuditTrigger
 	bool		detached;		/* no longer in the hash: free when unpinned */
 	MemoryContext cxt;			/* holds this struct and everything below */
 	Oid			relid;			/* table the trigger is on */
-	Oid			rootid;			/* audited table (a partition's ancestor) */
+	Oid			rootid;			/* audited table (a partition's ancestor; a
+								 * shard's distributed table) */
+	Oid			log_target;		/* where entries go: InvalidOid for the log
+								 * itself, or its co-located shard (Citus) */
 	char	   *table_name;		/* qualified name of the audited table */
 	int			natts;			/* of the table when resolved */
 	bool		changed_only;
@@ -45,6 +48,7 @@ typedef struct AuditTrigger
 extern void tc_audit_settings_invalidate(Oid relid);
 extern AuditTrigger *tc_audit_lookup_trigger(Trigger *trigger, Relation rel);
 extern void tc_audit_release_trigger(AuditTrigger *trig);
+extern Oid	tc_audit_log_target(Oid funcid, Relation rel, Oid *relid);
 extern void tc_audit_check_table_identity(Trigger *trigger, Relation rel, Oid relid,
 										  const char *arg, const pg_uuid_t *table_id);
 

@@ -441,7 +441,7 @@ AuditRowWith(TriggerData *trigdata, AuditTrigger *trig, Oid funcid)
 	nulls[LOG_OPERATION] = false;
 	SetContextValues(values, nulls);
 
-	tc_audit_log_insert(funcid, values, nulls);
+	tc_audit_log_insert(funcid, trig->log_target, values, nulls);
 }
 
 /*
@@ -473,11 +473,15 @@ static void
 AuditTruncate(TriggerData *trigdata, Oid funcid)
 {
 	Relation	rel = trigdata->tg_relation;
+	Oid			relid = RelationGetRelid(rel);
+	Oid			target;
 	Datum		values[LOG_NCOLUMNS];
 	bool		nulls[LOG_NCOLUMNS];
 
 	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 		return;
+	/* a shard's TRUNCATE: an entry per shard, in the log's co-located shard */
+	target = tc_audit_log_target(funcid, rel, &relid);
 
 	for (int i = 0; i < LOG_NCOLUMNS; i++)
 	{
@@ -493,19 +497,19 @@ AuditTruncate(TriggerData *trigdata, Oid funcid)
 
 		if (strncmp(arg, "table:", 6) == 0 && tc_parse_uuid(arg + 6, &table_id))
 		{
-			tc_audit_check_table_identity(trigdata->tg_trigger, rel, RelationGetRelid(rel), arg, &table_id);
+			tc_audit_check_table_identity(trigdata->tg_trigger, rel, relid, arg, &table_id);
 			SetIdentity(&table_id, (Datum) 0, values, nulls);
 		}
 	}
-	values[LOG_RELID] = ObjectIdGetDatum(RelationGetRelid(rel));
+	values[LOG_RELID] = ObjectIdGetDatum(relid);
 	nulls[LOG_RELID] = false;
-	values[LOG_TABLE_NAME] = CStringGetTextDatum(tc_qualified_relation_name(RelationGetRelid(rel)));
+	values[LOG_TABLE_NAME] = CStringGetTextDatum(tc_qualified_relation_name(relid));
 	nulls[LOG_TABLE_NAME] = false;
 	values[LOG_OPERATION] = CStringGetTextDatum("TRUNCATE");
 	nulls[LOG_OPERATION] = false;
 	SetContextValues(values, nulls);
 
-	tc_audit_log_insert(funcid, values, nulls);
+	tc_audit_log_insert(funcid, target, values, nulls);
 }
 
 /*

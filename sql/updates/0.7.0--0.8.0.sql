@@ -1,0 +1,7 @@
+-- sql/updates/0.7.0--0.8.0.sql -- the steps of 0.7.0 -> 0.8.0 that cannot be re-run,
+-- run before the re-runnable sources (doc/design.md, "Source layout").
+--
+-- 0.8.0 (audit on Citus distributed tables) adds and changes only re-runnable
+-- objects: _citus_table_method(), _audit_registered_table(),
+-- _audit_owner_may(), distribute_audit_log(), and the policies of audit_log
+-- and audited_tables without subqueries, all in the sources.

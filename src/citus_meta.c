@@ -1,0 +1,374 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_meta.c
+ *		What tenantcore needs to know of a Citus cluster's metadata: the
+ *		shards of distributed tables, the local placement of a reference
+ *		table, this node's group.
+ *
+ * On a worker, an audit trigger fires on a shard (billing.invoices_102008),
+ * not on the distributed table, and the extension's own tables are shells
+ * whose rows live in shards or placements of their own.  The trigger writes
+ * its entry straight into the shard of tenantcore.audit_log that is
+ * co-located with the row's shard (on this node, with the row, in the same
+ * transaction), and reads the registry of audited tables (a reference table
+ * on a Citus cluster) from its local placement.
+ *
+ * The metadata is read from Citus's catalog tables (pg_dist_partition,
+ * pg_dist_shard, pg_dist_local_group) directly, through their indexes,
+ * found by name in pg_catalog: no Citus symbol is linked, no SQL runs inside
+ * the trigger, and a server without Citus pays a syscache lookup of the
+ * table name, once per cached answer.  A shard's relation is named
+ * <table>_<shardid> in the table's schema, as Citus names it; a name that
+ * merely looks like one is not taken for a shard unless pg_dist_shard says
+ * so.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "fmgr.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "citus_meta.h"
+
+/*
+ * CatalogTable returns Citus's catalog table (or index) called name, or
+ * InvalidOid when Citus is not installed in this database.
+ */
+static Oid
+CatalogTable(const char *name)
+{
+	return get_relname_relid(name, PG_CATALOG_NAMESPACE);
+}
+
+/*
+ * ScanByKey returns a copy of the first tuple of catalog table tabname whose
+ * column colname equals value (an oid or a bigint), through index idxname;
+ * NULL if none.  *tabrel is left open (AccessShareLock) for the caller to
+ * read the tuple's attributes, and must be closed by it.
+ */
+static HeapTuple
+ScanByKey(const char *tabname, const char *idxname, const char *colname,
+		  bool is_int8, Datum value, Relation *tabrel)
+{
+	Oid			tabid = CatalogTable(tabname);
+	Oid			idxid = CatalogTable(idxname);
+	AttrNumber	att;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	HeapTuple	result = NULL;
+
+	*tabrel = NULL;
+	if (!OidIsValid(tabid))
+		return NULL;
+	att = get_attnum(tabid, colname);
+	if (att == InvalidAttrNumber)
+		return NULL;
+	*tabrel = table_open(tabid, AccessShareLock);
+	ScanKeyInit(&key, att, BTEqualStrategyNumber, is_int8 ? F_INT8EQ : F_OIDEQ, value);
+	scan = systable_beginscan(*tabrel, idxid, OidIsValid(idxid), NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		result = heap_copytuple(tuple);
+	systable_endscan(scan);
+	return result;
+}
+
+/* the value of column colname of a tuple of rel (NULL: *isnull) */
+static Datum
+Column(Relation rel, HeapTuple tuple, const char *colname, bool *isnull)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), colname);
+
+	if (att == InvalidAttrNumber)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return heap_getattr(tuple, att, RelationGetDescr(rel), isnull);
+}
+
+/*
+ * tc_citus_table_method returns the distribution method of a Citus table
+ * ('h' hash, 'n' reference or Citus local table, ...), or '\0' when relid is
+ * not a Citus table (or Citus is not installed).
+ */
+char
+tc_citus_table_method(Oid relid)
+{
+	Relation	rel;
+	HeapTuple	tuple = ScanByKey("pg_dist_partition", "pg_dist_partition_logical_relid_index",
+								  "logicalrelid", false, ObjectIdGetDatum(relid), &rel);
+	char		method = '\0';
+
+	if (tuple != NULL)
+	{
+		bool		isnull;
+		Datum		d = Column(rel, tuple, "partmethod", &isnull);
+
+		if (!isnull)
+			method = DatumGetChar(d);
+	}
+	if (rel != NULL)
+		table_close(rel, AccessShareLock);
+	return method;
+}
+
+/*
+ * ShardRelation returns the local relation of shard shardid of table
+ * logicalid (<table>_<shardid> in the table's schema), or InvalidOid when
+ * this node has no placement of it.
+ */
+static Oid
+ShardRelation(Oid logicalid, int64 shardid)
+{
+	char	   *relname = get_rel_name(logicalid);
+	char		name[NAMEDATALEN * 2];
+
+	if (relname == NULL)
+		return InvalidOid;
+	snprintf(name, sizeof(name), "%s_" INT64_FORMAT, relname, shardid);
+	if (strlen(name) >= NAMEDATALEN)
+		return InvalidOid;		/* Citus shortens such names with a hash */
+	return get_relname_relid(name, get_rel_namespace(logicalid));
+}
+
+/*
+ * tc_citus_shard_of tells whether relid is the local placement of a shard of
+ * a distributed table; if so, *logicalid is the table (its shell on this
+ * node) and *shardid the shard.
+ */
+bool
+tc_citus_shard_of(Oid relid, Oid *logicalid, int64 *shardid)
+{
+	char	   *relname = get_rel_name(relid);
+	const char *digits;
+	int64		id;
+	Relation	rel;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	if (relname == NULL || !OidIsValid(CatalogTable("pg_dist_shard")))
+		return false;
+	digits = strrchr(relname, '_');
+	if (digits == NULL || digits[1] == '\0' || strspn(digits + 1, "0123456789") != strlen(digits + 1) ||
+		strlen(digits + 1) > 18)
+		return false;
+	id = strtoi64(digits + 1, NULL, 10);
+
+	tuple = ScanByKey("pg_dist_shard", "pg_dist_shard_shardid_index", "shardid", true,
+					  Int64GetDatum(id), &rel);
+	if (tuple != NULL)
+	{
+		bool		isnull;
+		Datum		d = Column(rel, tuple, "logicalrelid", &isnull);
+
+		/* the name must be this shard's name in the table's schema */
+		if (!isnull && ShardRelation(DatumGetObjectId(d), id) == relid)
+		{
+			*logicalid = DatumGetObjectId(d);
+			*shardid = id;
+			found = true;
+		}
+	}
+	if (rel != NULL)
+		table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* the shardminvalue of shard shardid as text (palloc'd), or NULL */
+static char *
+ShardMinValue(int64 shardid)
+{
+	Relation	rel;
+	HeapTuple	tuple = ScanByKey("pg_dist_shard", "pg_dist_shard_shardid_index", "shardid", true,
+								  Int64GetDatum(shardid), &rel);
+	char	   *result = NULL;
+
+	if (tuple != NULL)
+	{
+		bool		isnull;
+		Datum		d = Column(rel, tuple, "shardminvalue", &isnull);
+
+		if (!isnull)
+			result = TextDatumGetCString(d);
+	}
+	if (rel != NULL)
+		table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * tc_citus_colocated_shard returns the local relation of the shard of
+ * table targetid that covers the same hash range as shard shardid (of a
+ * table co-located with targetid), or InvalidOid when there is none on this
+ * node.  The caller checks co-location (tc_citus_colocated).
+ */
+Oid
+tc_citus_colocated_shard(int64 shardid, Oid targetid)
+{
+	char	   *minvalue = ShardMinValue(shardid);
+	Oid			tabid = CatalogTable("pg_dist_shard");
+	Oid			idxid = CatalogTable("pg_dist_shard_logical_relid_index");
+	AttrNumber	relatt;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Relation	rel;
+	Oid			result = InvalidOid;
+
+	if (minvalue == NULL || !OidIsValid(tabid))
+		return InvalidOid;
+	relatt = get_attnum(tabid, "logicalrelid");
+	rel = table_open(tabid, AccessShareLock);
+	ScanKeyInit(&key, relatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(targetid));
+	scan = systable_beginscan(rel, idxid, OidIsValid(idxid), NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		min = Column(rel, tuple, "shardminvalue", &isnull);
+
+		if (!isnull && strcmp(TextDatumGetCString(min), minvalue) == 0)
+		{
+			Datum		id = Column(rel, tuple, "shardid", &isnull);
+
+			result = ShardRelation(targetid, DatumGetInt64(id));
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* the co-location group of a Citus table, or 0 */
+static uint32
+ColocationId(Oid relid)
+{
+	Relation	rel;
+	HeapTuple	tuple = ScanByKey("pg_dist_partition", "pg_dist_partition_logical_relid_index",
+								  "logicalrelid", false, ObjectIdGetDatum(relid), &rel);
+	uint32		result = 0;
+
+	if (tuple != NULL)
+	{
+		bool		isnull;
+		Datum		d = Column(rel, tuple, "colocationid", &isnull);
+
+		if (!isnull)
+			result = DatumGetUInt32(d);
+	}
+	if (rel != NULL)
+		table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* tc_citus_colocated: a and b are distributed tables of one co-location group */
+bool
+tc_citus_colocated(Oid a, Oid b)
+{
+	uint32		ca = ColocationId(a);
+
+	return ca != 0 && ca == ColocationId(b);
+}
+
+/*
+ * tc_citus_local_placement returns the relation that holds the rows of
+ * relid on this node: the local placement of a reference table, or relid
+ * itself for any other table (and on a server without Citus).
+ */
+Oid
+tc_citus_local_placement(Oid relid)
+{
+	Relation	rel;
+	HeapTuple	tuple;
+	Oid			result = relid;
+
+	if (tc_citus_table_method(relid) != 'n')
+		return relid;
+	tuple = ScanByKey("pg_dist_shard", "pg_dist_shard_logical_relid_index", "logicalrelid", false,
+					  ObjectIdGetDatum(relid), &rel);
+	if (tuple != NULL)
+	{
+		bool		isnull;
+		Datum		id = Column(rel, tuple, "shardid", &isnull);
+		Oid			placement = isnull ? InvalidOid : ShardRelation(relid, DatumGetInt64(id));
+
+		if (OidIsValid(placement))
+			result = placement;
+	}
+	if (rel != NULL)
+		table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * tc_citus_local_group returns this node's group in the Citus cluster (0 on
+ * the coordinator and on a server without Citus).
+ */
+int32
+tc_citus_local_group(void)
+{
+	Oid			tabid = CatalogTable("pg_dist_local_group");
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	int32		group = 0;
+
+	if (!OidIsValid(tabid))
+		return 0;
+	rel = table_open(tabid, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	tuple = heap_getnext(scan, ForwardScanDirection);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		d = Column(rel, tuple, "groupid", &isnull);
+
+		if (!isnull)
+			group = DatumGetInt32(d);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return group;
+}
+
+/*
+ * tenantcore_citus_table_method(rel regclass) returns the distribution method
+ * of a Citus table ('h' distributed by hash, 'n' reference table or Citus
+ * local table), NULL for any other table and on a server without Citus.
+ */
+PG_FUNCTION_INFO_V1(tenantcore_citus_table_method);
+Datum
+tenantcore_citus_table_method(PG_FUNCTION_ARGS)
+{
+	char		method = tc_citus_table_method(PG_GETARG_OID(0));
+
+	if (method == '\0')
+		PG_RETURN_NULL();
+	PG_RETURN_CHAR(method);
+}
+
+/*
+ * tenantcore_citus_worker() is true on a worker node of a Citus cluster
+ * (group > 0), where DDL arrives from the coordinator for shards and shell
+ * tables: the extension's event triggers leave the bookkeeping to the
+ * coordinator there.
+ */
+PG_FUNCTION_INFO_V1(tenantcore_citus_worker);
+Datum
+tenantcore_citus_worker(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(tc_citus_local_group() > 0);
+}

@@ -1,0 +1,21 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_meta.h
+ *		Citus's metadata as tenantcore reads it: shards of distributed
+ *		tables, the local placement of a reference table, the node's group.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TC_CITUS_META_H
+#define TC_CITUS_META_H
+
+#include "postgres.h"
+
+extern char tc_citus_table_method(Oid relid);
+extern bool tc_citus_shard_of(Oid relid, Oid *logicalid, int64 *shardid);
+extern Oid	tc_citus_colocated_shard(int64 shardid, Oid targetid);
+extern bool tc_citus_colocated(Oid a, Oid b);
+extern Oid	tc_citus_local_placement(Oid relid);
+extern int32 tc_citus_local_group(void);
+
+#endif							/* TC_CITUS_META_H */
