@@ -194,6 +194,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Configure the partitioned table instead; its settings apply to every partition.';
     END IF;
+    PERFORM @extschema@._audit_citus_prepare(rel);
     -- plain values: on a Citus cluster the registry is a reference table,
     -- whose INSERT takes no subquery
     SELECT coalesce(array_agg(DISTINCT e ORDER BY e), '{}') INTO excluded FROM unnest(exclude) e;
@@ -506,6 +507,38 @@ CREATE OR REPLACE FUNCTION @extschema@._audit_record_id(table_id uuid, pk jsonb)
 COMMENT ON FUNCTION @extschema@._audit_record_id(uuid, jsonb) IS
     'the record id of the row with primary key pk (JSONB as the audit log stores it) of the audited table table_id';
 
+-- _audit_citus_prepare checks that rel can be audited on a Citus cluster and
+-- lets Citus take its triggers: a distributed table (its triggers fire on its
+-- shards, on the workers, and write to the log's co-located shard there)
+-- once the log is distributed; once it is, no table that is not.  Nothing on
+-- a server without Citus.
+CREATE OR REPLACE FUNCTION @extschema@._audit_citus_prepare(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF @extschema@._citus_table_method(rel) IS NOT NULL THEN
+        IF @extschema@._citus_table_method(rel) <> 'h' THEN
+            RAISE EXCEPTION 'table % is a Citus reference or local table', rel
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'Its audit entries have no tenant to be placed with.',
+                      HINT = 'Audit tables distributed by their tenant column (doc/citus.md).';
+        END IF;
+        IF @extschema@._citus_table_method('@extschema@.audit_log') IS DISTINCT FROM 'h' THEN
+            RAISE EXCEPTION 'table % is distributed, but tenantcore.audit_log is not', rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('Distribute the log with its tenants first: SELECT tenantcore.distribute_audit_log(%L);', rel::text);
+        END IF;
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    ELSIF @extschema@._citus_table_method('@extschema@.audit_log') IS NOT NULL THEN
+        RAISE EXCEPTION 'table % is not distributed, and tenantcore.audit_log is', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The distributed log holds the entries of distributed tables co-located with it.',
+                  HINT = 'Distribute the table by its tenant column with colocate_with => ''tenantcore.audit_log'' first.';
+    END IF;
+END
+$$;
+
 -- _audit_install (re)creates the triggers of rel from its audited_tables row.
 -- The triggers carry the table identity ('table:<uuid>'); the TRUNCATE
 -- trigger of the audited table itself too (a partition's TRUNCATE entry has
@@ -522,22 +555,7 @@ DECLARE
     part regclass;
 BEGIN
     SELECT * INTO STRICT cfg FROM @extschema@.audited_tables t WHERE t.rel = _audit_install.rel;
-    -- a distributed table (Citus): its triggers fire on its shards, on the
-    -- workers, and write to the log's co-located shard there
-    IF @extschema@._citus_table_method(rel) IS NOT NULL THEN
-        IF @extschema@._citus_table_method(rel) <> 'h' THEN
-            RAISE EXCEPTION 'table % is a Citus reference or local table', rel
-                USING ERRCODE = 'feature_not_supported',
-                      DETAIL = 'Its audit entries have no tenant to be placed with.',
-                      HINT = 'Audit tables distributed by their tenant column (doc/citus.md).';
-        END IF;
-        IF @extschema@._citus_table_method('@extschema@.audit_log') IS DISTINCT FROM 'h' THEN
-            RAISE EXCEPTION 'table % is distributed, but tenantcore.audit_log is not', rel
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = format('Distribute the log with its tenants first: SELECT tenantcore.distribute_audit_log(%L);', rel::text);
-        END IF;
-        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-    END IF;
+    PERFORM @extschema@._audit_citus_prepare(rel);
     SELECT string_agg(format('%L', a), ', ') INTO args
       FROM (SELECT CASE WHEN cfg.changed_only THEN 'changed_only' ELSE 'full_rows' END
             UNION ALL SELECT 'table:' || cfg.table_id

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# test/shell/citus_audit.sh -- the audit trail of distributed tables on a real
+# Citus cluster (a coordinator and two workers of its own, scripts/citus.sh).
+#
+# As the superuser: audit() of a distributed table is refused until the log
+# is distributed; distribute_audit_log() co-locates tenantcore.audit_log with
+# the tenant tables (and makes the registry a reference table); its errors.
+# As a non-superuser application role on the coordinator, with two tenants
+# whose shards are on different workers:
+# - every INSERT, UPDATE and DELETE leaves exactly one entry, written on the
+#   worker that holds the row (the entry's id carries that node's group), in
+#   the log's shard co-located with the row's;
+# - a rolled-back transaction and a rolled-back savepoint leave none;
+# - history() and row_as_of() through the coordinator answer as on a single
+#   node; a tenant sees its own entries only, no tenant sees none;
+# - COPY into the audited table (superuser) logs every row once;
+# - a trigger carrying another table's identity is refused on the worker
+#   (42501), a table that is not distributed with the log is refused;
+# - moving the tenant's shards to the other worker moves its rows and its
+#   entries together: history() is whole after the move, and new entries are
+#   written on the new worker.
+# Prints a SKIP line and succeeds when Citus is neither installed nor
+# buildable (no source tarball).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../scripts/lib.sh"
+. "$here/../../scripts/citus.sh"
+
+rc=0
+tc_citus_ensure || rc=$?
+if [ $rc -eq 2 ]; then exit 0; fi
+[ $rc -eq 0 ] || exit $rc
+# a cluster of its own, beside citus_context.sh's
+TC_CITUS_PORT=$(( ${TC_CITUS_PORT:-$(( ${TC_PORT:-56800} + 10 ))} + 3 ))
+tc_citus_cluster_start
+
+app=tc_citus_auditor
+failed=0
+su() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+# expect NAME EXPECTED SQL [user]: run SQL on the coordinator (as the
+# application role unless a user is given) and compare the output, errors
+# included
+expect() {
+    local name=$1 expected=$2 sql=$3 user=${4:-$app} out
+    out=$(psql -X -q -At -h 127.0.0.1 -p "${TC_CITUS_PORTS[0]}" -U "$user" -d tenantcore_citus \
+              -c "$sql" 2>&1 | grep -v '^CONTEXT:\|^PL/pgSQL\|^SQL statement\|^while executing' || true)
+    if [ "$out" = "$expected" ]; then
+        echo "ok: $name"
+    else
+        echo "FAILED: $name" >&2
+        diff -u --label expected --label actual <(printf '%s\n' "$expected") <(printf '%s\n' "$out") >&2 || true
+        failed=1
+    fi
+}
+check() {
+    if [ "$2" = "$3" ]; then echo "ok: $1"; else
+        echo "FAILED: $1" >&2; echo "  expected: $2" >&2; echo "  actual:   $3" >&2; failed=1; fi
+}
+
+su <<SQL >/dev/null
+SET client_min_messages = warning;
+CREATE ROLE $app LOGIN NOSUPERUSER NOBYPASSRLS;
+SELECT tenantcore.grant_app_role('$app');
+CREATE SCHEMA billing;
+GRANT USAGE ON SCHEMA billing TO $app;
+CREATE TABLE billing.invoices (organization_id uuid NOT NULL, id bigint NOT NULL,
+    amount int NOT NULL, note text, PRIMARY KEY (organization_id, id));
+SELECT tenantcore.isolate('billing.invoices');
+SELECT create_distributed_table('billing.invoices', 'organization_id');
+CREATE TABLE billing.payments (organization_id uuid NOT NULL, id bigint NOT NULL,
+    amount int NOT NULL, PRIMARY KEY (organization_id, id));
+SELECT tenantcore.isolate('billing.payments');
+SELECT create_distributed_table('billing.payments', 'organization_id', colocate_with => 'billing.invoices');
+CREATE TABLE billing.local_notes (organization_id uuid NOT NULL, id bigint PRIMARY KEY);
+GRANT SELECT, INSERT, UPDATE, DELETE ON billing.invoices, billing.payments TO $app;
+SQL
+
+# --- distributing the log ------------------------------------------------------
+expect "audit() of a distributed table before the log is distributed is refused" \
+    "ERROR:  table billing.invoices is distributed, but tenantcore.audit_log is not
+HINT:  Distribute the log with its tenants first: SELECT tenantcore.distribute_audit_log('billing.invoices');" \
+    "SELECT tenantcore.audit('billing.invoices')" postgres
+expect "distribute_audit_log(NULL) is refused" \
+    "ERROR:  distribute_audit_log: colocate_with must not be null" \
+    "SELECT tenantcore.distribute_audit_log(NULL)" postgres
+expect "distribute_audit_log() of a table that is not distributed is refused" \
+    "ERROR:  table billing.local_notes is not distributed by hash
+HINT:  Distribute it by its tenant column with create_distributed_table() first." \
+    "SELECT tenantcore.distribute_audit_log('billing.local_notes')" postgres
+expect "the application role cannot distribute the log" \
+    "ERROR:  permission denied for function distribute_audit_log" \
+    "SELECT tenantcore.distribute_audit_log('billing.invoices')"
+expect "distribute_audit_log() co-locates the log with the tenant tables" "" \
+    "SET client_min_messages = warning; SELECT FROM tenantcore.distribute_audit_log('billing.invoices')" postgres
+expect "a second call says so" "NOTICE:  tenantcore.audit_log is distributed already, skipping" \
+    "SELECT FROM tenantcore.distribute_audit_log('billing.invoices')" postgres
+check "the log and its partitions are distributed with the invoices, the registry is a reference table" \
+    "h|true h|true n|false" \
+    "$(su -c "SELECT string_agg(p.partmethod::text || '|' || (p.colocationid = i.colocationid), ' ' ORDER BY p.logicalrelid::text)
+              FROM pg_dist_partition p, pg_dist_partition i
+             WHERE i.logicalrelid = 'billing.invoices'::regclass
+               AND p.logicalrelid IN ('tenantcore.audit_log'::regclass, 'tenantcore.audit_log_default'::regclass,
+                                      'tenantcore.audited_tables'::regclass)")"
+expect "audit() of the distributed tables" "billing.invoices
+billing.payments" \
+    "SET client_min_messages = warning; SELECT tenantcore.audit('billing.invoices'); SELECT tenantcore.audit('billing.payments')" postgres
+expect "audit() of a table that is not distributed with the log is refused" \
+    "ERROR:  table billing.local_notes is not distributed, and tenantcore.audit_log is
+DETAIL:  The distributed log holds the entries of distributed tables co-located with it.
+HINT:  Distribute the table by its tenant column with colocate_with => 'tenantcore.audit_log' first." \
+    "SELECT tenantcore.audit('billing.local_notes')" postgres
+
+# two tenants whose shards are on different workers
+pick() {
+    su -c "SELECT u FROM (SELECT ('00000000-0000-0000-0000-' || lpad(i::text, 12, '0'))::uuid u
+             FROM generate_series(1, 50) i) s
+           WHERE (SELECT nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+                  WHERE p.shardid = get_shard_id_for_distribution_column('billing.invoices', u)) = $1
+           ORDER BY u LIMIT 1"
+}
+group_of_port() { su -c "SELECT groupid FROM pg_dist_node WHERE nodeport = $1"; }
+A=$(pick "${TC_CITUS_PORTS[1]}")
+B=$(pick "${TC_CITUS_PORTS[2]}")
+GA=$(group_of_port "${TC_CITUS_PORTS[1]}")
+GB=$(group_of_port "${TC_CITUS_PORTS[2]}")
+echo "tenant A $A on worker ${TC_CITUS_PORTS[1]} (group $GA), tenant B $B on worker ${TC_CITUS_PORTS[2]} (group $GB)"
+
+# --- writes: one entry per changed row, on the row's worker --------------------
+expect "tenant A inserts, updates and deletes (routed to its worker)" "" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     INSERT INTO billing.invoices (organization_id, id, amount) VALUES ('$A', 1, 10), ('$A', 2, 20);
+     UPDATE billing.invoices SET amount = 11 WHERE id = 1;
+     UPDATE billing.invoices SET amount = amount WHERE id = 2;
+     INSERT INTO billing.payments VALUES ('$A', 1, 5); COMMIT;
+     BEGIN; SELECT FROM tenantcore.set_tenant('$A'); DELETE FROM billing.invoices WHERE id = 2; COMMIT;"
+expect "tenant B inserts (routed to the other worker)" "" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
+     INSERT INTO billing.invoices (organization_id, id, amount) VALUES ('$B', 1, 100); COMMIT;"
+expect "a rolled-back transaction leaves no entry" "" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
+     INSERT INTO billing.invoices (organization_id, id, amount) VALUES ('$B', 7, 7);
+     UPDATE billing.invoices SET amount = 0 WHERE id = 1; ROLLBACK;"
+expect "a rolled-back savepoint leaves no entry, the rest of its transaction does" "" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
+     SAVEPOINT s; INSERT INTO billing.invoices (organization_id, id, amount) VALUES ('$B', 8, 8); ROLLBACK TO s;
+     UPDATE billing.invoices SET amount = 101 WHERE id = 1; COMMIT;"
+entries() {
+    su -c "SELECT string_agg(format('%s:%s:%s:%s', CASE organization_id WHEN '$A' THEN 'A' WHEN '$B' THEN 'B' END,
+                                    table_name, operation, id >> 48), ' ' ORDER BY organization_id = '$B', id)
+             FROM tenantcore.audit_log"
+}
+check "exactly one entry per changed row, each written by the worker that holds the row (group in the id)" \
+    "A:billing.invoices:INSERT:$GA A:billing.invoices:INSERT:$GA A:billing.invoices:UPDATE:$GA A:billing.payments:INSERT:$GA A:billing.invoices:DELETE:$GA B:billing.invoices:INSERT:$GB B:billing.invoices:UPDATE:$GB" \
+    "$(entries)"
+check "A's entries are in the log's shard co-located with A's rows, on A's worker" \
+    "${TC_CITUS_PORTS[1]}|4|${TC_CITUS_PORTS[1]}" \
+    "$(su -c "SELECT (SELECT nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('billing.invoices', '$A')),
+                     (SELECT r.result FROM run_command_on_shards('tenantcore.audit_log',
+                          \$\$SELECT count(*) FROM %s WHERE organization_id = '$A' AND table_name = 'billing.invoices'\$\$) r
+                       WHERE r.shardid = get_shard_id_for_distribution_column('tenantcore.audit_log', '$A')),
+                     (SELECT nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid) WHERE p.shardid = get_shard_id_for_distribution_column('tenantcore.audit_log', '$A'))")"
+
+# --- reading the log through the coordinator ----------------------------------
+expect "history() as A: the row's entries, oldest first" \
+    "INSERT|{\"id\": 1, \"note\": null, \"amount\": 10, \"organization_id\": \"$A\"}|
+UPDATE|{\"id\": 1, \"amount\": 11, \"organization_id\": \"$A\"}|{amount}" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     SELECT operation, new_row, changed_columns FROM tenantcore.history('billing.invoices', '{\"id\": 1}'); COMMIT;"
+expect "row_as_of() as A: the deleted row before and after its deletion" \
+    "{\"id\": 2, \"note\": null, \"amount\": 20, \"organization_id\": \"$A\"}|" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     SELECT tenantcore.row_as_of('billing.invoices', '{\"id\": 2}', (SELECT min(occurred_at) FROM tenantcore.audit_log)),
+            tenantcore.row_as_of('billing.invoices', '{\"id\": 2}', now()); COMMIT;"
+expect "history() as B: B's row only (the same key as A's)" "INSERT|100
+UPDATE|101" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
+     SELECT operation, new_row->>'amount' FROM tenantcore.history('billing.invoices', '{\"id\": 1}'); COMMIT;"
+expect "the log through the coordinator: each tenant sees its own entries only" "5|0
+2|0" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     SELECT count(*), count(*) FILTER (WHERE organization_id <> '$A') FROM tenantcore.audit_log; COMMIT;
+     BEGIN; SELECT FROM tenantcore.set_tenant('$B');
+     SELECT count(*), count(*) FILTER (WHERE organization_id <> '$B') FROM tenantcore.audit_log; COMMIT;"
+expect "without a tenant the log shows nothing" "0" "SELECT count(*) FROM tenantcore.audit_log"
+expect "the application role cannot write the log" \
+    "ERROR:  permission denied for table audit_log" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     INSERT INTO tenantcore.audit_log (organization_id, relid, table_name, operation) VALUES ('$A', 1, 'x', 'INSERT'); COMMIT;"
+
+# --- COPY through the coordinator ------------------------------------------------
+printf '%s\t10\t1\n%s\t11\t2\n%s\t10\t3\n' "$A" "$A" "$B" |
+    su -c "COPY billing.invoices (organization_id, id, amount) FROM STDIN"
+check "COPY of 3 rows (two tenants, two workers) logs 3 entries, each on its row's worker" \
+    "$GA:2 $GB:1" \
+    "$(su -c "SELECT string_agg(g || ':' || n, ' ' ORDER BY g)
+              FROM (SELECT id >> 48 AS g, count(*) AS n FROM tenantcore.audit_log
+                     WHERE operation = 'INSERT' AND (new_row->>'id')::int >= 10 GROUP BY 1) s")"
+
+# --- forged identities, tables outside the log ----------------------------------
+payments_id=$(su -c "SELECT table_id FROM tenantcore.audited_tables WHERE rel = 'billing.payments'::regclass")
+su <<SQL >/dev/null
+SET client_min_messages = warning;
+SET citus.enable_unsafe_triggers = on;
+CREATE TABLE billing.forged (organization_id uuid NOT NULL, id bigint NOT NULL, PRIMARY KEY (organization_id, id));
+SELECT create_distributed_table('billing.forged', 'organization_id', colocate_with => 'billing.invoices');
+CREATE TRIGGER forged AFTER INSERT ON billing.forged FOR EACH ROW
+    EXECUTE FUNCTION tenantcore.audit_trigger('table:$payments_id', 'tenant:organization_id');
+SQL
+shard_f=$(su -c "SELECT get_shard_id_for_distribution_column('billing.forged', '$A')")
+expect "a trigger carrying another table's identity is refused on the worker" \
+    "ERROR:  argument \"table:$payments_id\" of trigger \"forged_$shard_f\" on table forged_$shard_f is not the identity of the audited table
+DETAIL:  Table billing.forged has another table_id in tenantcore.audited_tables, or is not audited.
+HINT:  Install the audit trigger with tenantcore.audit()." \
+    "INSERT INTO billing.forged VALUES ('$A', 1)" postgres
+expect "nothing was written under the forged identity" "1" \
+    "SELECT count(*) FROM tenantcore.audit_log WHERE table_id = '$payments_id'" postgres
+
+# --- moving a tenant's shards ----------------------------------------------------
+shard_a=$(su -c "SELECT get_shard_id_for_distribution_column('billing.invoices', '$A')")
+su -c "SELECT citus_move_shard_placement($shard_a, '127.0.0.1', ${TC_CITUS_PORTS[1]}, '127.0.0.1', ${TC_CITUS_PORTS[2]},
+                                         shard_transfer_mode => 'block_writes')" >/dev/null
+check "the move took A's invoices and A's log shard to the other worker" \
+    "${TC_CITUS_PORTS[2]}|${TC_CITUS_PORTS[2]}" \
+    "$(su -c "SELECT (SELECT nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('billing.invoices', '$A')),
+                     (SELECT nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid) WHERE p.shardid = get_shard_id_for_distribution_column('tenantcore.audit_log', '$A'))")"
+expect "after the move: history() of A's row is whole, a new change is logged on the new worker" \
+    "INSERT|$GA
+UPDATE|$GA
+UPDATE|$GB" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     UPDATE billing.invoices SET amount = 12 WHERE id = 1;
+     SELECT operation, id >> 48 FROM tenantcore.history('billing.invoices', '{\"id\": 1}'); COMMIT;"
+expect "after the move: row_as_of() of A's row is its current state" "12" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     SELECT tenantcore.row_as_of('billing.invoices', '{\"id\": 1}', now())->>'amount'; COMMIT;"
+expect "after the move: B still sees none of A's entries" "0" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
+     SELECT count(*) FROM tenantcore.audit_log WHERE organization_id = '$A'; COMMIT;"
+
+tc_citus_crash_check || failed=1
+[ "$failed" -eq 0 ] || { echo "citus_audit: FAILED" >&2; exit 1; }
+echo "citus_audit: all passed"
