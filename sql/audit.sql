@@ -847,6 +847,14 @@ DECLARE
     upto   bigint;
     result @extschema@.audit_seals;
 BEGIN
+    -- a distributed log (Citus): each node numbers its own entries, so the
+    -- id ranges that seals close are not the coordinator's to take
+    IF @extschema@._citus_table_method('@extschema@.audit_log') IS NOT NULL THEN
+        RAISE EXCEPTION 'audit_seal() does not cover a distributed audit log yet'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'tenantcore.audit_log is distributed with the tenants (distribute_audit_log()); seals close ranges of one node''s ids.',
+                  HINT = 'See doc/citus.md, "Limits".';
+    END IF;
     IF @extschema@._creating_extension() THEN
         RETURN;
     END IF;
@@ -921,6 +929,14 @@ DECLARE
     last    bigint := 0;
     pname   text;
 BEGIN
+    -- a distributed log (Citus): each node numbers its own entries, so the
+    -- id ranges that seals close are not the coordinator's to take
+    IF @extschema@._citus_table_method('@extschema@.audit_log') IS NOT NULL THEN
+        RAISE EXCEPTION 'audit_verify() does not cover a distributed audit log yet'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'tenantcore.audit_log is distributed with the tenants (distribute_audit_log()); seals close ranges of one node''s ids.',
+                  HINT = 'See doc/citus.md, "Limits".';
+    END IF;
     -- the chain
     FOR s IN SELECT * FROM @extschema@.audit_seals x ORDER BY x.seal_id LOOP
         IF s.seal_id <> want_id OR s.first_id <> want_lo THEN

@@ -215,6 +215,12 @@ HINT:  Install the audit trigger with tenantcore.audit()." \
 expect "nothing was written under the forged identity" "1" \
     "SELECT count(*) FROM tenantcore.audit_log WHERE table_id = '$payments_id'" postgres
 
+expect "audit_seal() says that it does not cover a distributed log" \
+    "ERROR:  audit_seal() does not cover a distributed audit log yet
+DETAIL:  tenantcore.audit_log is distributed with the tenants (distribute_audit_log()); seals close ranges of one node's ids.
+HINT:  See doc/citus.md, \"Limits\"." \
+    "SELECT tenantcore.audit_seal()" postgres
+
 # --- moving a tenant's shards ----------------------------------------------------
 shard_a=$(su -c "SELECT get_shard_id_for_distribution_column('billing.invoices', '$A')")
 su -c "SELECT citus_move_shard_placement($shard_a, '127.0.0.1', ${TC_CITUS_PORTS[1]}, '127.0.0.1', ${TC_CITUS_PORTS[2]},
