@@ -1174,30 +1174,20 @@ CREATE OR REPLACE TRIGGER audited_tables_identity BEFORE INSERT OR UPDATE ON @ex
 -- exclude and redact columns (applied by the next DDL on that table, or by
 -- ALTER EXTENSION UPDATE for the core tables).  The extension's own code
 -- that writes other tables' rows (the event triggers) is SECURITY DEFINER.
--- _audit_owner_may: the current role may configure the auditing of rel (is
--- its owner or a member of the owning role); NULL when rel does not exist.
--- A function, not a subquery in the policies: Citus refuses subqueries in
--- the policies of its tables (the registry is a reference table there).
-CREATE OR REPLACE FUNCTION @extschema@._audit_owner_may(rel regclass) RETURNS boolean
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-RETURN (SELECT pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
-          FROM pg_catalog.pg_class c WHERE c.oid = rel);
-
 DROP POLICY IF EXISTS readable ON @extschema@.audited_tables;
 CREATE POLICY readable ON @extschema@.audited_tables FOR SELECT USING (true);
 DROP POLICY IF EXISTS owner_registers ON @extschema@.audited_tables;
 CREATE POLICY owner_registers ON @extschema@.audited_tables FOR INSERT
     WITH CHECK (NOT builtin
-                AND @extschema@._audit_owner_may(rel));
+                AND @extschema@._may_configure(rel));
 DROP POLICY IF EXISTS owner_reconfigures ON @extschema@.audited_tables;
 CREATE POLICY owner_reconfigures ON @extschema@.audited_tables FOR UPDATE
-    USING (NOT builtin AND @extschema@._audit_owner_may(rel))
+    USING (NOT builtin AND @extschema@._may_configure(rel))
     WITH CHECK (NOT builtin
-                AND @extschema@._audit_owner_may(rel));
+                AND @extschema@._may_configure(rel));
 DROP POLICY IF EXISTS owner_unregisters ON @extschema@.audited_tables;
 CREATE POLICY owner_unregisters ON @extschema@.audited_tables FOR DELETE
-    USING (NOT builtin AND coalesce(@extschema@._audit_owner_may(rel), true));
+    USING (NOT builtin AND coalesce(@extschema@._may_configure(rel), true));
 
 -- tenants read their own entries; nobody but the trigger writes.  An entry is
 -- visible only to roles that may read some column of the audited table (0.6.0

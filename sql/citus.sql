@@ -160,3 +160,52 @@ $$;
 COMMENT ON FUNCTION @extschema@.distribute_audit_log(regclass) IS
     'Citus: distribute tenantcore.audit_log by tenant, co-located with a distributed tenant table, and make the audit registry a reference table';
 REVOKE EXECUTE ON FUNCTION @extschema@.distribute_audit_log(regclass) FROM PUBLIC;
+
+-- distribute_tenant_keys puts each tenant's data keys with the tenant's rows
+-- on a Citus cluster: tenantcore.tenant_keys distributed by organization_id,
+-- co-located with a distributed tenant table, and the registry of protected
+-- columns made a reference table (every node's encrypting triggers and
+-- decrypting functions check it).  Then tenantcore.protect() works on
+-- distributed tables: values are encrypted and decrypted on the worker that
+-- holds the row, with the key read from the tenant's shard of tenant_keys on
+-- that worker; a tenant's keys never leave the node of its rows, and move
+-- with them.  Every node needs the same master key file.
+CREATE OR REPLACE FUNCTION @extschema@.distribute_tenant_keys(colocate_with regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF colocate_with IS NULL THEN
+        RAISE EXCEPTION 'distribute_tenant_keys: colocate_with must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF to_regprocedure('pg_catalog.create_distributed_table(regclass,text,citus.distribution_type,text,integer)') IS NULL THEN
+        RAISE EXCEPTION 'Citus is not installed in this database'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Run CREATE EXTENSION citus on every node first (doc/citus.md).';
+    END IF;
+    IF @extschema@._citus_table_method(colocate_with) IS DISTINCT FROM 'h' THEN
+        RAISE EXCEPTION 'table % is not distributed by hash', colocate_with
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Distribute it by its tenant column with create_distributed_table() first.';
+    END IF;
+    IF @extschema@._citus_table_method('@extschema@.tenant_keys') IS NOT NULL THEN
+        RAISE NOTICE 'tenantcore.tenant_keys is distributed already, skipping';
+        RETURN;
+    END IF;
+    -- tenant_keys' statement trigger (every backend drops its key cache when
+    -- keys change) comes along to the shards
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    IF @extschema@._citus_table_method('@extschema@.protected_columns') IS NULL THEN
+        PERFORM create_reference_table('@extschema@.protected_columns');
+        PERFORM truncate_local_data_after_distributing_table('@extschema@.protected_columns');
+    END IF;
+    PERFORM create_distributed_table('@extschema@.tenant_keys', 'organization_id',
+                                     colocate_with => colocate_with::text);
+    PERFORM truncate_local_data_after_distributing_table('@extschema@.tenant_keys');
+END
+$$;
+COMMENT ON FUNCTION @extschema@.distribute_tenant_keys(regclass) IS
+    'Citus: distribute tenantcore.tenant_keys by tenant, co-located with a distributed tenant table, and make the registry of protected columns a reference table';
+REVOKE EXECUTE ON FUNCTION @extschema@.distribute_tenant_keys(regclass) FROM PUBLIC;

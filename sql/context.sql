@@ -67,3 +67,20 @@ CREATE OR REPLACE FUNCTION @extschema@._citus_worker() RETURNS boolean
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._citus_worker() IS
     'true on a worker node of a Citus cluster';
+
+-- _may_configure: the current role may configure rel for the extension (is
+-- its owner or a member of the owning role); NULL when rel does not exist.
+-- _is_temporary: rel is a temporary table (NULL when it does not exist).
+-- Functions, not subqueries in the policies of the registries
+-- (audited_tables, protected_columns): Citus refuses subqueries in the
+-- policies of its tables, and the registries are reference tables there.
+CREATE OR REPLACE FUNCTION @extschema@._may_configure(rel regclass) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+          FROM pg_catalog.pg_class c WHERE c.oid = rel);
+
+CREATE OR REPLACE FUNCTION @extschema@._is_temporary(rel regclass) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT c.relpersistence OPERATOR(pg_catalog.=) 't' FROM pg_catalog.pg_class c WHERE c.oid = rel);

@@ -25,6 +25,10 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a Citus worker: DDL of shards and shells, kept in step by the coordinator
+    IF @extschema@._citus_worker() THEN
+        RETURN;
+    END IF;
     DELETE FROM @extschema@.protected_columns p
      USING pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND p.rel = d.objid;
@@ -327,6 +331,25 @@ BEGIN
         RAISE EXCEPTION '% is a partition', rel USING ERRCODE = 'wrong_object_type',
             HINT = 'Protect the column of the partitioned table.';
     END IF;
+    -- a distributed table (Citus): its trigger encrypts on the shards, on the
+    -- workers, with the keys of the tenant's shard of tenant_keys there
+    IF @extschema@._citus_table_method(rel) IS NOT NULL THEN
+        IF @extschema@._citus_table_method(rel) <> 'h' THEN
+            RAISE EXCEPTION 'table % is a Citus reference or local table', rel
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'Protected values are encrypted with the key of their row''s tenant, which lives with the tenant''s shards.',
+                      HINT = 'Protect columns of tables distributed by their tenant column (doc/citus.md).';
+        END IF;
+        IF @extschema@._citus_table_method('@extschema@.tenant_keys') IS DISTINCT FROM 'h' THEN
+            RAISE EXCEPTION 'table % is distributed, but tenantcore.tenant_keys is not', rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('Distribute the keys with their tenants first: SELECT tenantcore.distribute_tenant_keys(%L);', rel::text);
+        END IF;
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+        -- one connection per worker: the shards' rewrite below must see the
+        -- registry row that this transaction adds to every node
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
     IF NOT pg_has_role(c.relowner, 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -400,13 +423,15 @@ BEGIN
     VALUES (rel, "column", enc_col, bidx_col, CASE WHEN searchable THEN purpose END, tenant_col, vname);
     -- one rewrite: every USING expression reads the old row; a NOT NULL
     -- constraint of the plaintext column moves to the ciphertext column,
-    -- checked by the same rewrite
+    -- checked by the same rewrite.  The helpers name the table (not its
+    -- oid): on a Citus cluster each worker resolves the name to its own
+    -- relation
     EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE bytea USING @extschema@._protect_encrypt(%L, %I, %I::text)%s, '
                    'ALTER COLUMN %I TYPE %s USING NULL%s',
-                   rel, enc_col, rel::oid, tenant_col, "column",
+                   rel, enc_col, rel::text, tenant_col, "column",
                    CASE WHEN searchable
                         THEN format(', ALTER COLUMN %I TYPE bytea USING @extschema@._protect_blind_index(%L, %I, %I::text, %L)',
-                                    bidx_col, rel::oid, tenant_col, "column", purpose)
+                                    bidx_col, rel::text, tenant_col, "column", purpose)
                         ELSE '' END,
                    "column", format_type(col_type, col_typmod),
                    CASE WHEN not_null
@@ -436,16 +461,11 @@ DROP POLICY IF EXISTS owner_registers ON @extschema@.protected_columns;
 -- helpers (_protect_encrypt, _protect_blind_index, ...); the helpers refuse
 -- temporary tables too (C)
 CREATE POLICY owner_registers ON @extschema@.protected_columns FOR INSERT
-    WITH CHECK (pg_catalog.pg_has_role(current_user,
-                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE')
-                AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c
-                                 WHERE c.oid = rel AND c.relpersistence OPERATOR(pg_catalog.=) 't'));
+    WITH CHECK (@extschema@._may_configure(rel) AND NOT @extschema@._is_temporary(rel));
 
 DROP POLICY IF EXISTS owner_unregisters ON @extschema@.protected_columns;
 CREATE POLICY owner_unregisters ON @extschema@.protected_columns FOR DELETE
-    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = rel)
-           OR pg_catalog.pg_has_role(current_user,
-                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = rel), 'USAGE'));
+    USING (coalesce(@extschema@._may_configure(rel), true));
 
 DROP POLICY IF EXISTS readable ON @extschema@.protected_columns;
 CREATE POLICY readable ON @extschema@.protected_columns FOR SELECT USING (true);

@@ -34,10 +34,13 @@
 #include "fmgr.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/typcache.h"
+#include "utils/uuid.h"
 
 #include "citus_meta.h"
 
@@ -281,6 +284,55 @@ tc_citus_colocated(Oid a, Oid b)
 	uint32		ca = ColocationId(a);
 
 	return ca != 0 && ca == ColocationId(b);
+}
+
+/*
+ * tc_citus_tenant_shard returns the local relation of the shard of table
+ * logicalid (distributed by hash on a uuid column) that holds tenant, or
+ * InvalidOid when that shard is not on this node.  The hash is the uuid
+ * type's standard hash function, as Citus hashes a distribution column.
+ */
+Oid
+tc_citus_tenant_shard(Oid logicalid, const pg_uuid_t *tenant)
+{
+	TypeCacheEntry *tce = lookup_type_cache(UUIDOID, TYPECACHE_HASH_PROC_FINFO);
+	int32		hash;
+	Oid			tabid = CatalogTable("pg_dist_shard");
+	Oid			idxid = CatalogTable("pg_dist_shard_logical_relid_index");
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Relation	rel;
+	Oid			result = InvalidOid;
+
+	if (!OidIsValid(tabid) || !OidIsValid(tce->hash_proc_finfo.fn_oid))
+		return InvalidOid;
+	hash = DatumGetInt32(FunctionCall1Coll(&tce->hash_proc_finfo, InvalidOid, UUIDPGetDatum(tenant)));
+	rel = table_open(tabid, AccessShareLock);
+	ScanKeyInit(&key, get_attnum(tabid, "logicalrelid"), BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(logicalid));
+	scan = systable_beginscan(rel, idxid, OidIsValid(idxid), NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		minnull;
+		bool		maxnull;
+		bool		idnull;
+		Datum		min = Column(rel, tuple, "shardminvalue", &minnull);
+		Datum		max = Column(rel, tuple, "shardmaxvalue", &maxnull);
+		Datum		id = Column(rel, tuple, "shardid", &idnull);
+
+		if (minnull || maxnull || idnull)
+			continue;
+		if (pg_strtoint32(TextDatumGetCString(min)) <= hash &&
+			hash <= pg_strtoint32(TextDatumGetCString(max)))
+		{
+			result = ShardRelation(logicalid, DatumGetInt64(id));
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
 }
 
 /*

@@ -29,6 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "citus_meta.h"
 #include "crypto_keycache.h"
 #include "crypto_keystore.h"
 #include "crypto_masterkey.h"
@@ -81,6 +82,35 @@ static const char *
 KeyIdColumn(void)
 {
 	return tc_key_catalog.has_key_id ? "master_key_id" : "NULL::text";
+}
+
+/*
+ * KeyTable names, for SQL, the table that holds a tenant's keys:
+ * tenantcore.tenant_keys, or, on a Citus worker where tenant_keys is
+ * distributed with the tenants (distribute_tenant_keys()), the tenant's shard
+ * of it when this node holds it.  A key is read or made on a worker inside a
+ * query on a shard (the encrypting trigger, a decrypting view pushed down to
+ * the worker), where a query of the distributed table would be a nested
+ * distributed query, which Citus refuses; the shard is a plain table.  A
+ * worker without the tenant's shard has none of its rows either: a query
+ * that needs the tenant's key there (a blind index computed on every shard)
+ * is refused with a hint to route it.
+ */
+static const char *
+KeyTable(const pg_uuid_t *tenant)
+{
+	Oid			shard;
+
+	if (tc_citus_table_method(tc_key_catalog.tenant_keys_relid) != 'h' || tc_citus_local_group() <= 0)
+		return "tenantcore.tenant_keys";
+	shard = tc_citus_tenant_shard(tc_key_catalog.tenant_keys_relid, tenant);
+	if (!OidIsValid(shard))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the data keys of tenant %s are not on this node", tc_uuid_cstring(tenant)),
+				 errdetail("Keys are read on the worker that holds the tenant's rows; this query ran on the shards of another worker too."),
+				 errhint("Filter the query on the tenant column with the tenant's id as a value (organization_id = $1), so that Citus routes it to the tenant's worker.")));
+	return quote_qualified_identifier("tenantcore", get_rel_name(shard));
 }
 
 /*
@@ -315,12 +345,14 @@ tc_keystore_insert_key(const pg_uuid_t *tenant, int32 version, uint8 *key)
 	values[2] = PointerGetDatum(wrapped);
 	values[3] = CStringGetTextDatum(tc_masterkey_id(MASTER_KEY_CURRENT));
 	if (tc_key_catalog.has_key_id)
-		rc = SPI_execute_with_args("INSERT INTO tenantcore.tenant_keys (organization_id, version, wrapped_key, status, master_key_id) "
-								   "VALUES ($1, $2, $3, 'active', $4) ON CONFLICT DO NOTHING",
+		rc = SPI_execute_with_args(psprintf("INSERT INTO %s (organization_id, version, wrapped_key, status, master_key_id) "
+											"VALUES ($1, $2, $3, 'active', $4) ON CONFLICT DO NOTHING",
+											KeyTable(tenant)),
 								   4, types, values, NULL, false, 0);
 	else
-		rc = SPI_execute_with_args("INSERT INTO tenantcore.tenant_keys (organization_id, version, wrapped_key, status) "
-								   "VALUES ($1, $2, $3, 'active') ON CONFLICT DO NOTHING",
+		rc = SPI_execute_with_args(psprintf("INSERT INTO %s (organization_id, version, wrapped_key, status) "
+											"VALUES ($1, $2, $3, 'active') ON CONFLICT DO NOTHING",
+											KeyTable(tenant)),
 								   3, types, values, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not store a tenant data key: %s", SPI_result_code_string(rc));
@@ -357,14 +389,14 @@ tc_keystore_fetch_extended(const pg_uuid_t *tenant, int32 version, bool create, 
 		char	   *status;
 
 		if (version == 0)
-			tc_keystore_query(psprintf("SELECT version, status, wrapped_key, %s FROM tenantcore.tenant_keys "
+			tc_keystore_query(psprintf("SELECT version, status, wrapped_key, %s FROM %s "
 									 "WHERE organization_id = $1 ORDER BY status = 'active' DESC, version DESC LIMIT 1",
-									 KeyIdColumn()),
+									 KeyIdColumn(), KeyTable(tenant)),
 							tenant, 0, 1, SPI_OK_SELECT);
 		else
-			tc_keystore_query(psprintf("SELECT version, status, wrapped_key, %s FROM tenantcore.tenant_keys "
+			tc_keystore_query(psprintf("SELECT version, status, wrapped_key, %s FROM %s "
 									 "WHERE organization_id = $1 AND version = $2",
-									 KeyIdColumn()),
+									 KeyIdColumn(), KeyTable(tenant)),
 							tenant, version, 2, SPI_OK_SELECT);
 
 		if (SPI_processed == 0)

@@ -27,6 +27,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "citus_meta.h"
 #include "context.h"
 #include "crypto_blind.h"
 #include "crypto_cipher.h"
@@ -354,6 +355,8 @@ RelationIsProtected(Oid relid)
 	registry = get_relname_relid("protected_columns", schema);
 	if (!OidIsValid(registry))
 		elog(ERROR, "table tenantcore.protected_columns does not exist");
+	/* a reference table on a Citus cluster: its rows are in the placement */
+	registry = tc_citus_local_placement(registry);
 	relattno = get_attnum(registry, "rel");
 	if (relattno == InvalidAttrNumber)
 		elog(ERROR, "column rel of tenantcore.protected_columns does not exist");

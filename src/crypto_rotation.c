@@ -18,6 +18,7 @@
 #include "utils/inval.h"
 #include "utils/rel.h"
 
+#include "citus_meta.h"
 #include "crypto_cipher.h"
 #include "crypto_keycache.h"
 #include "crypto_keystore.h"
@@ -215,5 +216,13 @@ tenantcore_tenant_keys_changed(PG_FUNCTION_ARGS)
 						trigdata->tg_trigger->tgname, RelationGetRelationName(trigdata->tg_relation)),
 				 errhint("tenant_keys_changed() is the statement trigger of tenantcore.tenant_keys.")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	/* a shard of tenant_keys on a Citus worker: the caches know the table */
+	{
+		Oid			logical;
+		int64		shardid;
+
+		if (tc_citus_shard_of(RelationGetRelid(trigdata->tg_relation), &logical, &shardid))
+			CacheInvalidateRelcacheByRelid(logical);
+	}
 	return PointerGetDatum(NULL);
 }
