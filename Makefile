@@ -22,7 +22,8 @@ SCHEMA_FILES = \
 	sql/schema/gdpr.sql \
 	sql/schema/audit.sql \
 	sql/schema/core.sql \
-	sql/schema/blueprints.sql
+	sql/schema/blueprints.sql \
+	sql/schema/citus.sql
 SOURCE_FILES = \
 	sql/context.sql \
 	sql/isolation.sql \

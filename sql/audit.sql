@@ -194,7 +194,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Configure the partitioned table instead; its settings apply to every partition.';
     END IF;
-    PERFORM @extschema@._audit_citus_prepare(rel);
+    PERFORM @extschema@._audit_citus_prepare(rel, true);
     -- plain values: on a Citus cluster the registry is a reference table,
     -- whose INSERT takes no subquery
     SELECT coalesce(array_agg(DISTINCT e ORDER BY e), '{}') INTO excluded FROM unnest(exclude) e;
@@ -216,12 +216,26 @@ $$;
 COMMENT ON FUNCTION @extschema@.audit(regclass, text[], text[], boolean) IS
     'write every change of a table (and its partitions) to tenantcore.audit_log; idempotent, re-configures';
 
-CREATE OR REPLACE FUNCTION @extschema@.unaudit(rel regclass) RETURNS void
+-- _audit_drop_triggers removes the audit triggers of rel and its partitions
+-- (unaudit(); distribute() until the table is distributed).
+CREATE OR REPLACE FUNCTION @extschema@._audit_drop_triggers(rel regclass) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     part regclass;
+BEGIN
+    EXECUTE format('DROP TRIGGER IF EXISTS tenantcore_audit ON %s', rel);
+    FOREACH part IN ARRAY @extschema@._partition_tree(rel) LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS tenantcore_audit_truncate ON %s', part);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.unaudit(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 BEGIN
     IF rel IS NULL THEN
         RAISE EXCEPTION 'unaudit: table must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -231,10 +245,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM @extschema@._audit_check(rel, NULL, NULL, 'unaudit');
-    EXECUTE format('DROP TRIGGER IF EXISTS tenantcore_audit ON %s', rel);
-    FOREACH part IN ARRAY @extschema@._partition_tree(rel) LOOP
-        EXECUTE format('DROP TRIGGER IF EXISTS tenantcore_audit_truncate ON %s', part);
-    END LOOP;
+    PERFORM @extschema@._audit_drop_triggers(rel);
     DELETE FROM @extschema@.audited_tables t WHERE t.rel = unaudit.rel;
 END
 $$;
@@ -319,14 +330,25 @@ CREATE OR REPLACE FUNCTION @extschema@._audit_on_sql_drop() RETURNS event_trigge
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    dropped oid[];
+    ids     uuid[];
 BEGIN
     -- a Citus worker: DDL of shards and shells, kept in step by the coordinator
     IF @extschema@._citus_worker() THEN
         RETURN;
     END IF;
-    DELETE FROM @extschema@.audited_tables t
-     USING pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_class'::regclass AND d.objid = t.rel::oid AND d.objsubid = 0;
+    SELECT array_agg(d.objid) INTO dropped FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0;
+    IF dropped IS NULL THEN
+        RETURN;
+    END IF;
+    -- by identity, not by oid: on a Citus cluster the registry is a reference
+    -- table, and each node has its own oids (read here on this node)
+    SELECT array_agg(t.table_id) INTO ids FROM @extschema@.audited_tables t WHERE t.rel::oid = ANY (dropped);
+    IF ids IS NOT NULL THEN
+        DELETE FROM @extschema@.audited_tables t WHERE t.table_id = ANY (ids);
+    END IF;
 END
 $$;
 
@@ -509,10 +531,12 @@ COMMENT ON FUNCTION @extschema@._audit_record_id(uuid, jsonb) IS
 
 -- _audit_citus_prepare checks that rel can be audited on a Citus cluster and
 -- lets Citus take its triggers: a distributed table (its triggers fire on its
--- shards, on the workers, and write to the log's co-located shard there)
--- once the log is distributed; once it is, no table that is not.  Nothing on
--- a server without Citus.
-CREATE OR REPLACE FUNCTION @extschema@._audit_citus_prepare(rel regclass) RETURNS void
+-- shards, on the workers, and write to the log's co-located shard there),
+-- for audit() only once the log is distributed (log_required; distribute()
+-- puts the triggers back on a table it distributes before the log is, and
+-- they refuse writes until it is); once the log is distributed, no table
+-- that is not.  Nothing on a server without Citus.
+CREATE OR REPLACE FUNCTION @extschema@._audit_citus_prepare(rel regclass, log_required boolean) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -524,7 +548,7 @@ BEGIN
                       DETAIL = 'Its audit entries have no tenant to be placed with.',
                       HINT = 'Audit tables distributed by their tenant column (doc/citus.md).';
         END IF;
-        IF @extschema@._citus_table_method('@extschema@.audit_log') IS DISTINCT FROM 'h' THEN
+        IF log_required AND @extschema@._citus_table_method('@extschema@.audit_log') IS DISTINCT FROM 'h' THEN
             RAISE EXCEPTION 'table % is distributed, but tenantcore.audit_log is not', rel
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = format('Distribute the log with its tenants first: SELECT tenantcore.distribute_audit_log(%L);', rel::text);
@@ -555,7 +579,7 @@ DECLARE
     part regclass;
 BEGIN
     SELECT * INTO STRICT cfg FROM @extschema@.audited_tables t WHERE t.rel = _audit_install.rel;
-    PERFORM @extschema@._audit_citus_prepare(rel);
+    PERFORM @extschema@._audit_citus_prepare(rel, false);
     SELECT string_agg(format('%L', a), ', ') INTO args
       FROM (SELECT CASE WHEN cfg.changed_only THEN 'changed_only' ELSE 'full_rows' END
             UNION ALL SELECT 'table:' || cfg.table_id

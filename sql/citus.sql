@@ -1,4 +1,5 @@
--- sql/citus.sql -- Citus: citus_plan().
+-- sql/citus.sql -- Citus: citus_plan(), distribute(), distribute_reference(), distribute_audit_log(),
+-- distribute_tenant_keys().
 -- Re-runnable definitions, each the current one: both the full install script
 -- and the upgrade script run this file (doc/design.md, "Source layout").
 
@@ -9,8 +10,13 @@
 -- that other tenant tables reference, such as tenantcore.organizations: one
 -- row per tenant, with keys such as a slug that must be unique across
 -- tenants), then every other isolated table that is not a partition,
--- referenced tables before the tables that reference them.  Problems are rows
--- of kind 'problem', with no statement.
+-- referenced tables before the tables that reference them (distribute():
+-- create_distributed_table() with the table's audit and encrypting triggers).
+-- Problems are rows of kind 'problem', with no statement: what Citus would
+-- refuse (a nullable tenant column, a unique index without it, a policy with
+-- a subquery, a row trigger on a reference table), what would let a row
+-- reference another tenant's row, and an audited table that would become a
+-- reference table (its entries have no tenant to be placed with).
 CREATE OR REPLACE FUNCTION @extschema@.citus_plan()
 RETURNS TABLE (step integer, rel regclass, kind text, detail text, statement text)
 LANGUAGE sql STABLE
@@ -76,19 +82,39 @@ BEGIN ATOMIC
          WHERE NOT EXISTS (SELECT FROM roots s WHERE s.rel = f.src)
            AND f.dst NOT IN (SELECT rel FROM directory)
            AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = f.src AND c.relispartition)
+        UNION ALL
+        -- what Citus refuses, or what would go wrong there (0.8.0)
+        SELECT a.rel,
+               'audited table without a tenant: on Citus the audit log is distributed with the tenants (distribute_audit_log()), and the entries of a reference table have none'
+          FROM @extschema@.audited_tables a
+         WHERE a.rel IN (SELECT g.rel FROM refs g UNION SELECT d.rel FROM directory d)
+        UNION ALL
+        SELECT p.polrelid::regclass,
+               format('policy %I uses a subquery: Citus refuses subqueries in the policies of distributed and reference tables (call a function instead)',
+                      p.polname)
+          FROM pg_policy p
+         WHERE p.polrelid IN (SELECT r.rel FROM roots r UNION SELECT g.rel FROM refs g)
+           AND (p.polqual::text LIKE '%{SUBLINK %' OR p.polwithcheck::text LIKE '%{SUBLINK %')
+        UNION ALL
+        SELECT t.tgrelid::regclass,
+               format('row trigger %I would fire on every node''s copy of a reference table, each on its own (Citus refuses it unless citus.enable_unsafe_triggers is on)',
+                      t.tgname)
+          FROM pg_trigger t
+         WHERE t.tgrelid IN (SELECT g.rel FROM refs g UNION SELECT d.rel FROM directory d)
+           AND NOT t.tgisinternal AND (t.tgtype::int & 1) = 1
     )
     SELECT * FROM (
     SELECT 1 AS step, g.rel::regclass AS rel, 'reference' AS kind, 'global table referenced by tenant tables' AS detail,
-           format('SELECT create_reference_table(%L);', g.rel::regclass) AS statement
+           format('SELECT @extschema@.distribute_reference(%L);', g.rel::regclass) AS statement
       FROM refs g
     UNION ALL
     SELECT 1, d.rel::regclass, 'reference', 'the tenant directory: one row per tenant, referenced by every tenant table',
-           format('SELECT create_reference_table(%L);', d.rel::regclass)
+           format('SELECT @extschema@.distribute_reference(%L);', d.rel::regclass)
       FROM directory d
     UNION ALL
     SELECT 2 + max(d.n), d.rel::regclass, 'distribute',
            format('distributed by %I', r.tenant_column),
-           format('SELECT create_distributed_table(%L, %L);', d.rel::regclass, r.tenant_column)
+           format('SELECT @extschema@.distribute(%L);', d.rel::regclass)
       FROM depth d JOIN roots r ON r.rel = d.rel
      GROUP BY d.rel, r.tenant_column
     UNION ALL
@@ -98,6 +124,123 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.citus_plan() IS
     'check that isolated tables can be distributed by Citus on their tenant column; the statements that would do it, or the problems';
+
+COMMENT ON TABLE @extschema@.citus_pending_foreign_keys IS
+    'foreign keys that distribute() and distribute_reference() took off a table not yet on the Citus cluster, put back when it is';
+REVOKE ALL ON @extschema@.citus_pending_foreign_keys FROM PUBLIC;
+
+-- _citus_hold_foreign_keys takes off the foreign keys that plain local
+-- tables (not yet on the cluster) have to rel, keeping their definitions in
+-- citus_pending_foreign_keys: Citus refuses to distribute a table that such a
+-- table references, and turns such a table into a Citus local table under a
+-- new oid when rel becomes a reference table.
+CREATE OR REPLACE FUNCTION @extschema@._citus_hold_foreign_keys(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fk record;
+BEGIN
+    FOR fk IN
+        SELECT c.conrelid::regclass AS conrelid, c.conname, pg_get_constraintdef(c.oid) AS definition
+          FROM pg_constraint c
+         WHERE c.contype = 'f' AND c.confrelid = rel AND c.conrelid <> rel AND c.conparentid = 0
+           AND @extschema@._citus_table_method(c.conrelid) IS NULL
+         ORDER BY 1, 2
+    LOOP
+        INSERT INTO @extschema@.citus_pending_foreign_keys (conrelid, conname, confrelid, definition)
+        VALUES (fk.conrelid, fk.conname, rel, fk.definition);
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.conrelid, fk.conname);
+    END LOOP;
+END
+$$;
+
+-- _citus_restore_foreign_keys puts back the held foreign keys of rel (now on
+-- the cluster) whose referenced table is on the cluster too.  The caller
+-- switches Citus to one connection per worker before it distributes rel
+-- (_citus_prepare_foreign_keys): Citus requires it of a transaction that
+-- adds a foreign key to a reference table after distributing a table.
+CREATE OR REPLACE FUNCTION @extschema@._citus_restore_foreign_keys(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fk @extschema@.citus_pending_foreign_keys;
+BEGIN
+    FOR fk IN
+        SELECT * FROM @extschema@.citus_pending_foreign_keys p
+         WHERE p.conrelid = rel AND @extschema@._citus_table_method(p.confrelid) IS NOT NULL
+         ORDER BY p.conname
+    LOOP
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.conrelid, fk.conname, fk.definition);
+        DELETE FROM @extschema@.citus_pending_foreign_keys p
+         WHERE p.conrelid = fk.conrelid AND p.conname = fk.conname;
+    END LOOP;
+END
+$$;
+
+-- _citus_prepare_foreign_keys: one connection per worker for the rest of the
+-- transaction when held foreign keys of rel will be put back.
+CREATE OR REPLACE FUNCTION @extschema@._citus_prepare_foreign_keys(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM @extschema@.citus_pending_foreign_keys p WHERE p.conrelid = rel) THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
+END
+$$;
+
+-- _citus_require raises the error of a server without Citus.
+CREATE OR REPLACE FUNCTION @extschema@._citus_require() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF to_regprocedure('pg_catalog.create_distributed_table(regclass,text,citus.distribution_type,text,integer)') IS NULL THEN
+        RAISE EXCEPTION 'Citus is not installed in this database'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Run CREATE EXTENSION citus on every node first (doc/citus.md).';
+    END IF;
+END
+$$;
+
+-- distribute_reference makes rel a Citus reference table (a copy on every
+-- node: global tables that tenant tables reference), holding back the
+-- foreign keys of local tables to it until they are distributed.
+CREATE OR REPLACE FUNCTION @extschema@.distribute_reference(rel regclass)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'distribute_reference: table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@._citus_require();
+    IF @extschema@._citus_table_method(rel) IS NOT NULL THEN
+        RAISE NOTICE 'table % is on the Citus cluster already, skipping', rel;
+        RETURN rel;
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.isolated_tables t WHERE t.rel = distribute_reference.rel
+                AND NOT EXISTS (SELECT FROM @extschema@.citus_plan() p
+                                 WHERE p.rel = distribute_reference.rel AND p.kind = 'reference')) THEN
+        RAISE EXCEPTION 'table % is isolated by tenant', rel
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Distribute it by its tenant column with tenantcore.distribute().';
+    END IF;
+    PERFORM @extschema@._citus_hold_foreign_keys(rel);
+    PERFORM @extschema@._citus_prepare_foreign_keys(rel);
+    PERFORM create_reference_table(rel);
+    PERFORM truncate_local_data_after_distributing_table(rel);
+    PERFORM @extschema@._citus_restore_foreign_keys(rel);
+    RETURN rel;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.distribute_reference(regclass) IS
+    'Citus: make a global table a reference table, holding back the foreign keys of local tables to it until they are distributed';
+REVOKE EXECUTE ON FUNCTION @extschema@.distribute_reference(regclass) FROM PUBLIC;
 
 -- distribute_audit_log spreads the audit log over a Citus cluster with the
 -- tenants: tenantcore.audit_log (and its partitions) distributed by
@@ -117,16 +260,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     global_entries bigint;
+    reg            record;
+    pending        text;
 BEGIN
     IF colocate_with IS NULL THEN
         RAISE EXCEPTION 'distribute_audit_log: colocate_with must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF to_regprocedure('pg_catalog.create_distributed_table(regclass,text,citus.distribution_type,text,integer)') IS NULL THEN
-        RAISE EXCEPTION 'Citus is not installed in this database'
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Run CREATE EXTENSION citus on every node first (doc/citus.md).';
-    END IF;
+    PERFORM @extschema@._citus_require();
     IF @extschema@._citus_table_method(colocate_with) IS DISTINCT FROM 'h' THEN
         RAISE EXCEPTION 'table % is not distributed by hash', colocate_with
             USING ERRCODE = 'invalid_parameter_value',
@@ -135,6 +276,17 @@ BEGIN
     IF @extschema@._citus_table_method('@extschema@.audit_log') IS NOT NULL THEN
         RAISE NOTICE 'tenantcore.audit_log is distributed already, skipping';
         RETURN;
+    END IF;
+    -- the registry becomes a reference table, whose rows every node must
+    -- resolve: each audited table of the application on the cluster first
+    SELECT string_agg(a.rel::text, ', ' ORDER BY a.rel::text) INTO pending
+      FROM @extschema@.audited_tables a
+     WHERE NOT a.builtin AND @extschema@._citus_table_method(a.rel) IS DISTINCT FROM 'h';
+    IF pending IS NOT NULL THEN
+        RAISE EXCEPTION 'audited tables are not distributed yet: %', pending
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The distributed log takes the entries of distributed tables, and its registry is on every node.',
+                  HINT = 'Distribute them with tenantcore.distribute() (the last one distributes the log), or stop auditing them.';
     END IF;
     SELECT count(*) INTO global_entries FROM @extschema@.audit_log l WHERE l.organization_id IS NULL;
     IF global_entries > 0 THEN
@@ -146,8 +298,21 @@ BEGIN
     -- the log's and the registry's own guard triggers come along
     PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
     IF @extschema@._citus_table_method('@extschema@.audited_tables') IS NULL THEN
+        -- Citus would copy the rows in binary, oids and all, and fire the
+        -- identity trigger on each copy (a new table_id from each node's
+        -- oid): the rows go in again as statements, by name, unchanged
+        CREATE TEMPORARY TABLE tc_audited_tables ON COMMIT DROP AS SELECT * FROM @extschema@.audited_tables;
+        DELETE FROM @extschema@.audited_tables;
+        DROP TRIGGER audited_tables_identity ON @extschema@.audited_tables;
         PERFORM create_reference_table('@extschema@.audited_tables');
-        PERFORM truncate_local_data_after_distributing_table('@extschema@.audited_tables');
+        FOR reg IN SELECT * FROM pg_temp.tc_audited_tables LOOP
+            INSERT INTO @extschema@.audited_tables (rel, exclude_columns, redact_columns, changed_only,
+                                                    tenant_column, audited_at, builtin, table_id)
+            VALUES (reg.rel, reg.exclude_columns, reg.redact_columns, reg.changed_only,
+                    reg.tenant_column, reg.audited_at, reg.builtin, reg.table_id);
+        END LOOP;
+        CREATE OR REPLACE TRIGGER audited_tables_identity BEFORE INSERT OR UPDATE ON @extschema@.audited_tables
+            FOR EACH ROW EXECUTE FUNCTION @extschema@._audited_tables_identity();
     END IF;
     PERFORM create_distributed_table('@extschema@.audit_log', 'organization_id',
                                      colocate_with => colocate_with::text);
@@ -175,16 +340,15 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    reg     record;
+    pending text;
 BEGIN
     IF colocate_with IS NULL THEN
         RAISE EXCEPTION 'distribute_tenant_keys: colocate_with must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF to_regprocedure('pg_catalog.create_distributed_table(regclass,text,citus.distribution_type,text,integer)') IS NULL THEN
-        RAISE EXCEPTION 'Citus is not installed in this database'
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Run CREATE EXTENSION citus on every node first (doc/citus.md).';
-    END IF;
+    PERFORM @extschema@._citus_require();
     IF @extschema@._citus_table_method(colocate_with) IS DISTINCT FROM 'h' THEN
         RAISE EXCEPTION 'table % is not distributed by hash', colocate_with
             USING ERRCODE = 'invalid_parameter_value',
@@ -194,12 +358,32 @@ BEGIN
         RAISE NOTICE 'tenantcore.tenant_keys is distributed already, skipping';
         RETURN;
     END IF;
+    -- the registry becomes a reference table, whose rows every node must
+    -- resolve: each table with protected columns on the cluster first
+    SELECT string_agg(DISTINCT p.rel::text, ', ') INTO pending
+      FROM @extschema@.protected_columns p
+     WHERE @extschema@._citus_table_method(p.rel) IS DISTINCT FROM 'h';
+    IF pending IS NOT NULL THEN
+        RAISE EXCEPTION 'tables with protected columns are not distributed yet: %', pending
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Their values are encrypted on the workers, and the registry of protected columns is on every node.',
+                  HINT = 'Distribute them with tenantcore.distribute() (the last one distributes the keys).';
+    END IF;
     -- tenant_keys' statement trigger (every backend drops its key cache when
     -- keys change) comes along to the shards
     PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
     IF @extschema@._citus_table_method('@extschema@.protected_columns') IS NULL THEN
+        -- the rows go in again as statements, by name (Citus would copy the
+        -- oids of this node to every node)
+        CREATE TEMPORARY TABLE tc_protected_columns ON COMMIT DROP AS SELECT * FROM @extschema@.protected_columns;
+        DELETE FROM @extschema@.protected_columns;
         PERFORM create_reference_table('@extschema@.protected_columns');
-        PERFORM truncate_local_data_after_distributing_table('@extschema@.protected_columns');
+        FOR reg IN SELECT * FROM pg_temp.tc_protected_columns LOOP
+            INSERT INTO @extschema@.protected_columns (rel, column_name, encrypted_column, blind_index_column,
+                                                       blind_index_purpose, tenant_column, view_name, protected_at)
+            VALUES (reg.rel, reg.column_name, reg.encrypted_column, reg.blind_index_column,
+                    reg.blind_index_purpose, reg.tenant_column, reg.view_name, reg.protected_at);
+        END LOOP;
     END IF;
     PERFORM create_distributed_table('@extschema@.tenant_keys', 'organization_id',
                                      colocate_with => colocate_with::text);
@@ -209,3 +393,94 @@ $$;
 COMMENT ON FUNCTION @extschema@.distribute_tenant_keys(regclass) IS
     'Citus: distribute tenantcore.tenant_keys by tenant, co-located with a distributed tenant table, and make the registry of protected columns a reference table';
 REVOKE EXECUTE ON FUNCTION @extschema@.distribute_tenant_keys(regclass) FROM PUBLIC;
+
+-- distribute puts an isolated table on a Citus cluster by its tenant column
+-- (on the coordinator, as a superuser): create_distributed_table(), with
+-- what tenantcore keeps on the table carried along.  The rows already in the
+-- table are copied into the shards by Citus, which fires the shards'
+-- triggers: that copy is no change, so the audit and encrypting triggers are
+-- taken off for it and installed again on the distributed table (Citus puts
+-- them on every shard).  The last audited table to go also distributes the
+-- audit log with it (distribute_audit_log()), the last table with protected
+-- columns the tenant keys (distribute_tenant_keys()): their registries become
+-- reference tables, whose rows every node must resolve.  In between, writes
+-- to the audited or protected tables already distributed are refused on the
+-- workers (the log or the keys are not there yet): distribute them together.
+-- citus_plan() prints a distribute() call for every isolated table, in order.
+CREATE OR REPLACE FUNCTION @extschema@.distribute(rel regclass, colocate_with regclass DEFAULT NULL)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant_col name;
+    audited    boolean;
+    protected  name[];
+    col        name;
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'distribute: table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@._citus_require();
+    SELECT t.tenant_column INTO tenant_col FROM @extschema@.isolated_tables t WHERE t.rel = distribute.rel;
+    IF tenant_col IS NULL THEN
+        RAISE EXCEPTION 'table % is not isolated', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Isolate it with tenantcore.isolate() first: its tenant column is the distribution column.';
+    END IF;
+    IF @extschema@._citus_table_method(rel) IS NOT NULL THEN
+        RAISE NOTICE 'table % is distributed already, skipping', rel;
+        RETURN rel;
+    END IF;
+    IF colocate_with IS NOT NULL AND @extschema@._citus_table_method(colocate_with) IS DISTINCT FROM 'h' THEN
+        RAISE EXCEPTION 'table % is not distributed by hash', colocate_with
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Distribute it by its tenant column with tenantcore.distribute() first.';
+    END IF;
+    audited := EXISTS (SELECT FROM @extschema@.audited_tables a WHERE a.rel = distribute.rel);
+    SELECT coalesce(array_agg(p.column_name ORDER BY p.column_name), '{}') INTO protected
+      FROM @extschema@.protected_columns p WHERE p.rel = distribute.rel;
+
+    -- the copy into the shards is no change: no entries, no encryption
+    IF audited THEN
+        PERFORM @extschema@._audit_drop_triggers(rel);
+    END IF;
+    FOREACH col IN ARRAY protected LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', left('tenantcore_protect_' || col, 63), rel);
+    END LOOP;
+    PERFORM @extschema@._citus_hold_foreign_keys(rel);
+    PERFORM @extschema@._citus_prepare_foreign_keys(rel);
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    PERFORM create_distributed_table(rel, tenant_col::text, colocate_with => coalesce(colocate_with::text, 'default'));
+    -- the copied rows: gone from the coordinator's local table
+    PERFORM truncate_local_data_after_distributing_table(rel);
+    PERFORM @extschema@._citus_restore_foreign_keys(rel);
+
+    -- the last audited table on the cluster takes the log along; until then
+    -- the triggers of those distributed before refuse writes on the workers
+    IF audited THEN
+        IF @extschema@._citus_table_method('@extschema@.audit_log') IS NULL
+           AND NOT EXISTS (SELECT FROM @extschema@.audited_tables a
+                            WHERE NOT a.builtin AND @extschema@._citus_table_method(a.rel) IS DISTINCT FROM 'h') THEN
+            PERFORM @extschema@.distribute_audit_log(rel);
+        END IF;
+        PERFORM @extschema@._audit_install(rel);
+    END IF;
+    -- the same for the tenant keys and the tables with protected columns
+    IF protected <> '{}' THEN
+        IF @extschema@._citus_table_method('@extschema@.tenant_keys') IS NULL
+           AND NOT EXISTS (SELECT FROM @extschema@.protected_columns p
+                            WHERE @extschema@._citus_table_method(p.rel) IS DISTINCT FROM 'h') THEN
+            PERFORM @extschema@.distribute_tenant_keys(rel);
+        END IF;
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+        FOREACH col IN ARRAY protected LOOP
+            PERFORM @extschema@._protect_install_trigger(rel, col);
+        END LOOP;
+    END IF;
+    RETURN rel;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.distribute(regclass, regclass) IS
+    'Citus: distribute an isolated table by its tenant column, with its audit and encrypting triggers (and the audit log and tenant keys, the first time)';
+REVOKE EXECUTE ON FUNCTION @extschema@.distribute(regclass, regclass) FROM PUBLIC;

@@ -24,20 +24,32 @@ CREATE OR REPLACE FUNCTION @extschema@._crypto_on_sql_drop() RETURNS event_trigg
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    dropped_tables  oid[];
+    changed_tables  oid[];
 BEGIN
     -- a Citus worker: DDL of shards and shells, kept in step by the coordinator
     IF @extschema@._citus_worker() THEN
         RETURN;
     END IF;
-    DELETE FROM @extschema@.protected_columns p
-     USING pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND p.rel = d.objid;
+    -- the dropped objects first, into arrays: on a Citus cluster the
+    -- registry is a reference table, whose statements Citus sends to every
+    -- node, where pg_event_trigger_dropped_objects() means nothing
+    SELECT array_agg(d.objid) FILTER (WHERE d.object_type <> 'table column' AND d.objsubid = 0),
+           array_agg(d.objid) FILTER (WHERE d.object_type = 'table column')
+      INTO dropped_tables, changed_tables
+      FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass;
+    IF dropped_tables IS NOT NULL THEN
+        DELETE FROM @extschema@.protected_columns p WHERE p.rel::oid = ANY (dropped_tables);
+    END IF;
     -- a dropped column of a protected table
-    DELETE FROM @extschema@.protected_columns p
-     USING pg_event_trigger_dropped_objects() d
-     WHERE d.object_type = 'table column' AND d.objid = p.rel
-       AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = p.rel AND a.attname = p.encrypted_column
-                          AND NOT a.attisdropped);
+    IF changed_tables IS NOT NULL THEN
+        DELETE FROM @extschema@.protected_columns p
+         WHERE p.rel::oid = ANY (changed_tables)
+           AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = p.rel AND a.attname = p.encrypted_column
+                              AND NOT a.attisdropped);
+    END IF;
 END
 $$;
 REVOKE EXECUTE ON FUNCTION @extschema@._crypto_on_sql_drop() FROM PUBLIC;
@@ -292,6 +304,36 @@ CREATE OR REPLACE FUNCTION @extschema@._protect_install_trigger(rel regclass, "c
 COMMENT ON FUNCTION @extschema@._protect_install_trigger(regclass, name) IS
     'creates the protect trigger of a registered column as the extension owner (used by protect(); the caller must own the table)';
 
+-- _protect_citus_prepare checks that a column of rel can be protected on a
+-- Citus cluster and lets Citus take the encrypting trigger: a distributed
+-- table (its trigger encrypts on the shards, on the workers, with the keys
+-- of the tenant's shard of tenant_keys there) once the keys are distributed.
+-- Nothing for other tables and on a server without Citus.
+CREATE OR REPLACE FUNCTION @extschema@._protect_citus_prepare(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF @extschema@._citus_table_method(rel) IS NOT NULL THEN
+        IF @extschema@._citus_table_method(rel) <> 'h' THEN
+            RAISE EXCEPTION 'table % is a Citus reference or local table', rel
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'Protected values are encrypted with the key of their row''s tenant, which lives with the tenant''s shards.',
+                      HINT = 'Protect columns of tables distributed by their tenant column (doc/citus.md).';
+        END IF;
+        IF @extschema@._citus_table_method('@extschema@.tenant_keys') IS DISTINCT FROM 'h' THEN
+            RAISE EXCEPTION 'table % is distributed, but tenantcore.tenant_keys is not', rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('Distribute the keys with their tenants first: SELECT tenantcore.distribute_tenant_keys(%L);', rel::text);
+        END IF;
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+        -- one connection per worker: the shards' rewrite in protect() must see the
+        -- registry row that this transaction adds to every node
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
+END
+$$;
+
 -- protect() converts a plaintext text column into a protected one, in one
 -- transaction: adds <col>_encrypted (and <col>_bidx when searchable), fills
 -- them and sets the plaintext column to NULL in a single rewrite of the
@@ -330,25 +372,6 @@ BEGIN
     IF c.relispartition THEN
         RAISE EXCEPTION '% is a partition', rel USING ERRCODE = 'wrong_object_type',
             HINT = 'Protect the column of the partitioned table.';
-    END IF;
-    -- a distributed table (Citus): its trigger encrypts on the shards, on the
-    -- workers, with the keys of the tenant's shard of tenant_keys there
-    IF @extschema@._citus_table_method(rel) IS NOT NULL THEN
-        IF @extschema@._citus_table_method(rel) <> 'h' THEN
-            RAISE EXCEPTION 'table % is a Citus reference or local table', rel
-                USING ERRCODE = 'feature_not_supported',
-                      DETAIL = 'Protected values are encrypted with the key of their row''s tenant, which lives with the tenant''s shards.',
-                      HINT = 'Protect columns of tables distributed by their tenant column (doc/citus.md).';
-        END IF;
-        IF @extschema@._citus_table_method('@extschema@.tenant_keys') IS DISTINCT FROM 'h' THEN
-            RAISE EXCEPTION 'table % is distributed, but tenantcore.tenant_keys is not', rel
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = format('Distribute the keys with their tenants first: SELECT tenantcore.distribute_tenant_keys(%L);', rel::text);
-        END IF;
-        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-        -- one connection per worker: the shards' rewrite below must see the
-        -- registry row that this transaction adds to every node
-        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
     END IF;
     IF NOT pg_has_role(c.relowner, 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = 'insufficient_privilege';
@@ -412,6 +435,7 @@ BEGIN
         EXECUTE format('DROP VIEW %I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), vname);
     END IF;
 
+    PERFORM @extschema@._protect_citus_prepare(rel);
     EXECUTE format('ALTER TABLE %s ADD COLUMN %I bytea', rel, enc_col);
     IF searchable THEN
         EXECUTE format('ALTER TABLE %s ADD COLUMN %I bytea', rel, bidx_col);

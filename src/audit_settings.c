@@ -277,8 +277,20 @@ tc_audit_log_target(Oid funcid, Relation rel, Oid *relid)
 	int64		shardid;
 	Oid			target;
 
-	if (!OidIsValid(logid) || tc_citus_table_method(logid) != 'h')
+	if (!OidIsValid(logid))
 		return InvalidOid;
+	if (tc_citus_table_method(logid) != 'h')
+	{
+		/* a shard on a worker would write into the log's empty local shell */
+		if (tc_citus_shard_of(*relid, &logical, &shardid))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table %s is distributed, but tenantcore.audit_log is not",
+							tc_qualified_relation_name(logical)),
+					 errhint("Distribute the log with its tenants on the coordinator: SELECT tenantcore.distribute_audit_log('%s');",
+							 tc_qualified_relation_name(logical))));
+		return InvalidOid;
+	}
 	if (!tc_citus_shard_of(*relid, &logical, &shardid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -101,8 +101,15 @@ KeyTable(const pg_uuid_t *tenant)
 {
 	Oid			shard;
 
-	if (tc_citus_table_method(tc_key_catalog.tenant_keys_relid) != 'h' || tc_citus_local_group() <= 0)
+	if (tc_citus_local_group() <= 0)
 		return "tenantcore.tenant_keys";
+	/* a worker's own tenant_keys is an empty shell, or keys no node shares */
+	if (tc_citus_table_method(tc_key_catalog.tenant_keys_relid) != 'h')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenantcore.tenant_keys is not distributed with the tenants"),
+				 errdetail("Protected values of distributed tables are encrypted on the workers, with keys that live with the tenant's rows."),
+				 errhint("Distribute the keys on the coordinator: SELECT tenantcore.distribute_tenant_keys('<a distributed tenant table>');")));
 	shard = tc_citus_tenant_shard(tc_key_catalog.tenant_keys_relid, tenant);
 	if (!OidIsValid(shard))
 		ereport(ERROR,

@@ -15,7 +15,10 @@
 #   node; a tenant sees its own entries only, no tenant sees none;
 # - COPY into the audited table (superuser) logs every row once;
 # - a trigger carrying another table's identity is refused on the worker
-#   (42501), a table that is not distributed with the log is refused;
+#   (42501), a table that is not distributed with the log is refused; a table
+#   audited and then distributed before the log is has its writes refused on
+#   the worker (they would go to the worker's empty local log) until the log
+#   is distributed; audit_seal() says it does not cover a distributed log;
 # - moving the tenant's shards to the other worker moves its rows and its
 #   entries together: history() is whole after the move, and new entries are
 #   written on the new worker.
@@ -90,6 +93,20 @@ HINT:  Distribute it by its tenant column with create_distributed_table() first.
 expect "the application role cannot distribute the log" \
     "ERROR:  permission denied for function distribute_audit_log" \
     "SELECT tenantcore.distribute_audit_log('billing.invoices')"
+# a table audited on the coordinator, then distributed (its audit trigger goes
+# to the shards with Citus's consent) while the log is not distributed yet
+su <<SQL >/dev/null
+SET client_min_messages = warning;
+CREATE TABLE billing.early (organization_id uuid NOT NULL, id bigint NOT NULL, PRIMARY KEY (organization_id, id));
+SELECT tenantcore.isolate('billing.early');
+SELECT tenantcore.audit('billing.early');
+SET citus.enable_unsafe_triggers = on;
+SELECT create_distributed_table('billing.early', 'organization_id', colocate_with => 'billing.invoices');
+SQL
+expect "a write to an audited distributed table is refused on the worker while the log is not distributed" \
+    "ERROR:  table billing.early is distributed, but tenantcore.audit_log is not
+HINT:  Distribute the log with its tenants on the coordinator: SELECT tenantcore.distribute_audit_log('billing.early');" \
+    "INSERT INTO billing.early VALUES ('00000000-0000-0000-0000-000000000001', 1)" postgres
 expect "distribute_audit_log() co-locates the log with the tenant tables" "" \
     "SET client_min_messages = warning; SELECT FROM tenantcore.distribute_audit_log('billing.invoices')" postgres
 expect "a second call says so" "NOTICE:  tenantcore.audit_log is distributed already, skipping" \
@@ -124,6 +141,10 @@ B=$(pick "${TC_CITUS_PORTS[2]}")
 GA=$(group_of_port "${TC_CITUS_PORTS[1]}")
 GB=$(group_of_port "${TC_CITUS_PORTS[2]}")
 echo "tenant A $A on worker ${TC_CITUS_PORTS[1]} (group $GA), tenant B $B on worker ${TC_CITUS_PORTS[2]} (group $GB)"
+
+expect "once the log is distributed, the table distributed before it is logged on its worker" "t|INSERT" \
+    "INSERT INTO billing.early VALUES ('$A', 1);
+     SELECT (id >> 48) = $GA, operation FROM tenantcore.audit_log WHERE table_name = 'billing.early'" postgres
 
 # --- writes: one entry per changed row, on the row's worker --------------------
 expect "tenant A inserts, updates and deletes (routed to its worker)" "" \
