@@ -206,6 +206,26 @@ BEGIN
 END
 $$;
 
+-- _citus_check_colocate refuses a table to co-locate with that is not a
+-- table distributed by hash on a Citus cluster (func names the caller).
+CREATE OR REPLACE FUNCTION @extschema@._citus_check_colocate(colocate_with regclass, func text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF colocate_with IS NULL THEN
+        RAISE EXCEPTION '%: colocate_with must not be null', func
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@._citus_require();
+    IF @extschema@._citus_table_method(colocate_with) IS DISTINCT FROM 'h' THEN
+        RAISE EXCEPTION 'table % is not distributed by hash', colocate_with
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Distribute it by its tenant column with tenantcore.distribute() first.';
+    END IF;
+END
+$$;
+
 -- distribute_reference makes rel a Citus reference table (a copy on every
 -- node: global tables that tenant tables reference), holding back the
 -- foreign keys of local tables to it until they are distributed.
@@ -263,16 +283,7 @@ DECLARE
     reg            record;
     pending        text;
 BEGIN
-    IF colocate_with IS NULL THEN
-        RAISE EXCEPTION 'distribute_audit_log: colocate_with must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM @extschema@._citus_require();
-    IF @extschema@._citus_table_method(colocate_with) IS DISTINCT FROM 'h' THEN
-        RAISE EXCEPTION 'table % is not distributed by hash', colocate_with
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Distribute it by its tenant column with create_distributed_table() first.';
-    END IF;
+    PERFORM @extschema@._citus_check_colocate(colocate_with, 'distribute_audit_log');
     IF @extschema@._citus_table_method('@extschema@.audit_log') IS NOT NULL THEN
         RAISE NOTICE 'tenantcore.audit_log is distributed already, skipping';
         RETURN;
@@ -344,16 +355,7 @@ DECLARE
     reg     record;
     pending text;
 BEGIN
-    IF colocate_with IS NULL THEN
-        RAISE EXCEPTION 'distribute_tenant_keys: colocate_with must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM @extschema@._citus_require();
-    IF @extschema@._citus_table_method(colocate_with) IS DISTINCT FROM 'h' THEN
-        RAISE EXCEPTION 'table % is not distributed by hash', colocate_with
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Distribute it by its tenant column with create_distributed_table() first.';
-    END IF;
+    PERFORM @extschema@._citus_check_colocate(colocate_with, 'distribute_tenant_keys');
     IF @extschema@._citus_table_method('@extschema@.tenant_keys') IS NOT NULL THEN
         RAISE NOTICE 'tenantcore.tenant_keys is distributed already, skipping';
         RETURN;
@@ -432,10 +434,8 @@ BEGIN
         RAISE NOTICE 'table % is distributed already, skipping', rel;
         RETURN rel;
     END IF;
-    IF colocate_with IS NOT NULL AND @extschema@._citus_table_method(colocate_with) IS DISTINCT FROM 'h' THEN
-        RAISE EXCEPTION 'table % is not distributed by hash', colocate_with
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Distribute it by its tenant column with tenantcore.distribute() first.';
+    IF colocate_with IS NOT NULL THEN
+        PERFORM @extschema@._citus_check_colocate(colocate_with, 'distribute');
     END IF;
     audited := EXISTS (SELECT FROM @extschema@.audited_tables a WHERE a.rel = distribute.rel);
     SELECT coalesce(array_agg(p.column_name ORDER BY p.column_name), '{}') INTO protected

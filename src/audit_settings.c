@@ -29,6 +29,7 @@
 #include "commands/trigger.h"
 #include "nodes/bitmapset.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/hsearch.h"
@@ -156,42 +157,46 @@ RegistryRelation(Oid funcid)
 }
 
 /*
- * RegisteredTableId sets *out to the identity of relid in the registry of
- * audited tables (audited_tables.table_id, in the schema of the trigger
- * function funcid), read directly, without the privileges of the user;
- * false when relid is not audited.
+ * RegistryLookup reads one row of the registry of audited tables (in the
+ * schema of the trigger function funcid) directly, without the privileges of
+ * the user: the row whose column keycol equals key (compared with eqproc),
+ * and in it column col, copied into the caller's memory context (the value
+ * is a uuid or an oid); false when there is no such row or value.
  */
 static bool
-RegisteredTableId(Oid funcid, Oid relid, pg_uuid_t *out)
+RegistryLookup(Oid funcid, const char *keycol, RegProcedure eqproc, Datum key,
+			   const char *col, Datum *out)
 {
 	Oid			regid = RegistryRelation(funcid);
-	AttrNumber	relatt;
-	AttrNumber	idatt;
+	AttrNumber	keyatt;
+	AttrNumber	att;
 	Relation	reg;
-	ScanKeyData key;
+	ScanKeyData skey;
 	SysScanDesc scan;
 	HeapTuple	tuple;
 	bool		found = false;
 
 	if (!OidIsValid(regid))
 		return false;
-	relatt = get_attnum(regid, "rel");
-	idatt = get_attnum(regid, "table_id");
-	if (relatt == InvalidAttrNumber || idatt == InvalidAttrNumber)
+	keyatt = get_attnum(regid, keycol);
+	att = get_attnum(regid, col);
+	if (keyatt == InvalidAttrNumber || att == InvalidAttrNumber)
 		return false;
 
 	reg = table_open(regid, AccessShareLock);
-	ScanKeyInit(&key, relatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(reg, InvalidOid, false, NULL, 1, &key);
+	ScanKeyInit(&skey, keyatt, BTEqualStrategyNumber, eqproc, key);
+	scan = systable_beginscan(reg, InvalidOid, false, NULL, 1, &skey);
 	tuple = systable_getnext(scan);
 	if (HeapTupleIsValid(tuple))
 	{
 		bool		isnull;
-		Datum		id = heap_getattr(tuple, idatt, RelationGetDescr(reg), &isnull);
+		Datum		value = heap_getattr(tuple, att, RelationGetDescr(reg), &isnull);
 
 		if (!isnull)
 		{
-			*out = *DatumGetUUIDP(id);
+			Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(reg), att - 1);
+
+			*out = datumCopy(value, attr->attbyval, attr->attlen);
 			found = true;
 		}
 	}
@@ -201,43 +206,32 @@ RegisteredTableId(Oid funcid, Oid relid, pg_uuid_t *out)
 }
 
 /*
+ * RegisteredTableId sets *out to the identity of relid in the registry of
+ * audited tables (audited_tables.table_id); false when relid is not audited.
+ */
+static bool
+RegisteredTableId(Oid funcid, Oid relid, pg_uuid_t *out)
+{
+	Datum		id;
+
+	if (!RegistryLookup(funcid, "rel", F_OIDEQ, ObjectIdGetDatum(relid), "table_id", &id))
+		return false;
+	*out = *DatumGetUUIDP(id);
+	return true;
+}
+
+/*
  * RegisteredTable returns the audited table whose identity is table_id in
- * the registry (in the schema of funcid), or InvalidOid.
+ * the registry, or InvalidOid.
  */
 static Oid
 RegisteredTable(Oid funcid, const pg_uuid_t *table_id)
 {
-	Oid			regid = RegistryRelation(funcid);
-	AttrNumber	relatt;
-	AttrNumber	idatt;
-	Relation	reg;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	Oid			result = InvalidOid;
+	Datum		rel;
 
-	if (!OidIsValid(regid))
+	if (!RegistryLookup(funcid, "table_id", F_UUID_EQ, UUIDPGetDatum(table_id), "rel", &rel))
 		return InvalidOid;
-	relatt = get_attnum(regid, "rel");
-	idatt = get_attnum(regid, "table_id");
-	if (relatt == InvalidAttrNumber || idatt == InvalidAttrNumber)
-		return InvalidOid;
-
-	reg = table_open(regid, AccessShareLock);
-	ScanKeyInit(&key, idatt, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(table_id));
-	scan = systable_beginscan(reg, InvalidOid, false, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		Datum		rel = heap_getattr(tuple, relatt, RelationGetDescr(reg), &isnull);
-
-		if (!isnull)
-			result = DatumGetObjectId(rel);
-	}
-	systable_endscan(scan);
-	table_close(reg, AccessShareLock);
-	return result;
+	return DatumGetObjectId(rel);
 }
 
 /*

@@ -39,26 +39,7 @@ tc_citus_cluster_start
 
 app=tc_citus_auditor
 failed=0
-su() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-# expect NAME EXPECTED SQL [user]: run SQL on the coordinator (as the
-# application role unless a user is given) and compare the output, errors
-# included
-expect() {
-    local name=$1 expected=$2 sql=$3 user=${4:-$app} out
-    out=$(psql -X -q -At -h 127.0.0.1 -p "${TC_CITUS_PORTS[0]}" -U "$user" -d tenantcore_citus \
-              -c "$sql" 2>&1 | grep -v '^CONTEXT:\|^PL/pgSQL\|^SQL statement\|^while executing' || true)
-    if [ "$out" = "$expected" ]; then
-        echo "ok: $name"
-    else
-        echo "FAILED: $name" >&2
-        diff -u --label expected --label actual <(printf '%s\n' "$expected") <(printf '%s\n' "$out") >&2 || true
-        failed=1
-    fi
-}
-check() {
-    if [ "$2" = "$3" ]; then echo "ok: $1"; else
-        echo "FAILED: $1" >&2; echo "  expected: $2" >&2; echo "  actual:   $3" >&2; failed=1; fi
-}
+. "$here/../helpers/citus_test.sh"
 
 su <<SQL >/dev/null
 SET client_min_messages = warning;
@@ -88,7 +69,7 @@ expect "distribute_audit_log(NULL) is refused" \
     "SELECT tenantcore.distribute_audit_log(NULL)" postgres
 expect "distribute_audit_log() of a table that is not distributed is refused" \
     "ERROR:  table billing.local_notes is not distributed by hash
-HINT:  Distribute it by its tenant column with create_distributed_table() first." \
+HINT:  Distribute it by its tenant column with tenantcore.distribute() first." \
     "SELECT tenantcore.distribute_audit_log('billing.local_notes')" postgres
 expect "the application role cannot distribute the log" \
     "ERROR:  permission denied for function distribute_audit_log" \
@@ -128,16 +109,9 @@ HINT:  Distribute the table by its tenant column with colocate_with => 'tenantco
     "SELECT tenantcore.audit('billing.local_notes')" postgres
 
 # two tenants whose shards are on different workers
-pick() {
-    su -c "SELECT u FROM (SELECT ('00000000-0000-0000-0000-' || lpad(i::text, 12, '0'))::uuid u
-             FROM generate_series(1, 50) i) s
-           WHERE (SELECT nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
-                  WHERE p.shardid = get_shard_id_for_distribution_column('billing.invoices', u)) = $1
-           ORDER BY u LIMIT 1"
-}
 group_of_port() { su -c "SELECT groupid FROM pg_dist_node WHERE nodeport = $1"; }
-A=$(pick "${TC_CITUS_PORTS[1]}")
-B=$(pick "${TC_CITUS_PORTS[2]}")
+A=$(pick billing.invoices "${TC_CITUS_PORTS[1]}")
+B=$(pick billing.invoices "${TC_CITUS_PORTS[2]}")
 GA=$(group_of_port "${TC_CITUS_PORTS[1]}")
 GB=$(group_of_port "${TC_CITUS_PORTS[2]}")
 echo "tenant A $A on worker ${TC_CITUS_PORTS[1]} (group $GA), tenant B $B on worker ${TC_CITUS_PORTS[2]} (group $GB)"
@@ -171,7 +145,7 @@ entries() {
              FROM tenantcore.audit_log"
 }
 check "exactly one entry per changed row, each written by the worker that holds the row (group in the id)" \
-    "A:billing.invoices:INSERT:$GA A:billing.invoices:INSERT:$GA A:billing.invoices:UPDATE:$GA A:billing.payments:INSERT:$GA A:billing.invoices:DELETE:$GA B:billing.invoices:INSERT:$GB B:billing.invoices:UPDATE:$GB" \
+    "A:billing.early:INSERT:$GA A:billing.invoices:INSERT:$GA A:billing.invoices:INSERT:$GA A:billing.invoices:UPDATE:$GA A:billing.payments:INSERT:$GA A:billing.invoices:DELETE:$GA B:billing.invoices:INSERT:$GB B:billing.invoices:UPDATE:$GB" \
     "$(entries)"
 check "A's entries are in the log's shard co-located with A's rows, on A's worker" \
     "${TC_CITUS_PORTS[1]}|4|${TC_CITUS_PORTS[1]}" \

@@ -37,26 +37,7 @@ tc_citus_cluster_start
 
 app=tc_citus_crypto_app
 failed=0
-su() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-# expect NAME EXPECTED SQL [user]: run SQL on the coordinator (as the
-# application role unless a user is given) and compare the output, errors
-# included
-expect() {
-    local name=$1 expected=$2 sql=$3 user=${4:-$app} out
-    out=$(psql -X -q -At -h 127.0.0.1 -p "${TC_CITUS_PORTS[0]}" -U "$user" -d tenantcore_citus \
-              -c "$sql" 2>&1 | grep -v '^CONTEXT:\|^PL/pgSQL\|^SQL statement\|^while executing' || true)
-    if [ "$out" = "$expected" ]; then
-        echo "ok: $name"
-    else
-        echo "FAILED: $name" >&2
-        diff -u --label expected --label actual <(printf '%s\n' "$expected") <(printf '%s\n' "$out") >&2 || true
-        failed=1
-    fi
-}
-check() {
-    if [ "$2" = "$3" ]; then echo "ok: $1"; else
-        echo "FAILED: $1" >&2; echo "  expected: $2" >&2; echo "  actual:   $3" >&2; failed=1; fi
-}
+. "$here/../helpers/citus_test.sh"
 
 # two tenants whose shards are on different workers (32 shards by default)
 su <<SQL >/dev/null
@@ -71,15 +52,8 @@ SELECT tenantcore.isolate('crm.contacts');
 SELECT create_distributed_table('crm.contacts', 'organization_id');
 GRANT SELECT, INSERT, UPDATE, DELETE ON crm.contacts TO $app;
 SQL
-pick() {
-    su -c "SELECT u FROM (SELECT ('00000000-0000-0000-0000-' || lpad(i::text, 12, '0'))::uuid u
-             FROM generate_series(1, 50) i) s
-           WHERE (SELECT nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
-                  WHERE p.shardid = get_shard_id_for_distribution_column('crm.contacts', u)) = $1
-           ORDER BY u LIMIT 1"
-}
-A=$(pick "${TC_CITUS_PORTS[1]}")
-B=$(pick "${TC_CITUS_PORTS[2]}")
+A=$(pick crm.contacts "${TC_CITUS_PORTS[1]}")
+B=$(pick crm.contacts "${TC_CITUS_PORTS[2]}")
 echo "tenant A $A on worker ${TC_CITUS_PORTS[1]}, tenant B $B on worker ${TC_CITUS_PORTS[2]}"
 su -c "INSERT INTO crm.contacts VALUES ('$A', 1, 'first@a.example'), ('$B', 1, 'first@b.example')"
 

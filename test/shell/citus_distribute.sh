@@ -35,23 +35,7 @@ tc_citus_cluster_start
 
 app=tc_citus_shop_app
 failed=0
-su() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-expect() {
-    local name=$1 expected=$2 sql=$3 user=${4:-$app} out
-    out=$(psql -X -q -At -h 127.0.0.1 -p "${TC_CITUS_PORTS[0]}" -U "$user" -d tenantcore_citus \
-              -c "$sql" 2>&1 | grep -v '^CONTEXT:\|^PL/pgSQL\|^SQL statement\|^while executing' || true)
-    if [ "$out" = "$expected" ]; then
-        echo "ok: $name"
-    else
-        echo "FAILED: $name" >&2
-        diff -u --label expected --label actual <(printf '%s\n' "$expected") <(printf '%s\n' "$out") >&2 || true
-        failed=1
-    fi
-}
-check() {
-    if [ "$2" = "$3" ]; then echo "ok: $1"; else
-        echo "FAILED: $1" >&2; echo "  expected: $2" >&2; echo "  actual:   $3" >&2; failed=1; fi
-}
+. "$here/../helpers/citus_test.sh"
 
 A=aaaaaaaa-0000-4000-8000-000000000001
 B=bbbbbbbb-0000-4000-8000-000000000002

@@ -600,3 +600,21 @@ INSERT INTO crash.forge VALUES (2, 'y');
 UPDATE crash.forge SET body = 'z';
 DROP TRIGGER f3 ON crash.forge;
 SELECT tenantcore.unaudit('crash.forge');
+
+-- case: Citus metadata lookups on a server without Citus, tables named like shards
+-- covers: _citus_table_method _citus_worker _audit_registered_table audit_trigger
+SELECT tenantcore._citus_table_method(NULL), tenantcore._citus_table_method(0), tenantcore._citus_table_method(4294967295::oid::regclass),
+       tenantcore._citus_table_method('pg_class'), tenantcore._citus_table_method('tenantcore.audit_log');
+SELECT tenantcore._citus_worker();
+SELECT tenantcore._audit_registered_table(NULL), tenantcore._audit_registered_table('00000000-0000-0000-0000-000000000000'),
+       tenantcore._audit_registered_table(gen_random_uuid());
+SELECT tenantcore._audit_registered_table(table_id) FROM tenantcore.audited_tables;
+CREATE TABLE crash.shardish_102008 (id int PRIMARY KEY, organization_id uuid);
+CREATE TABLE "crash"."shardish_99999999999999999999999" (id int PRIMARY KEY, organization_id uuid);
+CREATE TABLE "crash"."shardish_" (id int PRIMARY KEY, organization_id uuid);
+SELECT tenantcore.audit('crash.shardish_102008'), tenantcore.audit('crash."shardish_99999999999999999999999"'),
+       tenantcore.audit('crash."shardish_"');
+INSERT INTO crash.shardish_102008 VALUES (1, gen_random_uuid());
+INSERT INTO crash."shardish_99999999999999999999999" VALUES (1, gen_random_uuid());
+INSERT INTO crash."shardish_" VALUES (1, gen_random_uuid());
+TRUNCATE crash.shardish_102008, crash."shardish_99999999999999999999999", crash."shardish_";
