@@ -119,7 +119,24 @@ tc_citus_cluster_start() {
             echo "citus.node_conninfo = 'sslmode=disable'"
             echo "tenantcore.master_key_file = '$TC_CITUS_DIR/master.key'"
         } | "${run[@]}" tee -a "$dir/data/postgresql.conf" >/dev/null
-        "${run[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+        # the ports lie in Linux's range of ephemeral ports: a client
+        # connection of an earlier test may hold one (bind fails with
+        # "Address already in use" though nothing listens there); the node
+        # then takes the next port up
+        local attempt
+        for attempt in 1 2 3 4 5; do
+            if "${run[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null; then
+                break
+            fi
+            if [ "$attempt" -eq 5 ] || ! grep -q 'Address already in use' "$dir/server.log"; then
+                echo "node $i of the Citus cluster did not start; its server log:" >&2
+                tail -n 20 "$dir/server.log" >&2
+                return 1
+            fi
+            port=$((port + 100))
+            TC_CITUS_PORTS[$i]=$port
+            echo "port = $port" | "${run[@]}" tee -a "$dir/data/postgresql.conf" >/dev/null
+        done
     done
     for i in 0 1 2; do
         psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${TC_CITUS_PORTS[$i]}" -U postgres -d postgres \

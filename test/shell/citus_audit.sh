@@ -21,7 +21,8 @@
 #   is distributed; audit_seal() says it does not cover a distributed log;
 # - moving the tenant's shards to the other worker moves its rows and its
 #   entries together: history() is whole after the move, and new entries are
-#   written on the new worker.
+#   written on the new worker; isolate_tenant_to_new_shard(..., 'CASCADE')
+#   gives the tenant's entries a shard of their own with its rows.
 # Prints a SKIP line and succeeds when Citus is neither installed nor
 # buildable (no source tarball).
 set -euo pipefail
@@ -237,6 +238,27 @@ expect "after the move: row_as_of() of A's row is its current state" "12" \
 expect "after the move: B still sees none of A's entries" "0" \
     "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
      SELECT count(*) FROM tenantcore.audit_log WHERE organization_id = '$A'; COMMIT;"
+
+# --- a tenant on shards of its own ---------------------------------------------
+su -c "SELECT isolate_tenant_to_new_shard('billing.invoices', '$B', 'CASCADE', shard_transfer_mode => 'block_writes')" >/dev/null
+check "isolate_tenant_to_new_shard(..., 'CASCADE') gave B's log entries a shard of their own too" "1|1|t" \
+    "$(su -c "SELECT (SELECT shardminvalue = shardmaxvalue FROM pg_dist_shard
+                       WHERE shardid = get_shard_id_for_distribution_column('billing.invoices', '$B'))::int,
+                     (SELECT shardminvalue = shardmaxvalue FROM pg_dist_shard
+                       WHERE shardid = get_shard_id_for_distribution_column('tenantcore.audit_log', '$B'))::int,
+                     (SELECT a.shardminvalue = i.shardminvalue FROM pg_dist_shard a, pg_dist_shard i
+                       WHERE a.shardid = get_shard_id_for_distribution_column('tenantcore.audit_log', '$B')
+                         AND i.shardid = get_shard_id_for_distribution_column('billing.invoices', '$B'))")"
+expect "after the isolation: B's history is whole, a new change is logged in B's own shard" "INSERT|100
+UPDATE|101
+UPDATE|102" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
+     UPDATE billing.invoices SET amount = 102 WHERE id = 1;
+     SELECT operation, new_row->>'amount' FROM tenantcore.history('billing.invoices', '{\"id\": 1}'); COMMIT;"
+check "B's entries are all in B's own log shard" "4" \
+    "$(su -c "SELECT r.result FROM run_command_on_shards('tenantcore.audit_log',
+                  \$\$SELECT count(*) FROM %s WHERE organization_id = '$B'\$\$) r
+               WHERE r.shardid = get_shard_id_for_distribution_column('tenantcore.audit_log', '$B')")"
 
 tc_citus_crash_check || failed=1
 [ "$failed" -eq 0 ] || { echo "citus_audit: FAILED" >&2; exit 1; }
