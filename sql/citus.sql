@@ -449,7 +449,12 @@ BEGIN
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', left('tenantcore_protect_' || col, 63), rel);
     END LOOP;
     PERFORM @extschema@._citus_hold_foreign_keys(rel);
-    PERFORM @extschema@._citus_prepare_foreign_keys(rel);
+    -- one connection per worker for the whole transaction: it has read the
+    -- registries (reference tables on the cluster) and will put foreign keys
+    -- to reference tables back; with parallel connections Citus can find the
+    -- transaction deadlocked on itself (seen with a long table name, whose
+    -- shards Citus names with a hash)
+    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
     PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
     PERFORM create_distributed_table(rel, tenant_col::text, colocate_with => coalesce(colocate_with::text, 'default'));
     -- the copied rows: gone from the coordinator's local table

@@ -17,10 +17,10 @@
  * pg_dist_shard, pg_dist_local_group) directly, through their indexes,
  * found by name in pg_catalog: no Citus symbol is linked, no SQL runs inside
  * the trigger, and a server without Citus pays a syscache lookup of the
- * table name, once per cached answer.  A shard's relation is named
- * <table>_<shardid> in the table's schema, as Citus names it; a name that
- * merely looks like one is not taken for a shard unless pg_dist_shard says
- * so.
+ * table name, once per cached answer.  A shard's relation has the name
+ * Citus's shard_name() gives it (<table>_<shardid> in the table's schema, a
+ * long name shortened with a hash); a name that merely looks like one is not
+ * taken for a shard unless pg_dist_shard and shard_name() say so.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,16 +31,19 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "fmgr.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
 #include "utils/uuid.h"
+#include "utils/varlena.h"
 
 #include "citus_meta.h"
 
@@ -130,20 +133,37 @@ tc_citus_table_method(Oid relid)
 
 /*
  * ShardRelation returns the local relation of shard shardid of table
- * logicalid (<table>_<shardid> in the table's schema), or InvalidOid when
- * this node has no placement of it.
+ * logicalid, or InvalidOid when this node has no placement of it.  Its name
+ * is Citus's: shard_name(), resolved by oid in pg_catalog (a long table name
+ * is shortened with a hash there); <table>_<shardid> in the table's schema
+ * without it.
  */
 static Oid
 ShardRelation(Oid logicalid, int64 shardid)
 {
+	Oid			argtypes[3] = {REGCLASSOID, INT8OID, BOOLOID};
+	Oid			fn = LookupFuncName(list_make2(makeString("pg_catalog"), makeString("shard_name")),
+									3, argtypes, true);
 	char	   *relname = get_rel_name(logicalid);
 	char		name[NAMEDATALEN * 2];
 
 	if (relname == NULL)
 		return InvalidOid;
+	if (OidIsValid(fn))
+	{
+		/* shard_name(table, shard, skip_qualify_public => false) */
+		text	   *qualified = DatumGetTextPP(OidFunctionCall3(fn, ObjectIdGetDatum(logicalid),
+																Int64GetDatum(shardid),
+																BoolGetDatum(false)));
+		List	   *names = textToQualifiedNameList(qualified);
+
+		if (list_length(names) == 1)
+			return get_relname_relid(strVal(linitial(names)), get_rel_namespace(logicalid));
+		return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+	}
 	snprintf(name, sizeof(name), "%s_" INT64_FORMAT, relname, shardid);
 	if (strlen(name) >= NAMEDATALEN)
-		return InvalidOid;		/* Citus shortens such names with a hash */
+		return InvalidOid;
 	return get_relname_relid(name, get_rel_namespace(logicalid));
 }
 

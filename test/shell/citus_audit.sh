@@ -192,6 +192,21 @@ check "COPY of 3 rows (two tenants, two workers) logs 3 entries, each on its row
               FROM (SELECT id >> 48 AS g, count(*) AS n FROM tenantcore.audit_log
                      WHERE operation = 'INSERT' AND (new_row->>'id')::int >= 10 GROUP BY 1) s")"
 
+# a table whose name is long enough for Citus to shorten its shards' names
+long=billing.a_table_with_a_name_long_enough_for_citus_to_shorten_shards
+su <<SQL >/dev/null
+SET client_min_messages = warning;
+CREATE TABLE $long (organization_id uuid NOT NULL, id bigint NOT NULL, PRIMARY KEY (organization_id, id));
+SELECT tenantcore.isolate('$long');
+SELECT tenantcore.distribute('$long');
+SELECT tenantcore.audit('$long');
+INSERT INTO $long VALUES ('$A', 1), ('$B', 1);
+SQL
+check "a table with a long name (shards named with a hash by Citus) is logged on its workers" "$GA:1 $GB:1" \
+    "$(su -c "SELECT string_agg((id >> 48) || ':' || count, ' ' ORDER BY id >> 48)
+              FROM (SELECT id, count(*) OVER (PARTITION BY id >> 48) FROM tenantcore.audit_log
+                     WHERE table_name = '$long') s")"
+
 # --- forged identities, tables outside the log ----------------------------------
 payments_id=$(su -c "SELECT table_id FROM tenantcore.audited_tables WHERE rel = 'billing.payments'::regclass")
 su <<SQL >/dev/null
@@ -255,7 +270,7 @@ UPDATE|102" \
     "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
      UPDATE billing.invoices SET amount = 102 WHERE id = 1;
      SELECT operation, new_row->>'amount' FROM tenantcore.history('billing.invoices', '{\"id\": 1}'); COMMIT;"
-check "B's entries are all in B's own log shard" "4" \
+check "B's entries are all in B's own log shard" "5" \
     "$(su -c "SELECT r.result FROM run_command_on_shards('tenantcore.audit_log',
                   \$\$SELECT count(*) FROM %s WHERE organization_id = '$B'\$\$) r
                WHERE r.shardid = get_shard_id_for_distribution_column('tenantcore.audit_log', '$B')")"
