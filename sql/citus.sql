@@ -338,9 +338,10 @@ COMMENT ON FUNCTION @extschema@.distribute_audit_log(regclass) IS
 REVOKE EXECUTE ON FUNCTION @extschema@.distribute_audit_log(regclass) FROM PUBLIC;
 
 -- distribute_tenant_keys puts each tenant's data keys with the tenant's rows
--- on a Citus cluster: tenantcore.tenant_keys distributed by organization_id,
--- co-located with a distributed tenant table, and the registry of protected
--- columns made a reference table (every node's encrypting triggers and
+-- on a Citus cluster: tenantcore.tenant_keys (and tenantcore.audit_reads, the
+-- records of decryptions) distributed by organization_id, co-located with a
+-- distributed tenant table, and the registry of protected columns made a
+-- reference table (every node's encrypting triggers and
 -- decrypting functions check it).  Then tenantcore.protect() works on
 -- distributed tables: values are encrypted and decrypted on the worker that
 -- holds the row, with the key read from the tenant's shard of tenant_keys on
@@ -390,6 +391,16 @@ BEGIN
     PERFORM create_distributed_table('@extschema@.tenant_keys', 'organization_id',
                                      colocate_with => colocate_with::text);
     PERFORM truncate_local_data_after_distributing_table('@extschema@.tenant_keys');
+    -- the records of reads of protected data go with them: a worker writes
+    -- the reads it decrypted into the tenant's shard there (src/audit_reads.c).
+    -- Citus needs the tenant column in the primary key.
+    IF @extschema@._citus_table_method('@extschema@.audit_reads') IS NULL THEN
+        ALTER TABLE @extschema@.audit_reads DROP CONSTRAINT audit_reads_pkey,
+            ADD CONSTRAINT audit_reads_pkey PRIMARY KEY (organization_id, id);
+        PERFORM create_distributed_table('@extschema@.audit_reads', 'organization_id',
+                                         colocate_with => colocate_with::text);
+        PERFORM truncate_local_data_after_distributing_table('@extschema@.audit_reads');
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.distribute_tenant_keys(regclass) IS

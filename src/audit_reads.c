@@ -11,6 +11,15 @@
  * statement and column read, not one per row decrypted, so reading 10,000
  * rows costs one counter increment per row and one insert per column.
  *
+ * On a Citus cluster where audit_reads is distributed with the tenants
+ * (distribute_tenant_keys()), a worker writes the counts of its decryptions
+ * into the tenant's shard of audit_reads on that worker (by SQL on the shard
+ * itself: Citus is committing the worker's transaction then), with ids that
+ * carry the node's group in their top 16 bits like the audit log's; the
+ * coordinator inserts through Citus, which routes each row to its tenant's
+ * shard (this callback runs before Citus's own: tenantcore is preloaded after
+ * citus).
+ *
  * The counts live in TopTransactionContext and are gone at the end of the
  * transaction.  A read counts even when its subtransaction rolls back (the
  * data was seen).  When the whole transaction aborts, or cannot write
@@ -38,6 +47,7 @@
 #include "utils/uuid.h"
 
 #include "audit_reads.h"
+#include "citus_meta.h"
 #include "context.h"
 #include "util.h"
 
@@ -84,6 +94,12 @@ static const char *insert_sql =
 "INSERT INTO %s.audit_reads (statement_started_at, backend_pid, query_id, organization_id, "
 "actor_id, role_name, table_name, column_name, reads) "
 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/* the same into a tenant's shard on a Citus worker (%s: the shard, the schema) */
+static const char *shard_insert_sql =
+"INSERT INTO %s (id, statement_started_at, backend_pid, query_id, organization_id, "
+"actor_id, role_name, table_name, column_name, reads) "
+"VALUES ($10 + pg_catalog.nextval('%s.audit_reads_id_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /*
  * FillKey describes a read by the current statement, user and actor.
@@ -232,9 +248,12 @@ WriteCounts(HTAB *counts)
 	HASH_SEQ_STATUS seq;
 	ReadCount  *c;
 	TcOwnerSpi	spi;
+	int32		group = tc_citus_local_group();
+	bool		to_shards = group > 0 && tc_citus_table_method(target_relid) == 'h';
+	const char *nspname = quote_identifier(get_namespace_name(get_rel_namespace(target_relid)));
 
 	tc_spi_begin_as_owner(target_owner, &spi);
-	if (target_plan == NULL)
+	if (target_plan == NULL && !to_shards)
 	{
 		Oid			types[9] = {TIMESTAMPTZOID, INT4OID, INT8OID, UUIDOID, UUIDOID,
 		NAMEOID, TEXTOID, TEXTOID, INT8OID};
@@ -253,8 +272,8 @@ WriteCounts(HTAB *counts)
 	hash_seq_init(&seq, counts);
 	while ((c = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		values[9];
-		char		nulls[9];
+		Datum		values[10];
+		char		nulls[10];
 
 		memset(nulls, ' ', sizeof(nulls));
 		values[0] = TimestampTzGetDatum(c->key.statement_start);
@@ -274,7 +293,34 @@ WriteCounts(HTAB *counts)
 		if (c->column_name == NULL)
 			nulls[7] = 'n';
 		values[8] = Int64GetDatum(c->reads);
-		if (SPI_execute_plan(target_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+		if (to_shards)
+		{
+			Oid			types[10] = {TIMESTAMPTZOID, INT4OID, INT8OID, UUIDOID, UUIDOID,
+			NAMEOID, TEXTOID, TEXTOID, INT8OID, INT8OID};
+			Oid			shard = tc_citus_tenant_shard(target_relid, &c->key.tenant);
+
+			if (!OidIsValid(shard))
+			{
+				/* decrypted here, but the tenant's rows are not: keep it in the log */
+				ereport(LOG,
+						(errmsg("tenantcore: reads of protected data not recorded in tenantcore.audit_reads (the tenant's shard is not on this node): "
+								"tenant %s, role %s, table %s, column %s, %lld reads",
+								tc_uuid_cstring(&c->key.tenant), NameStr(c->role_name),
+								c->table_name ? c->table_name : "none (decrypt_pii)",
+								c->column_name ? c->column_name : "none", (long long) c->reads),
+						 errhidestmt(true)));
+				continue;
+			}
+			values[9] = Int64GetDatum((int64) group << 48);
+			nulls[9] = ' ';
+			if (SPI_execute_with_args(psprintf(shard_insert_sql,
+											   quote_qualified_identifier(get_namespace_name(get_rel_namespace(shard)),
+																		  get_rel_name(shard)),
+											   nspname),
+									  10, types, values, nulls, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "could not record reads of protected data in audit_reads");
+		}
+		else if (SPI_execute_plan(target_plan, values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not record reads of protected data in audit_reads");
 	}
 	tc_spi_end_as_owner(&spi);

@@ -15,6 +15,9 @@
 #   view shows each tenant its own values, a blind index search routed to the
 #   tenant finds the row, one that is not routed is refused with a hint;
 # - a tenant cannot decrypt another tenant's ciphertext;
+# - with tenantcore.audit_reads on, the reads a worker decrypts are recorded in
+#   the tenant's shard of audit_reads there, readable by the tenant through
+#   the coordinator;
 # - rotate_tenant_key() and shred_tenant() on the coordinator reach the
 #   tenant's worker; after shred_tenant(), a worker backend that had the key
 #   cached can no longer decrypt (the cache is dropped on the worker);
@@ -103,6 +106,22 @@ expect "the decrypting view shows A its values" "1|first@a.example
 expect "and B its own" "1|first@b.example" \
     "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
      SELECT id, email FROM crm.contacts_decrypted ORDER BY id; COMMIT;"
+# reads of protected data, recorded where the tenant's rows are
+GA=$(su -c "SELECT groupid FROM pg_dist_node WHERE nodeport = ${TC_CITUS_PORTS[1]}")
+su -c "ALTER ROLE $app SET tenantcore.audit_reads = on"
+expect "A's reads through the view are recorded on A's worker, readable by A through the coordinator" \
+    "2
+crm.contacts|email|2|t" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A'); SELECT count(email) FROM crm.contacts_decrypted; COMMIT;
+     BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     SELECT table_name, column_name, reads, id >> 48 = $GA FROM tenantcore.audit_reads; COMMIT;"
+check "the record is in A's shard of audit_reads, B sees none" "1|0" \
+    "$(su -c "SELECT (SELECT r.result FROM run_command_on_shards('tenantcore.audit_reads',
+                          \$\$SELECT count(*) FROM %s WHERE organization_id = '$A'\$\$) r
+                       WHERE r.shardid = get_shard_id_for_distribution_column('tenantcore.audit_reads', '$A'))")|$(
+       psql -X -q -At -h 127.0.0.1 -p "${TC_CITUS_PORTS[0]}" -U "$app" -d tenantcore_citus \
+            -c "BEGIN" -c "SELECT FROM tenantcore.set_tenant('$B')" -c "SELECT count(*) FROM tenantcore.audit_reads" -c "COMMIT")"
+su -c "ALTER ROLE $app RESET tenantcore.audit_reads"
 expect "a blind index search routed to the tenant finds its row" "2" \
     "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
      SELECT id FROM crm.contacts WHERE organization_id = '$A' AND email_bidx = tenantcore.blind_index('second@a.example'); COMMIT;"
