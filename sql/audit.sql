@@ -357,6 +357,12 @@ CREATE EVENT TRIGGER tenantcore_audit_ddl ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION @extschema@._audit_on_ddl_command_end();
 
+-- the registries' names of renamed tables (sql/context.sql)
+DROP EVENT TRIGGER IF EXISTS tenantcore_registry_names;
+CREATE EVENT TRIGGER tenantcore_registry_names ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION @extschema@._registry_names_on_ddl();
+
 DROP EVENT TRIGGER IF EXISTS tenantcore_audit_forget_dropped;
 CREATE EVENT TRIGGER tenantcore_audit_forget_dropped ON sql_drop
     EXECUTE FUNCTION @extschema@._audit_on_sql_drop();
@@ -1188,6 +1194,9 @@ CREATE OR REPLACE TRIGGER audit_log_guard_truncate BEFORE TRUNCATE ON @extschema
 
 CREATE OR REPLACE TRIGGER audited_tables_identity BEFORE INSERT OR UPDATE ON @extschema@.audited_tables
     FOR EACH ROW EXECUTE FUNCTION @extschema@._audited_tables_identity();
+
+CREATE OR REPLACE TRIGGER registry_rel_name BEFORE INSERT ON @extschema@.audited_tables
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._registry_rel_name();
 
 -- The registry of audited tables has row security, like protected_columns:
 -- everyone reads it; a role writes only the rows of tables it owns (audit()

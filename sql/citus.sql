@@ -226,6 +226,29 @@ BEGIN
 END
 $$;
 
+-- _citus_regrant gives the grants of a registry made a reference table to
+-- every node: Citus propagates GRANT on its tables, but not the grants a
+-- table had before it became one (the delegation of doc/audit.md grants
+-- INSERT, UPDATE, DELETE on audited_tables to table owners).
+CREATE OR REPLACE FUNCTION @extschema@._citus_regrant(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT a.privilege_type, a.grantee
+          FROM pg_class c, aclexplode(c.relacl) a
+         WHERE c.oid = rel AND a.grantee <> c.relowner
+         ORDER BY 2, 1
+    LOOP
+        EXECUTE format('GRANT %s ON %s TO %s', g.privilege_type, rel,
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END);
+    END LOOP;
+END
+$$;
+
 -- distribute_reference makes rel a Citus reference table (a copy on every
 -- node: global tables that tenant tables reference), holding back the
 -- foreign keys of local tables to it until they are distributed.
@@ -318,12 +341,13 @@ BEGIN
         PERFORM create_reference_table('@extschema@.audited_tables');
         FOR reg IN SELECT * FROM pg_temp.tc_audited_tables LOOP
             INSERT INTO @extschema@.audited_tables (rel, exclude_columns, redact_columns, changed_only,
-                                                    tenant_column, audited_at, builtin, table_id)
+                                                    tenant_column, audited_at, builtin, table_id, rel_name)
             VALUES (reg.rel, reg.exclude_columns, reg.redact_columns, reg.changed_only,
-                    reg.tenant_column, reg.audited_at, reg.builtin, reg.table_id);
+                    reg.tenant_column, reg.audited_at, reg.builtin, reg.table_id, reg.rel_name);
         END LOOP;
         CREATE OR REPLACE TRIGGER audited_tables_identity BEFORE INSERT OR UPDATE ON @extschema@.audited_tables
             FOR EACH ROW EXECUTE FUNCTION @extschema@._audited_tables_identity();
+        PERFORM @extschema@._citus_regrant('@extschema@.audited_tables');
     END IF;
     PERFORM create_distributed_table('@extschema@.audit_log', 'organization_id',
                                      colocate_with => colocate_with::text);
@@ -383,10 +407,12 @@ BEGIN
         PERFORM create_reference_table('@extschema@.protected_columns');
         FOR reg IN SELECT * FROM pg_temp.tc_protected_columns LOOP
             INSERT INTO @extschema@.protected_columns (rel, column_name, encrypted_column, blind_index_column,
-                                                       blind_index_purpose, tenant_column, view_name, protected_at)
+                                                       blind_index_purpose, tenant_column, view_name, protected_at,
+                                                       rel_name)
             VALUES (reg.rel, reg.column_name, reg.encrypted_column, reg.blind_index_column,
-                    reg.blind_index_purpose, reg.tenant_column, reg.view_name, reg.protected_at);
+                    reg.blind_index_purpose, reg.tenant_column, reg.view_name, reg.protected_at, reg.rel_name);
         END LOOP;
+        PERFORM @extschema@._citus_regrant('@extschema@.protected_columns');
     END IF;
     PERFORM create_distributed_table('@extschema@.tenant_keys', 'organization_id',
                                      colocate_with => colocate_with::text);

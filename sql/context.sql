@@ -84,3 +84,65 @@ CREATE OR REPLACE FUNCTION @extschema@._is_temporary(rel regclass) RETURNS boole
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 RETURN (SELECT c.relpersistence OPERATOR(pg_catalog.=) 't' FROM pg_catalog.pg_class c WHERE c.oid = rel);
+
+-- _qualified_name: schema.table of rel, quoted as format('%I.%I') (and as the
+-- C code's tc_qualified_relation_name()), NULL when rel does not exist.
+CREATE OR REPLACE FUNCTION @extschema@._qualified_name(rel regclass) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.oid OPERATOR(pg_catalog.=) rel);
+
+-- _registry_rel_name: the registries of audited and protected tables record
+-- each table's qualified name beside its oid (rel_name) when a row is added;
+-- a row given its name (copied from another node) keeps it.  Renames are
+-- followed by _registry_names_on_ddl().
+CREATE OR REPLACE FUNCTION @extschema@._registry_rel_name() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.rel_name IS NULL THEN
+        NEW.rel_name := @extschema@._qualified_name(NEW.rel);
+    END IF;
+    RETURN NEW;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._registry_rel_name() FROM PUBLIC;
+
+-- _registry_names_on_ddl keeps rel_name of the registries in step with
+-- renamed tables and tables moved to another schema, by identity or by the
+-- old name, never by oid (on a Citus cluster the statement reaches every
+-- node's copy, each with its own oids).
+CREATE OR REPLACE FUNCTION @extschema@._registry_names_on_ddl() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    obj     oid;
+    newname text;
+    tid     uuid;
+    oldname text;
+BEGIN
+    IF @extschema@._citus_worker() THEN
+        RETURN;
+    END IF;
+    FOR obj IN SELECT DISTINCT d.objid FROM pg_event_trigger_ddl_commands() d
+                WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0
+    LOOP
+        newname := @extschema@._qualified_name(obj::regclass);
+        CONTINUE WHEN newname IS NULL;
+        FOR tid IN SELECT t.table_id FROM @extschema@.audited_tables t
+                    WHERE t.rel::oid = obj AND t.rel_name IS DISTINCT FROM newname
+        LOOP
+            UPDATE @extschema@.audited_tables t SET rel_name = newname WHERE t.table_id = tid;
+        END LOOP;
+        FOR oldname IN SELECT DISTINCT p.rel_name FROM @extschema@.protected_columns p
+                        WHERE p.rel::oid = obj AND p.rel_name IS DISTINCT FROM newname AND p.rel_name IS NOT NULL
+        LOOP
+            UPDATE @extschema@.protected_columns p SET rel_name = newname WHERE p.rel_name = oldname;
+        END LOOP;
+    END LOOP;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._registry_names_on_ddl() FROM PUBLIC;

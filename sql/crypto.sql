@@ -479,6 +479,9 @@ CREATE OR REPLACE TRIGGER tenant_keys_changed
     AFTER UPDATE OR DELETE OR TRUNCATE ON @extschema@.tenant_keys
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._tenant_keys_changed();
 
+CREATE OR REPLACE TRIGGER registry_rel_name BEFORE INSERT ON @extschema@.protected_columns
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._registry_rel_name();
+
 DROP POLICY IF EXISTS owner_registers ON @extschema@.protected_columns;
 -- no temporary tables in the registry: any role with TEMP rights owns its
 -- temporary tables, and a registered table lets its owner call the protect

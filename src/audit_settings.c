@@ -24,10 +24,12 @@
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "nodes/bitmapset.h"
+#include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -36,6 +38,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/varlena.h"
 
 #include "audit_json.h"
 #include "audit_settings.h"
@@ -157,15 +160,31 @@ RegistryRelation(Oid funcid)
 }
 
 /*
+ * RegistryByName tells whether this node's registry must be searched by
+ * table name rather than oid: on a Citus cluster it is a reference table,
+ * and the copy that Citus makes for a node added later holds the
+ * coordinator's oids in rel (it copies the values as they are), which on
+ * that node name no table, or another one.
+ */
+static bool
+RegistryByName(Oid funcid)
+{
+	Oid			regid = get_relname_relid("audited_tables", get_func_namespace(funcid));
+
+	return OidIsValid(regid) && tc_citus_table_method(regid) == 'n';
+}
+
+/*
  * RegistryLookup reads one row of the registry of audited tables (in the
  * schema of the trigger function funcid) directly, without the privileges of
  * the user: the row whose column keycol equals key (compared with eqproc),
- * and in it column col, copied into the caller's memory context (the value
- * is a uuid or an oid); false when there is no such row or value.
+ * or, when name is given, whose text column keycol is name; and in it column
+ * col, copied into the caller's memory context; false when there is no such
+ * row or value.
  */
 static bool
 RegistryLookup(Oid funcid, const char *keycol, RegProcedure eqproc, Datum key,
-			   const char *col, Datum *out)
+			   const char *name, const char *col, Datum *out)
 {
 	Oid			regid = RegistryRelation(funcid);
 	AttrNumber	keyatt;
@@ -184,9 +203,18 @@ RegistryLookup(Oid funcid, const char *keycol, RegProcedure eqproc, Datum key,
 		return false;
 
 	reg = table_open(regid, AccessShareLock);
-	ScanKeyInit(&skey, keyatt, BTEqualStrategyNumber, eqproc, key);
-	scan = systable_beginscan(reg, InvalidOid, false, NULL, 1, &skey);
-	tuple = systable_getnext(scan);
+	if (name == NULL)
+		ScanKeyInit(&skey, keyatt, BTEqualStrategyNumber, eqproc, key);
+	scan = systable_beginscan(reg, InvalidOid, false, NULL, name == NULL ? 1 : 0, &skey);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)) && name != NULL)
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, keyatt, RelationGetDescr(reg), &isnull);
+
+		/* the registries are small: the names are compared here */
+		if (!isnull && strcmp(TextDatumGetCString(value), name) == 0)
+			break;
+	}
 	if (HeapTupleIsValid(tuple))
 	{
 		bool		isnull;
@@ -208,13 +236,16 @@ RegistryLookup(Oid funcid, const char *keycol, RegProcedure eqproc, Datum key,
 /*
  * RegisteredTableId sets *out to the identity of relid in the registry of
  * audited tables (audited_tables.table_id); false when relid is not audited.
+ * By oid, or by name on a Citus node (RegistryByName).
  */
 static bool
 RegisteredTableId(Oid funcid, Oid relid, pg_uuid_t *out)
 {
 	Datum		id;
 
-	if (!RegistryLookup(funcid, "rel", F_OIDEQ, ObjectIdGetDatum(relid), "table_id", &id))
+	if (RegistryByName(funcid)
+		? !RegistryLookup(funcid, "rel_name", InvalidOid, (Datum) 0, tc_qualified_relation_name(relid), "table_id", &id)
+		: !RegistryLookup(funcid, "rel", F_OIDEQ, ObjectIdGetDatum(relid), NULL, "table_id", &id))
 		return false;
 	*out = *DatumGetUUIDP(id);
 	return true;
@@ -222,14 +253,21 @@ RegisteredTableId(Oid funcid, Oid relid, pg_uuid_t *out)
 
 /*
  * RegisteredTable returns the audited table whose identity is table_id in
- * the registry, or InvalidOid.
+ * the registry, or InvalidOid; on a Citus node the table its name names.
  */
 static Oid
 RegisteredTable(Oid funcid, const pg_uuid_t *table_id)
 {
 	Datum		rel;
 
-	if (!RegistryLookup(funcid, "table_id", F_UUID_EQ, UUIDPGetDatum(table_id), "rel", &rel))
+	if (RegistryByName(funcid))
+	{
+		if (!RegistryLookup(funcid, "table_id", F_UUID_EQ, UUIDPGetDatum(table_id), NULL, "rel_name", &rel))
+			return InvalidOid;
+		return RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(DatumGetTextPP(rel))),
+								NoLock, true);
+	}
+	if (!RegistryLookup(funcid, "table_id", F_UUID_EQ, UUIDPGetDatum(table_id), NULL, "rel", &rel))
 		return InvalidOid;
 	return DatumGetObjectId(rel);
 }
@@ -285,6 +323,19 @@ tc_audit_log_target(Oid funcid, Relation rel, Oid *relid)
 							 tc_qualified_relation_name(logical))));
 		return InvalidOid;
 	}
+	/*
+	 * The coordinator's table of a distributed table: only its TRUNCATE
+	 * trigger fires there (Citus runs statement triggers of TRUNCATE on the
+	 * coordinator, not on the shards), and its entry, which has no tenant,
+	 * has no place in the distributed log: refused rather than lost.
+	 */
+	if (tc_citus_table_method(*relid) == 'h')
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("TRUNCATE of the audited distributed table %s cannot be logged",
+						tc_qualified_relation_name(*relid)),
+				 errdetail("The audit log is distributed by tenant, and a TRUNCATE entry has none."),
+				 errhint("DELETE the rows (each is logged), or stop auditing the table with tenantcore.unaudit() first.")));
 	if (!tc_citus_shard_of(*relid, &logical, &shardid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

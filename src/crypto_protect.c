@@ -334,6 +334,39 @@ typedef struct ProtectCallerCache
 }			ProtectCallerCache;
 
 /*
+ * RegistryHasName tells whether the registry placement reg has a row whose
+ * rel_name is name (the registry is small: every row is looked at).
+ */
+static bool
+RegistryHasName(Oid reg, const char *name)
+{
+	AttrNumber	att = get_attnum(reg, "rel_name");
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Snapshot	snapshot;
+	bool		found = false;
+
+	if (att == InvalidAttrNumber)
+		return false;
+	rel = table_open(reg, AccessShareLock);
+	/* the latest snapshot, as RelationIsProtected: protect() registers first */
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
+	while (!found && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, att, RelationGetDescr(rel), &isnull);
+
+		found = !isnull && strcmp(TextDatumGetCString(value), name) == 0;
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
  * RelationIsProtected tells whether tenantcore.protected_columns registers a
  * column of the relation (tenantcore.protect() registers the column before it
  * converts the existing rows).
@@ -355,8 +388,13 @@ RelationIsProtected(Oid relid)
 	registry = get_relname_relid("protected_columns", schema);
 	if (!OidIsValid(registry))
 		elog(ERROR, "table tenantcore.protected_columns does not exist");
-	/* a reference table on a Citus cluster: its rows are in the placement */
-	registry = tc_citus_local_placement(registry);
+	/*
+	 * A reference table on a Citus cluster: its rows are in the placement,
+	 * and rel holds another node's oids on a node added later (Citus copies
+	 * them as they are): look the table up by name there.
+	 */
+	if (tc_citus_table_method(registry) == 'n')
+		return RegistryHasName(tc_citus_local_placement(registry), tc_qualified_relation_name(relid));
 	relattno = get_attnum(registry, "rel");
 	if (relattno == InvalidAttrNumber)
 		elog(ERROR, "column rel of tenantcore.protected_columns does not exist");

@@ -76,7 +76,11 @@ CREATE TABLE @extschema@.audited_tables (
     tenant_column   name,
     audited_at      timestamptz NOT NULL DEFAULT now(),
     builtin         boolean     NOT NULL DEFAULT false,
-    table_id        uuid        NOT NULL CONSTRAINT audited_tables_table_id_key UNIQUE
+    table_id        uuid        NOT NULL CONSTRAINT audited_tables_table_id_key UNIQUE,
+    -- the table's qualified name, kept on renames (0.8.0): on a Citus
+    -- cluster rel holds the oid of one node, and a node added later gets
+    -- the coordinator's oids; tenantcore's lookups there go by name
+    rel_name        text
 );
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.audited_tables', 'WHERE NOT builtin');

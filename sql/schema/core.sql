@@ -498,9 +498,9 @@ ALTER TABLE @extschema@.error_logs ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SE
 -- append-only records themselves: isolated, not audited.  table_id as
 -- _audit_table_id() makes it; rows in the order of the tables' oids (as
 -- _audit_table_id() was first applied).
-INSERT INTO @extschema@.audited_tables (rel, exclude_columns, redact_columns, tenant_column, builtin, table_id)
+INSERT INTO @extschema@.audited_tables (rel, exclude_columns, redact_columns, tenant_column, builtin, table_id, rel_name)
 SELECT rel::regclass, exclude_columns::text[], redact_columns::text[], tenant_column, true,
-       pg_catalog.md5('tenantcore audited table ' || rel)::uuid
+       pg_catalog.md5('tenantcore audited table ' || rel)::uuid, rel
   FROM (VALUES
     ('@extschema@.users', '{last_login_at,updated_at}', '{password_hash}', NULL),
     ('@extschema@.organizations', '{}', '{}', NULL),

@@ -30,6 +30,7 @@ CREATE TABLE @extschema@.protected_columns (
     tenant_column name NOT NULL,
     view_name name NOT NULL,
     protected_at timestamptz NOT NULL DEFAULT now(),
+    rel_name text,              -- the qualified name (0.8.0): see audited_tables.rel_name
     PRIMARY KEY (rel, column_name)
 );
 

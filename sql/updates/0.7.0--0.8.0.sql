@@ -17,3 +17,14 @@ CREATE TABLE @extschema@.citus_pending_foreign_keys (
 );
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.citus_pending_foreign_keys', '');
+
+-- the registries keep the qualified name of each table beside its oid: on a
+-- Citus cluster the registries are reference tables, whose copy on a node
+-- added later holds the coordinator's oids (Citus copies them as they are);
+-- tenantcore's lookups on the workers go by name
+ALTER TABLE @extschema@.audited_tables ADD COLUMN rel_name text;
+ALTER TABLE @extschema@.protected_columns ADD COLUMN rel_name text;
+UPDATE @extschema@.audited_tables t SET rel_name = pg_catalog.format('%I.%I', n.nspname, c.relname)
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = t.rel;
+UPDATE @extschema@.protected_columns p SET rel_name = pg_catalog.format('%I.%I', n.nspname, c.relname)
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p.rel;

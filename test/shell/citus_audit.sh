@@ -89,6 +89,7 @@ expect "a write to an audited distributed table is refused on the worker while t
     "ERROR:  table billing.early is distributed, but tenantcore.audit_log is not
 HINT:  Distribute the log with its tenants on the coordinator: SELECT tenantcore.distribute_audit_log('billing.early');" \
     "INSERT INTO billing.early VALUES ('00000000-0000-0000-0000-000000000001', 1)" postgres
+su -c "CREATE ROLE tc_delegated_owner NOLOGIN; GRANT INSERT, UPDATE, DELETE ON tenantcore.audited_tables TO tc_delegated_owner" >/dev/null
 expect "distribute_audit_log() co-locates the log with the tenant tables" "" \
     "SET client_min_messages = warning; SELECT FROM tenantcore.distribute_audit_log('billing.invoices')" postgres
 expect "a second call says so" "NOTICE:  tenantcore.audit_log is distributed already, skipping" \
@@ -100,6 +101,9 @@ check "the log and its partitions are distributed with the invoices, the registr
              WHERE i.logicalrelid = 'billing.invoices'::regclass
                AND p.logicalrelid IN ('tenantcore.audit_log'::regclass, 'tenantcore.audit_log_default'::regclass,
                                       'tenantcore.audited_tables'::regclass)")"
+check "the registry's grants (doc/audit.md's delegation) reach every node" "t t t" \
+    "$(su -c "SELECT string_agg(result, ' ') FROM run_command_on_all_nodes(
+                  \$\$SELECT has_table_privilege('tc_delegated_owner', 'tenantcore.audited_tables', 'INSERT')\$\$)")"
 expect "audit() of the distributed tables" "billing.invoices
 billing.payments" \
     "SET client_min_messages = warning; SELECT tenantcore.audit('billing.invoices'); SELECT tenantcore.audit('billing.payments')" postgres
@@ -226,6 +230,12 @@ HINT:  Install the audit trigger with tenantcore.audit()." \
 expect "nothing was written under the forged identity" "1" \
     "SELECT count(*) FROM tenantcore.audit_log WHERE table_id = '$payments_id'" postgres
 
+expect "TRUNCATE of an audited distributed table is refused, not left unlogged" \
+    "ERROR:  TRUNCATE of the audited distributed table billing.payments cannot be logged
+DETAIL:  The audit log is distributed by tenant, and a TRUNCATE entry has none.
+HINT:  DELETE the rows (each is logged), or stop auditing the table with tenantcore.unaudit() first." \
+    "TRUNCATE billing.payments" postgres
+expect "the rows are still there" "1" "SELECT count(*) FROM billing.payments" postgres
 expect "audit_seal() says that it does not cover a distributed log" \
     "ERROR:  audit_seal() does not cover a distributed audit log yet
 DETAIL:  tenantcore.audit_log is distributed with the tenants (distribute_audit_log()); seals close ranges of one node's ids.

@@ -16,7 +16,9 @@
 # and then, as the application role through the coordinator, two tenants:
 # each sees its rows and decrypted values, history() shows the entry written
 # before the move and the new ones, a reference to another tenant's row is
-# refused.  The core schema's own problems are listed by citus_plan() (it is
+# refused; with the workers' copies of the registries holding wrong oids (as
+# on a node added later) writes are still checked, encrypted and logged, and
+# a renamed table keeps its registry rows.  The core schema's own problems are listed by citus_plan() (it is
 # not distributable yet, doc/citus.md).
 # Prints a SKIP line and succeeds when Citus is neither installed nor
 # buildable (no source tarball).
@@ -138,6 +140,47 @@ expect "distribute() of a table that is not isolated is refused" \
     "ERROR:  table shop.countries is not isolated
 HINT:  Isolate it with tenantcore.isolate() first: its tenant column is the distribution column." \
     "SELECT tenantcore.distribute('shop.countries')" postgres
+
+# --- registries on nodes whose copy holds other oids -----------------------------
+# A node added later gets the registries' rows with the coordinator's oids
+# (Citus copies reference table rows as they are): here the workers' copies
+# are made to name an unrelated relation, as such a node's might.  Lookups on
+# the workers go by name: writes are still checked, logged and encrypted.
+corrupted=""
+for n in 1 2; do
+    corrupted+=$(psql -X -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${TC_CITUS_PORTS[$n]}" -U postgres -d tenantcore_citus <<SQL | grep '^UPDATE' | tr '\n' ' '
+SET citus.enable_manual_changes_to_shards = on;
+SET citus.override_table_visibility = off;
+SET session_replication_role = replica;
+SELECT format('UPDATE tenantcore.%I SET rel = CASE WHEN rel_name = %L THEN %s ELSE %s END WHERE rel_name LIKE %L', c.relname,
+              'shop.customers', 'tenantcore.tenant_keys'::regclass::oid, 'tenantcore.audit_log'::regclass::oid, 'shop.%')
+  FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+ WHERE s.nspname = 'tenantcore' AND (c.relname ~ '^audited_tables_[0-9]+\$' OR c.relname ~ '^protected_columns_[0-9]+\$')
+ ORDER BY c.relname \\gexec
+SQL
+) || true
+done
+check "the workers' copies of the registries name another relation by oid" \
+    "UPDATE 2 UPDATE 1 UPDATE 2 UPDATE 1 " "$corrupted"
+expect "with the oids wrong, A writes: encrypted, checked and logged on its worker by name" "amy@a.example
+anna@a.example
+INSERT|anna@a.example" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     INSERT INTO shop.customers (organization_id, id, email, country) VALUES ('$A', 3, 'anna@a.example', 'FR');
+     SELECT email FROM shop.customers_decrypted WHERE id > 1 ORDER BY id;
+     SELECT h.operation, d.email FROM tenantcore.history('shop.customers', '{\"id\": 3}') h, shop.customers_decrypted d
+      WHERE d.id = 3; COMMIT;"
+
+# a renamed table keeps its registry rows by name on every node
+su -c "ALTER TABLE shop.orders RENAME TO orders_renamed" >/dev/null
+check "a renamed table's registry name follows on every node" "3" \
+    "$(su -c "SELECT count(*) FROM run_command_on_all_nodes(
+                  \$\$SELECT count(*) FROM tenantcore.audited_tables WHERE rel_name = 'shop.orders_renamed'\$\$) r
+              WHERE r.result = '1'")"
+expect "and its writes are still logged" "UPDATE|175" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     UPDATE shop.orders_renamed SET total = 175 WHERE id = 1;
+     SELECT operation, new_row->>'total' FROM tenantcore.history('shop.orders_renamed', '{\"id\": 1}') OFFSET 2; COMMIT;"
 
 tc_citus_crash_check || failed=1
 [ "$failed" -eq 0 ] || { echo "citus_distribute: FAILED" >&2; exit 1; }
