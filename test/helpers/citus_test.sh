@@ -1,7 +1,20 @@
 # test/helpers/citus_test.sh -- shared by the Citus tests (test/shell/citus_audit.sh,
-# citus_crypto.sh, citus_distribute.sh), sourced after scripts/citus.sh has started
-# a cluster (tc_citus_cluster_start) and set $app, the application role, and
-# failed=0.
+# citus_crypto.sh, citus_distribute.sh), sourced after scripts/lib.sh and
+# scripts/citus.sh.  The tests set $app (the application role) and failed=0.
+
+# citus_test_cluster OFFSET: Citus installed or built from its source (without
+# either the test prints scripts/citus.sh's SKIP line and passes), then a
+# coordinator and two workers of the test's own, on the Citus tests' base port
+# plus OFFSET (each test its own ports: a cluster stopped by one test can hold
+# its ports for a moment)
+citus_test_cluster() {
+    local rc=0
+    tc_citus_ensure || rc=$?
+    if [ $rc -eq 2 ]; then exit 0; fi
+    [ $rc -eq 0 ] || exit $rc
+    TC_CITUS_PORT=$(( ${TC_CITUS_PORT:-$(( ${TC_PORT:-56800} + 10 ))} + $1 ))
+    tc_citus_cluster_start
+}
 
 # su: psql as the superuser on the coordinator, tuples only
 su() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }

@@ -29,18 +29,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../scripts/lib.sh"
 . "$here/../../scripts/citus.sh"
-
-rc=0
-tc_citus_ensure || rc=$?
-if [ $rc -eq 2 ]; then exit 0; fi
-[ $rc -eq 0 ] || exit $rc
-# a cluster of its own, beside citus_context.sh's
-TC_CITUS_PORT=$(( ${TC_CITUS_PORT:-$(( ${TC_PORT:-56800} + 10 ))} + 3 ))
-tc_citus_cluster_start
+. "$here/../helpers/citus_test.sh"
+citus_test_cluster 3
 
 app=tc_citus_auditor
 failed=0
-. "$here/../helpers/citus_test.sh"
 
 su <<SQL >/dev/null
 SET client_min_messages = warning;

@@ -26,18 +26,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../scripts/lib.sh"
 . "$here/../../scripts/citus.sh"
-
-rc=0
-tc_citus_ensure || rc=$?
-if [ $rc -eq 2 ]; then exit 0; fi
-[ $rc -eq 0 ] || exit $rc
-# a cluster of its own, beside the other Citus tests'
-TC_CITUS_PORT=$(( ${TC_CITUS_PORT:-$(( ${TC_PORT:-56800} + 10 ))} + 9 ))
-tc_citus_cluster_start
+. "$here/../helpers/citus_test.sh"
+citus_test_cluster 9
 
 app=tc_citus_shop_app
 failed=0
-. "$here/../helpers/citus_test.sh"
 
 A=aaaaaaaa-0000-4000-8000-000000000001
 B=bbbbbbbb-0000-4000-8000-000000000002
