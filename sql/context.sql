@@ -111,8 +111,8 @@ $$;
 REVOKE EXECUTE ON FUNCTION @extschema@._registry_rel_name() FROM PUBLIC;
 
 -- _registry_names_on_ddl keeps rel_name of the registries in step with
--- renamed tables and tables moved to another schema, by identity or by the
--- old name, never by oid (on a Citus cluster the statement reaches every
+-- renamed tables, tables moved to another schema and renamed schemas, by
+-- identity or by the old name, never by oid (on a Citus cluster the statement reaches every
 -- node's copy, each with its own oids).
 CREATE OR REPLACE FUNCTION @extschema@._registry_names_on_ddl() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -127,8 +127,12 @@ BEGIN
     IF @extschema@._citus_worker() THEN
         RETURN;
     END IF;
-    FOR obj IN SELECT DISTINCT d.objid FROM pg_event_trigger_ddl_commands() d
+    -- the tables altered, and the tables of a renamed schema
+    FOR obj IN SELECT d.objid FROM pg_event_trigger_ddl_commands() d
                 WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0
+               UNION
+               SELECT c.oid FROM pg_event_trigger_ddl_commands() d JOIN pg_class c ON c.relnamespace = d.objid
+                WHERE d.classid = 'pg_namespace'::regclass
     LOOP
         newname := @extschema@._qualified_name(obj::regclass);
         CONTINUE WHEN newname IS NULL;

@@ -175,6 +175,18 @@ expect "and its writes are still logged" "UPDATE|175" \
      UPDATE shop.orders_renamed SET total = 175 WHERE id = 1;
      SELECT operation, new_row->>'total' FROM tenantcore.history('shop.orders_renamed', '{\"id\": 1}') OFFSET 2; COMMIT;"
 
+# a renamed schema: the registries' names follow on every node
+su -c "ALTER SCHEMA shop RENAME TO shop_renamed" >/dev/null
+check "a renamed schema's tables keep their registry rows by name on every node" "3" \
+    "$(su -c "SELECT count(*) FROM run_command_on_all_nodes(
+                  \$\$SELECT count(*) FROM tenantcore.audited_tables WHERE rel_name IN ('shop_renamed.customers', 'shop_renamed.orders_renamed')\$\$) r
+              WHERE r.result = '2'")"
+expect "and their writes are still encrypted and logged on the workers" "INSERT|ada@a.example" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     INSERT INTO shop_renamed.customers (organization_id, id, email, country) VALUES ('$A', 4, 'ada@a.example', 'FR');
+     SELECT h.operation, d.email FROM tenantcore.history('shop_renamed.customers', '{\"id\": 4}') h, shop_renamed.customers_decrypted d
+      WHERE d.id = 4; COMMIT;"
+
 tc_citus_crash_check || failed=1
 [ "$failed" -eq 0 ] || { echo "citus_distribute: FAILED" >&2; exit 1; }
 echo "citus_distribute: all passed"
