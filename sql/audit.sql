@@ -537,7 +537,9 @@ COMMENT ON FUNCTION @extschema@._audit_record_id(uuid, jsonb) IS
 
 -- _audit_citus_prepare checks that rel can be audited on a Citus cluster and
 -- lets Citus take its triggers: a distributed table (its triggers fire on its
--- shards, on the workers, and write to the log's co-located shard there),
+-- shards, on the workers, and write to the log's co-located shard there), or
+-- a reference table (its triggers fire on every node's copy; the node that
+-- holds the shard of the log for the tenant of the change writes the entry),
 -- for audit() only once the log is distributed (log_required; distribute()
 -- puts the triggers back on a table it distributes before the log is, and
 -- they refuse writes until it is); once the log is distributed, no table
@@ -548,11 +550,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF @extschema@._citus_table_method(rel) IS NOT NULL THEN
-        IF @extschema@._citus_table_method(rel) <> 'h' THEN
-            RAISE EXCEPTION 'table % is a Citus reference or local table', rel
+        IF @extschema@._citus_table_method(rel) <> 'h' AND NOT @extschema@._citus_reference(rel) THEN
+            RAISE EXCEPTION 'table % is a Citus local table', rel
                 USING ERRCODE = 'feature_not_supported',
-                      DETAIL = 'Its audit entries have no tenant to be placed with.',
-                      HINT = 'Audit tables distributed by their tenant column (doc/citus.md).';
+                      DETAIL = 'Its audit entries would be written on the coordinator, which holds no shard of the distributed log.',
+                      HINT = 'Audit tables distributed by their tenant column, or reference tables (doc/citus.md).';
         END IF;
         IF log_required AND @extschema@._citus_table_method('@extschema@.audit_log') IS DISTINCT FROM 'h' THEN
             RAISE EXCEPTION 'table % is distributed, but tenantcore.audit_log is not', rel

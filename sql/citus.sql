@@ -14,9 +14,9 @@
 -- create_distributed_table() with the table's audit and encrypting triggers).
 -- Problems are rows of kind 'problem', with no statement: what Citus would
 -- refuse (a nullable tenant column, a unique index without it, a policy with
--- a subquery, a row trigger on a reference table), what would let a row
--- reference another tenant's row, and an audited table that would become a
--- reference table (its entries have no tenant to be placed with).
+-- a subquery, a row trigger on a reference table other than tenantcore's
+-- audit and updated_at triggers), and what would let a row reference another
+-- tenant's row.
 CREATE OR REPLACE FUNCTION @extschema@.citus_plan()
 RETURNS TABLE (step integer, rel regclass, kind text, detail text, statement text)
 LANGUAGE sql STABLE
@@ -84,11 +84,6 @@ BEGIN ATOMIC
            AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = f.src AND c.relispartition)
         UNION ALL
         -- what Citus refuses, or what would go wrong there (0.8.0)
-        SELECT a.rel,
-               'audited table without a tenant: on Citus the audit log is distributed with the tenants (distribute_audit_log()), and the entries of a reference table have none'
-          FROM @extschema@.audited_tables a
-         WHERE a.rel IN (SELECT g.rel FROM refs g UNION SELECT d.rel FROM directory d)
-        UNION ALL
         SELECT p.polrelid::regclass,
                format('policy %I uses a subquery: Citus refuses subqueries in the policies of distributed and reference tables (call a function instead)',
                       p.polname)
@@ -102,6 +97,10 @@ BEGIN ATOMIC
           FROM pg_trigger t
          WHERE t.tgrelid IN (SELECT g.rel FROM refs g UNION SELECT d.rel FROM directory d)
            AND NOT t.tgisinternal AND (t.tgtype::int & 1) = 1
+           -- tenantcore's audit and updated_at triggers are safe there
+           -- (distribute_reference())
+           AND t.tgfoid NOT IN ('@extschema@.audit_trigger()'::regprocedure,
+                                '@extschema@.updated_at_trigger()'::regprocedure)
     )
     SELECT * FROM (
     SELECT 1 AS step, g.rel::regclass AS rel, 'reference' AS kind, 'global table referenced by tenant tables' AS detail,
@@ -251,12 +250,20 @@ $$;
 
 -- distribute_reference makes rel a Citus reference table (a copy on every
 -- node: global tables that tenant tables reference), holding back the
--- foreign keys of local tables to it until they are distributed.
+-- foreign keys of local tables to it until they are distributed.  The row
+-- triggers of tenantcore on it are safe there, though Citus fires them on
+-- every node's copy: updated_at_trigger() gives every copy the distributed
+-- transaction's time, and the audit trigger writes an entry on the one node
+-- that holds the log's shard for the tenant of the change (once the log is
+-- distributed; until then writes are refused on the workers).  The audit
+-- triggers are off while Citus copies the rows (no change).
 CREATE OR REPLACE FUNCTION @extschema@.distribute_reference(rel regclass)
 RETURNS regclass
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    audited boolean;
 BEGIN
     IF rel IS NULL THEN
         RAISE EXCEPTION 'distribute_reference: table must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -273,11 +280,26 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Distribute it by its tenant column with tenantcore.distribute().';
     END IF;
+    IF EXISTS (SELECT FROM @extschema@.protected_columns p WHERE p.rel = distribute_reference.rel) THEN
+        RAISE EXCEPTION 'table % has protected columns', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Their values are encrypted with the keys of the tenant, which are distributed with the tenants.',
+                  HINT = 'Distribute it by its tenant column with tenantcore.distribute(), or unprotect() the columns.';
+    END IF;
+    audited := EXISTS (SELECT FROM @extschema@.audited_tables a WHERE a.rel = distribute_reference.rel);
+    IF audited THEN
+        PERFORM @extschema@._audit_drop_triggers(rel);
+    END IF;
     PERFORM @extschema@._citus_hold_foreign_keys(rel);
     PERFORM @extschema@._citus_prepare_foreign_keys(rel);
+    -- the row triggers that Citus refuses by default (see above)
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
     PERFORM create_reference_table(rel);
     PERFORM truncate_local_data_after_distributing_table(rel);
     PERFORM @extschema@._citus_restore_foreign_keys(rel);
+    IF audited THEN
+        PERFORM @extschema@._audit_install(rel);
+    END IF;
     RETURN rel;
 END
 $$;
@@ -315,7 +337,8 @@ BEGIN
     -- resolve: each audited table of the application on the cluster first
     SELECT string_agg(a.rel::text, ', ' ORDER BY a.rel::text) INTO pending
       FROM @extschema@.audited_tables a
-     WHERE NOT a.builtin AND @extschema@._citus_table_method(a.rel) IS DISTINCT FROM 'h';
+     WHERE NOT a.builtin AND @extschema@._citus_table_method(a.rel) IS DISTINCT FROM 'h'
+       AND NOT @extschema@._citus_reference(a.rel);
     IF pending IS NOT NULL THEN
         RAISE EXCEPTION 'audited tables are not distributed yet: %', pending
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -503,7 +526,8 @@ BEGIN
     IF audited THEN
         IF @extschema@._citus_table_method('@extschema@.audit_log') IS NULL
            AND NOT EXISTS (SELECT FROM @extschema@.audited_tables a
-                            WHERE NOT a.builtin AND @extschema@._citus_table_method(a.rel) IS DISTINCT FROM 'h') THEN
+                            WHERE NOT a.builtin AND @extschema@._citus_table_method(a.rel) IS DISTINCT FROM 'h'
+                              AND NOT @extschema@._citus_reference(a.rel)) THEN
             PERFORM @extschema@.distribute_audit_log(rel);
         END IF;
         PERFORM @extschema@._audit_install(rel);

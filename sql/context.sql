@@ -59,6 +59,14 @@ CREATE OR REPLACE FUNCTION @extschema@._citus_table_method(rel regclass) RETURNS
 COMMENT ON FUNCTION @extschema@._citus_table_method(regclass) IS
     'the distribution method of a Citus table (''h'' hash, ''n'' reference or local), NULL for other tables and without Citus';
 
+-- _citus_reference: rel is a Citus reference table (a copy on every node;
+-- false for a Citus local table and on a server without Citus).
+CREATE OR REPLACE FUNCTION @extschema@._citus_reference(rel regclass) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tenantcore_citus_reference'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._citus_reference(regclass) IS
+    'whether a table is a Citus reference table';
+
 -- _citus_worker: this server is a worker node of a Citus cluster, where DDL
 -- arrives from the coordinator for shards and shell tables; the extension's
 -- event triggers leave their bookkeeping to the coordinator there.

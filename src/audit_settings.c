@@ -297,18 +297,25 @@ tenantcore_audit_registered_table(PG_FUNCTION_ARGS)
  * itself, or, where the log is a distributed table of a Citus cluster and
  * *relid the local shard of a co-located distributed table, the log's shard
  * that holds the same tenants, on this node; *relid then becomes the
- * distributed table (its name and identity are the entries').  Entries of
+ * distributed table (its name and identity are the entries').  A row
+ * trigger (by_tenant not NULL) may also fire on the local placement of a
+ * reference table, on every node that has one: *by_tenant is then the
+ * distributed log, and each entry goes to its tenant's shard of it on the
+ * one node that holds that shard (tc_audit_tenant_log_shard).  Entries of
  * any other table cannot reach the distributed log (they would stay in the
  * log's empty shell on this node, unseen): refused.
  */
 Oid
-tc_audit_log_target(Oid funcid, Relation rel, Oid *relid)
+tc_audit_log_target(Oid funcid, Relation rel, Oid *relid, Oid *by_tenant)
 {
 	Oid			logid = get_relname_relid("audit_log", get_func_namespace(funcid));
 	Oid			logical;
 	int64		shardid;
 	Oid			target;
+	char		method;
 
+	if (by_tenant != NULL)
+		*by_tenant = InvalidOid;
 	if (!OidIsValid(logid))
 		return InvalidOid;
 	if (tc_citus_table_method(logid) != 'h')
@@ -324,15 +331,17 @@ tc_audit_log_target(Oid funcid, Relation rel, Oid *relid)
 		return InvalidOid;
 	}
 	/*
-	 * The coordinator's table of a distributed table: only its TRUNCATE
-	 * trigger fires there (Citus runs statement triggers of TRUNCATE on the
-	 * coordinator, not on the shards), and its entry, which has no tenant,
-	 * has no place in the distributed log: refused rather than lost.
+	 * The coordinator's table of a distributed or reference table: only its
+	 * TRUNCATE trigger fires there (Citus runs statement triggers of TRUNCATE
+	 * on the coordinator, not on the shards), and its entry, which has no
+	 * tenant, has no place in the distributed log: refused rather than lost.
 	 */
-	if (tc_citus_table_method(*relid) == 'h')
+	method = tc_citus_table_method(*relid);
+	if (method == 'h' || method == 'n')
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("TRUNCATE of the audited distributed table %s cannot be logged",
+				 errmsg("TRUNCATE of the audited %s table %s cannot be logged",
+						method == 'h' ? "distributed" : "reference",
 						tc_qualified_relation_name(*relid)),
 				 errdetail("The audit log is distributed by tenant, and a TRUNCATE entry has none."),
 				 errhint("DELETE the rows (each is logged), or stop auditing the table with tenantcore.unaudit() first.")));
@@ -343,6 +352,19 @@ tc_audit_log_target(Oid funcid, Relation rel, Oid *relid)
 						tc_qualified_relation_name(*relid)),
 				 errdetail("The audit log is distributed by tenant: it holds the entries of distributed tables co-located with it."),
 				 errhint("Distribute the table by its tenant column with colocate_with => 'tenantcore.audit_log', or stop auditing it with tenantcore.unaudit().")));
+	if (tc_citus_is_reference(logical))
+	{
+		if (by_tenant == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("TRUNCATE of the audited reference table %s cannot be logged",
+							tc_qualified_relation_name(logical)),
+					 errdetail("The audit log is distributed by tenant, and a TRUNCATE entry has none."),
+					 errhint("DELETE the rows (each is logged), or stop auditing the table with tenantcore.unaudit() first.")));
+		*relid = logical;
+		*by_tenant = logid;
+		return InvalidOid;
+	}
 	target = tc_citus_colocated(logical, logid) ? tc_citus_colocated_shard(shardid, logid) : InvalidOid;
 	if (!OidIsValid(target))
 		ereport(ERROR,
@@ -353,6 +375,27 @@ tc_audit_log_target(Oid funcid, Relation rel, Oid *relid)
 				 errhint("Distribute the table by its tenant column with colocate_with => 'tenantcore.audit_log'.")));
 	*relid = logical;
 	return target;
+}
+
+/*
+ * tc_audit_tenant_log_shard returns the shard of the distributed log that
+ * takes the entry of a row of a reference table (trig->log_by_tenant) whose
+ * tenant is tenant: the local relation of that tenant's shard where this
+ * node holds it, else InvalidOid (the node that holds it writes the entry:
+ * each node's copy of the row fires the trigger).  An entry without a tenant
+ * has no shard: refused, on every node, rather than written nowhere.
+ */
+Oid
+tc_audit_tenant_log_shard(AuditTrigger *trig, Datum tenant, bool isnull)
+{
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("change of the audited reference table %s without a tenant",
+						trig->table_name),
+				 errdetail("On a Citus cluster the audit log is distributed by tenant: an entry without one has no place."),
+				 errhint("Set the tenant of the change with tenantcore.set_tenant() first.")));
+	return tc_citus_tenant_shard(trig->log_by_tenant, DatumGetUUIDP(tenant));
 }
 
 /*
@@ -496,7 +539,7 @@ ResolveTrigger(AuditTriggerEntry *hentry, Trigger *trigger, Relation rel)
 	tc_audit_sort_keys(entry->keyorder, n, entry->columns);
 
 	entry->rootid = TriggerRootRelation(trigger->tgoid);
-	entry->log_target = tc_audit_log_target(trigger->tgfoid, rel, &entry->rootid);
+	entry->log_target = tc_audit_log_target(trigger->tgfoid, rel, &entry->rootid, &entry->log_by_tenant);
 	entry->table_name = tc_qualified_relation_name(entry->rootid);
 	/* the identity must be the audited table's own, as the registry has it */
 	if (entry->has_table_id)

@@ -31,6 +31,9 @@ typedef struct AuditTrigger
 								 * shard's distributed table) */
 	Oid			log_target;		/* where entries go: InvalidOid for the log
 								 * itself, or its co-located shard (Citus) */
+	Oid			log_by_tenant;	/* Citus reference table: the distributed log,
+								 * whose shard of each entry's tenant takes it
+								 * on the node that holds that shard */
 	char	   *table_name;		/* qualified name of the audited table */
 	int			natts;			/* of the table when resolved */
 	bool		changed_only;
@@ -48,7 +51,8 @@ typedef struct AuditTrigger
 extern void tc_audit_settings_invalidate(Oid relid);
 extern AuditTrigger *tc_audit_lookup_trigger(Trigger *trigger, Relation rel);
 extern void tc_audit_release_trigger(AuditTrigger *trig);
-extern Oid	tc_audit_log_target(Oid funcid, Relation rel, Oid *relid);
+extern Oid	tc_audit_log_target(Oid funcid, Relation rel, Oid *relid, Oid *by_tenant);
+extern Oid	tc_audit_tenant_log_shard(AuditTrigger *trig, Datum tenant, bool isnull);
 extern void tc_audit_check_table_identity(Trigger *trigger, Relation rel, Oid relid,
 										  const char *arg, const pg_uuid_t *table_id);
 

@@ -361,6 +361,7 @@ AuditRowWith(TriggerData *trigdata, AuditTrigger *trig, Oid funcid)
 	bool	   *newnulls = NULL;
 	bool	   *pkonly = trig->pkonly;
 	Datum		operation;
+	Oid			target;
 
 	for (int i = 0; i < LOG_NCOLUMNS; i++)
 	{
@@ -441,7 +442,15 @@ AuditRowWith(TriggerData *trigdata, AuditTrigger *trig, Oid funcid)
 	nulls[LOG_OPERATION] = false;
 	SetContextValues(values, nulls);
 
-	tc_audit_log_insert(funcid, trig->log_target, values, nulls);
+	target = trig->log_target;
+	if (OidIsValid(trig->log_by_tenant))
+	{
+		/* a reference table's row: written by the node of its tenant's shard */
+		target = tc_audit_tenant_log_shard(trig, values[LOG_ORGANIZATION_ID], nulls[LOG_ORGANIZATION_ID]);
+		if (!OidIsValid(target))
+			return;
+	}
+	tc_audit_log_insert(funcid, target, values, nulls);
 }
 
 /*
@@ -481,7 +490,7 @@ AuditTruncate(TriggerData *trigdata, Oid funcid)
 	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 		return;
 	/* a shard's TRUNCATE: an entry per shard, in the log's co-located shard */
-	target = tc_audit_log_target(funcid, rel, &relid);
+	target = tc_audit_log_target(funcid, rel, &relid, NULL);
 
 	for (int i = 0; i < LOG_NCOLUMNS; i++)
 	{

@@ -41,6 +41,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 #include "utils/typcache.h"
 #include "utils/uuid.h"
 #include "utils/varlena.h"
@@ -307,10 +308,45 @@ tc_citus_colocated(Oid a, Oid b)
 }
 
 /*
+ * ShardPlacedHere tells whether this node holds a placement of shard
+ * shardid in pg_dist_placement: after a shard move, the copy on the old node
+ * keeps its name until Citus drops it, but is no longer the shard.
+ */
+static bool
+ShardPlacedHere(int64 shardid)
+{
+	Oid			tabid = CatalogTable("pg_dist_placement");
+	Oid			idxid = CatalogTable("pg_dist_placement_shardid_index");
+	int32		group = tc_citus_local_group();
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Relation	rel;
+	bool		found = false;
+
+	if (!OidIsValid(tabid))
+		return false;
+	rel = table_open(tabid, AccessShareLock);
+	ScanKeyInit(&key, get_attnum(tabid, "shardid"), BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(shardid));
+	scan = systable_beginscan(rel, idxid, OidIsValid(idxid), NULL, 1, &key);
+	while (!found && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = Column(rel, tuple, "groupid", &isnull);
+
+		found = !isnull && DatumGetInt32(d) == group;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
  * tc_citus_tenant_shard returns the local relation of the shard of table
  * logicalid (distributed by hash on a uuid column) that holds tenant, or
- * InvalidOid when that shard is not on this node.  The hash is the uuid
- * type's standard hash function, as Citus hashes a distribution column.
+ * InvalidOid when that shard is not placed on this node.  The hash is the
+ * uuid type's standard hash function, as Citus hashes a distribution column.
  */
 Oid
 tc_citus_tenant_shard(Oid logicalid, const pg_uuid_t *tenant)
@@ -346,7 +382,9 @@ tc_citus_tenant_shard(Oid logicalid, const pg_uuid_t *tenant)
 		if (pg_strtoint32(TextDatumGetCString(min)) <= hash &&
 			hash <= pg_strtoint32(TextDatumGetCString(max)))
 		{
-			result = ShardRelation(logicalid, DatumGetInt64(id));
+			/* a copy left behind by a shard move is not the shard */
+			if (ShardPlacedHere(DatumGetInt64(id)))
+				result = ShardRelation(logicalid, DatumGetInt64(id));
 			break;
 		}
 	}
@@ -417,6 +455,93 @@ tc_citus_local_group(void)
 }
 
 /*
+ * tc_citus_transaction_stamp sets *stamp to the timestamp of the current
+ * distributed transaction of a Citus cluster (transaction_stamp of
+ * get_current_transaction_id(), resolved by oid in pg_catalog): the
+ * coordinator sets it when the transaction first reaches another node and
+ * sends it to every node the transaction reaches, so that each node sees
+ * the same value.  False without Citus or outside a distributed transaction.
+ */
+bool
+tc_citus_transaction_stamp(TimestampTz *stamp)
+{
+	Oid			fn;
+	HeapTupleHeader rec;
+	HeapTupleData tuple;
+	TupleDesc	desc;
+	AttrNumber	numberatt = InvalidAttrNumber;
+	AttrNumber	stampatt = InvalidAttrNumber;
+	bool		isnull;
+	bool		found = false;
+
+	if (!OidIsValid(CatalogTable("pg_dist_partition")))
+		return false;
+	fn = LookupFuncName(list_make2(makeString("pg_catalog"), makeString("get_current_transaction_id")),
+						0, NULL, true);
+	if (!OidIsValid(fn) || get_func_rettype(fn) != RECORDOID)
+		return false;
+	rec = DatumGetHeapTupleHeader(OidFunctionCall0(fn));
+	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (strcmp(NameStr(att->attname), "transaction_number") == 0 && att->atttypid == INT8OID)
+			numberatt = att->attnum;
+		else if (strcmp(NameStr(att->attname), "transaction_stamp") == 0 && att->atttypid == TIMESTAMPTZOID)
+			stampatt = att->attnum;
+	}
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	if (numberatt != InvalidAttrNumber && stampatt != InvalidAttrNumber)
+	{
+		Datum		number = heap_getattr(&tuple, numberatt, desc, &isnull);
+
+		if (!isnull && DatumGetInt64(number) != 0)
+		{
+			Datum		d = heap_getattr(&tuple, stampatt, desc, &isnull);
+
+			if (!isnull)
+			{
+				*stamp = DatumGetTimestampTz(d);
+				found = true;
+			}
+		}
+	}
+	ReleaseTupleDesc(desc);
+	return found;
+}
+
+/*
+ * tc_citus_is_reference tells whether relid is a Citus reference table (a
+ * copy on every node): partition method 'n' with replication model 't'
+ * (a Citus local table, on the coordinator alone, has 's').
+ */
+bool
+tc_citus_is_reference(Oid relid)
+{
+	Relation	rel;
+	HeapTuple	tuple = ScanByKey("pg_dist_partition", "pg_dist_partition_logical_relid_index",
+								  "logicalrelid", false, ObjectIdGetDatum(relid), &rel);
+	bool		result = false;
+
+	if (tuple != NULL)
+	{
+		bool		methodnull;
+		bool		modelnull;
+		Datum		method = Column(rel, tuple, "partmethod", &methodnull);
+		Datum		model = Column(rel, tuple, "repmodel", &modelnull);
+
+		result = !methodnull && !modelnull && DatumGetChar(method) == 'n' && DatumGetChar(model) == 't';
+	}
+	if (rel != NULL)
+		table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
  * tenantcore_citus_table_method(rel regclass) returns the distribution method
  * of a Citus table ('h' distributed by hash, 'n' reference table or Citus
  * local table), NULL for any other table and on a server without Citus.
@@ -443,4 +568,15 @@ Datum
 tenantcore_citus_worker(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(tc_citus_local_group() > 0);
+}
+
+/*
+ * tenantcore_citus_reference(rel regclass) tells whether rel is a Citus
+ * reference table (false on a server without Citus).
+ */
+PG_FUNCTION_INFO_V1(tenantcore_citus_reference);
+Datum
+tenantcore_citus_reference(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(tc_citus_is_reference(PG_GETARG_OID(0)));
 }

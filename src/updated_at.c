@@ -9,6 +9,13 @@
  * seeds' update_updated_at_column() plpgsql triggers do, without starting the
  * plpgsql interpreter for every row.
  *
+ * On a Citus cluster the trigger fires on the nodes: on a reference table,
+ * on every node's copy of the row, each in its own local transaction.  The
+ * value is then the distributed transaction's timestamp, which the
+ * coordinator hands to every node the transaction reaches, so that the
+ * copies stay identical and every row a transaction changes, on whatever
+ * node, gets one time (as on a single server).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -21,6 +28,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "citus_meta.h"
 #include "updated_at.h"
 
 PG_FUNCTION_INFO_V1(tenantcore_updated_at_trigger);
@@ -65,7 +73,21 @@ UpdatedAtColumn(TriggerData *trigdata)
 }
 
 /*
- * The trigger: returns the new row with the column set to now().
+ * UpdateTime: the transaction's start time (now()), or on a Citus cluster
+ * the distributed transaction's timestamp, the same on every node.
+ */
+static TimestampTz
+UpdateTime(void)
+{
+	TimestampTz stamp;
+
+	if (tc_citus_transaction_stamp(&stamp))
+		return stamp;
+	return GetCurrentTransactionStartTimestamp();
+}
+
+/*
+ * The trigger: returns the new row with the column set to UpdateTime().
  */
 Datum
 tenantcore_updated_at_trigger(PG_FUNCTION_ARGS)
@@ -81,7 +103,7 @@ tenantcore_updated_at_trigger(PG_FUNCTION_ARGS)
 				 errmsg("tenantcore.updated_at_trigger() can only be called as a trigger")));
 
 	attnum = UpdatedAtColumn(trigdata);
-	value = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	value = TimestampTzGetDatum(UpdateTime());
 
 	return PointerGetDatum(heap_modify_tuple_by_cols(trigdata->tg_newtuple,
 													 RelationGetDescr(trigdata->tg_relation),

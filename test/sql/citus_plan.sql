@@ -41,8 +41,10 @@ SELECT count(*) AS isolated
 SELECT * FROM pg_temp.my_plan;
 
 -- the extension's core schema is not distributable yet (0.8.0 lists why:
--- users and organizations would be reference tables with row triggers, audited
--- without a tenant, users' policy has a subquery); every blueprint's tables are
+-- the trigger that gives a new organization its roles would fire on every
+-- node's copy of organizations, users' policy has a subquery; tenantcore's
+-- audit and updated_at triggers are safe on reference tables); every
+-- blueprint's tables are
 SELECT kind, count(*) FROM tenantcore.citus_plan() WHERE rel::text LIKE 'tenantcore.%' GROUP BY kind ORDER BY kind;
 SELECT count(*) AS blueprint_tables
   FROM unnest(ARRAY['cpa', 'projects', 'home_services', 'restaurant', 'automotive', 'retail']) b,
