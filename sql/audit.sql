@@ -594,23 +594,20 @@ BEGIN
             UNION ALL SELECT 'tenant:' || cfg.tenant_column WHERE cfg.tenant_column IS NOT NULL
             UNION ALL SELECT 'exclude:' || e FROM unnest(cfg.exclude_columns) e
             UNION ALL SELECT 'redact:' || r FROM unnest(cfg.redact_columns) r) s(a);
-    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'tenantcore_audit') THEN
-        EXECUTE format('DROP TRIGGER tenantcore_audit ON %s', rel);
-    END IF;
-    -- the extension's own tables are loaded with their log by a restore: no
-    -- second entry then (_restoring(), as _core_table() installed it)
-    EXECUTE format('CREATE TRIGGER tenantcore_audit AFTER INSERT OR UPDATE OR DELETE ON %s '
+    -- CREATE OR REPLACE: on a Citus cluster the statement reaches the
+    -- workers, where the extension's own tables have their triggers already
+    -- (CREATE EXTENSION made them there too).  The extension's own tables are
+    -- loaded with their log by a restore: no second entry then (_restoring(),
+    -- as _core_table() installed it).
+    EXECUTE format('CREATE OR REPLACE TRIGGER tenantcore_audit AFTER INSERT OR UPDATE OR DELETE ON %s '
                    'FOR EACH ROW %sEXECUTE FUNCTION @extschema@.audit_trigger(%s)', rel,
                    CASE WHEN cfg.builtin THEN 'WHEN (NOT @extschema@._restoring()) ' ELSE '' END, args);
-    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'tenantcore_audit_truncate') THEN
-        EXECUTE format('DROP TRIGGER tenantcore_audit_truncate ON %s', rel);
-    END IF;
-    EXECUTE format('CREATE TRIGGER tenantcore_audit_truncate AFTER TRUNCATE ON %s '
+    EXECUTE format('CREATE OR REPLACE TRIGGER tenantcore_audit_truncate AFTER TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.audit_trigger(%L)', rel, 'table:' || cfg.table_id);
     -- statement triggers are not inherited: every table of the tree gets one
     FOREACH part IN ARRAY @extschema@._partition_tree(rel) LOOP
         IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = part AND tgname = 'tenantcore_audit_truncate') THEN
-            EXECUTE format('CREATE TRIGGER tenantcore_audit_truncate AFTER TRUNCATE ON %s '
+            EXECUTE format('CREATE OR REPLACE TRIGGER tenantcore_audit_truncate AFTER TRUNCATE ON %s '
                            'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.audit_trigger()', part);
         END IF;
     END LOOP;

@@ -5,7 +5,8 @@
 
 -- citus_plan() checks that the isolated tables can be distributed by Citus on
 -- their tenant column and prints the statements that would do it: reference
--- tables first (global tables that tenant tables point to, and the tenant
+-- tables first, each after those it references (global tables that tenant
+-- tables point to, global tables that point to those, and the tenant
 -- directory -- an isolated table whose primary key is its tenant column and
 -- that other tenant tables reference, such as tenantcore.organizations: one
 -- row per tenant, with keys such as a slug that must be unique across
@@ -42,19 +43,37 @@ BEGIN ATOMIC
                         WHERE f.dst = r.rel AND f.src <> r.rel
                           AND f.conkey = ARRAY[s.tenant_attnum] AND f.confkey = ARRAY[r.tenant_attnum])
     ), refs AS (
-        -- global tables reached from tenant tables (directly or through other global tables)
+        -- global tables reached from tenant tables (directly or through other
+        -- global tables), and global tables that reference those or the
+        -- tenant directory (a local table cannot reference a reference table)
         SELECT f.dst AS rel FROM fks f JOIN roots r ON r.rel = f.src
          WHERE NOT EXISTS (SELECT FROM roots d WHERE d.rel = f.dst)
         UNION
-        SELECT f.dst FROM fks f JOIN refs g ON g.rel = f.src
-         WHERE NOT EXISTS (SELECT FROM roots d WHERE d.rel = f.dst)
+        SELECT f.src FROM fks f JOIN directory d ON d.rel = f.dst
+         WHERE NOT EXISTS (SELECT FROM roots r WHERE r.rel = f.src)
+           AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = f.src AND c.relispartition)
+        UNION
+        SELECT CASE WHEN f.src = g.rel THEN f.dst ELSE f.src END
+          FROM fks f JOIN refs g ON g.rel IN (f.src, f.dst)
+         WHERE NOT EXISTS (SELECT FROM roots d WHERE d.rel IN (f.src, f.dst) AND d.rel <> g.rel)
+           AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid IN (f.src, f.dst) AND c.relispartition)
+    ), rdepth AS (
+        -- a reference table after the reference tables it references
+        SELECT g.rel, 0 AS n FROM (SELECT rel FROM refs UNION SELECT rel FROM directory) g
+        UNION
+        SELECT f.src, d.n + 1
+          FROM fks f JOIN rdepth d ON d.rel = f.dst
+         WHERE f.src <> f.dst AND d.n < 50
+           AND f.src IN (SELECT rel FROM refs UNION SELECT rel FROM directory)
     ), depth AS (
-        -- how many tenant tables a tenant table depends on in a row
-        SELECT r.rel, 0 AS n FROM roots r WHERE r.rel NOT IN (SELECT rel FROM directory)
+        -- how many tenant tables a tenant table depends on in a row, after
+        -- every reference table
+        SELECT r.rel, coalesce((SELECT max(n) + 1 FROM rdepth), 1) AS n
+          FROM roots r WHERE r.rel NOT IN (SELECT rel FROM directory)
         UNION
         SELECT f.src, d.n + 1
           FROM fks f JOIN depth d ON d.rel = f.dst JOIN roots r ON r.rel = f.src
-         WHERE f.src <> f.dst AND d.n < 50 AND f.src NOT IN (SELECT rel FROM directory)
+         WHERE f.src <> f.dst AND d.n < 100 AND f.src NOT IN (SELECT rel FROM directory)
     ), problems AS (
         SELECT r.rel::regclass AS rel,
                format('tenant column %I is nullable: Citus needs a value in the distribution column of every row',
@@ -98,20 +117,26 @@ BEGIN ATOMIC
          WHERE t.tgrelid IN (SELECT g.rel FROM refs g UNION SELECT d.rel FROM directory d)
            AND NOT t.tgisinternal AND (t.tgtype::int & 1) = 1
            -- tenantcore's audit and updated_at triggers are safe there
-           -- (distribute_reference())
+           -- (distribute_reference()), and so is the one that gives a new
+           -- organization its roles (written by the node of its shards)
            AND t.tgfoid NOT IN ('@extschema@.audit_trigger()'::regprocedure,
-                                '@extschema@.updated_at_trigger()'::regprocedure)
+                                '@extschema@.updated_at_trigger()'::regprocedure,
+                                '@extschema@._organization_created()'::regprocedure)
     )
     SELECT * FROM (
-    SELECT 1 AS step, g.rel::regclass AS rel, 'reference' AS kind, 'global table referenced by tenant tables' AS detail,
+    SELECT 1 + (SELECT max(n) FROM rdepth x WHERE x.rel = g.rel) AS step, g.rel::regclass AS rel, 'reference' AS kind,
+           CASE WHEN EXISTS (SELECT FROM fks f JOIN roots r ON r.rel = f.src WHERE f.dst = g.rel)
+                THEN 'global table referenced by tenant tables'
+                ELSE 'global table that references a reference table, or one referenced by such a table' END AS detail,
            format('SELECT @extschema@.distribute_reference(%L);', g.rel::regclass) AS statement
       FROM refs g
     UNION ALL
-    SELECT 1, d.rel::regclass, 'reference', 'the tenant directory: one row per tenant, referenced by every tenant table',
+    SELECT 1 + (SELECT max(n) FROM rdepth x WHERE x.rel = d.rel), d.rel::regclass, 'reference',
+           'the tenant directory: one row per tenant, referenced by every tenant table',
            format('SELECT @extschema@.distribute_reference(%L);', d.rel::regclass)
       FROM directory d
     UNION ALL
-    SELECT 2 + max(d.n), d.rel::regclass, 'distribute',
+    SELECT 1 + max(d.n), d.rel::regclass, 'distribute',
            format('distributed by %I', r.tenant_column),
            format('SELECT @extschema@.distribute(%L);', d.rel::regclass)
       FROM depth d JOIN roots r ON r.rel = d.rel
@@ -150,6 +175,14 @@ BEGIN
         INSERT INTO @extschema@.citus_pending_foreign_keys (conrelid, conname, confrelid, definition)
         VALUES (fk.conrelid, fk.conname, rel, fk.definition);
         EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.conrelid, fk.conname);
+        -- a table of an extension (tenantcore's core tables) has its copy on
+        -- every worker, made by CREATE EXTENSION, with the foreign key: it
+        -- goes there too, or putting it back (which Citus propagates) fails
+        IF EXISTS (SELECT FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = fk.conrelid
+                      AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
+            PERFORM run_command_on_workers(format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', fk.conrelid, fk.conname));
+        END IF;
     END LOOP;
 END
 $$;
@@ -171,6 +204,14 @@ BEGIN
          WHERE p.conrelid = rel AND @extschema@._citus_table_method(p.confrelid) IS NOT NULL
          ORDER BY p.conname
     LOOP
+        -- Citus refuses ON UPDATE CASCADE (SET NULL, SET DEFAULT) on a key
+        -- that includes the distribution column: without it, a referenced
+        -- key cannot change while it is referenced
+        IF @extschema@._citus_table_method(fk.conrelid) = 'h' AND fk.definition ~ ' ON UPDATE (CASCADE|SET NULL|SET DEFAULT)' THEN
+            RAISE NOTICE 'foreign key % of % is put back without its ON UPDATE action, which Citus refuses on a distributed table',
+                fk.conname, fk.conrelid;
+            fk.definition := regexp_replace(fk.definition, ' ON UPDATE (CASCADE|SET NULL|SET DEFAULT)', '');
+        END IF;
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.conrelid, fk.conname, fk.definition);
         DELETE FROM @extschema@.citus_pending_foreign_keys p
          WHERE p.conrelid = fk.conrelid AND p.conname = fk.conname;

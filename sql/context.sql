@@ -67,6 +67,22 @@ CREATE OR REPLACE FUNCTION @extschema@._citus_reference(rel regclass) RETURNS bo
 COMMENT ON FUNCTION @extschema@._citus_reference(regclass) IS
     'whether a table is a Citus reference table';
 
+-- _citus_local_shard: the local shard of rel (distributed by hash) that
+-- holds tenant, NULL when this node does not hold it; rel itself when it is
+-- not on the cluster.  _citus_placement: the local placement of a reference
+-- table, rel itself for any other.  For triggers of reference tables, which
+-- fire on every node's copy of a row.
+CREATE OR REPLACE FUNCTION @extschema@._citus_local_shard(rel regclass, tenant uuid) RETURNS regclass
+    AS 'MODULE_PATHNAME', 'tenantcore_citus_local_shard'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._citus_local_shard(regclass, uuid) IS
+    'the local shard of a distributed table that holds a tenant (NULL: not on this node)';
+CREATE OR REPLACE FUNCTION @extschema@._citus_placement(rel regclass) RETURNS regclass
+    AS 'MODULE_PATHNAME', 'tenantcore_citus_placement'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._citus_placement(regclass) IS
+    'the local placement of a Citus reference table (the table itself for any other)';
+
 -- _citus_worker: this server is a worker node of a Citus cluster, where DDL
 -- arrives from the coordinator for shards and shell tables; the extension's
 -- event triggers leave their bookkeeping to the coordinator there.

@@ -74,18 +74,44 @@ GRANT SELECT (organization_id, id, user_id, name, scopes, created_at, last_used_
    ON @extschema@.api_keys TO PUBLIC;
 
 -- _organization_created copies the system role templates into a new
--- organization.
+-- organization.  On a Citus cluster organizations is a reference table, and
+-- the trigger fires on every node's copy of the new row: the node that
+-- holds the organization's shards of roles and role_permissions writes the
+-- roles there, once; the other nodes (the coordinator too) do nothing.
 CREATE OR REPLACE FUNCTION @extschema@._organization_created() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    roles_rel      regclass := '@extschema@.roles';
+    perms_rel      regclass := '@extschema@.role_permissions';
+    templates      regclass := '@extschema@.role_templates';
+    template_perms regclass := '@extschema@.role_template_permissions';
 BEGIN
-    INSERT INTO @extschema@.roles (organization_id, key, name, description, is_system)
-    SELECT NEW.id, t.key, t.name, t.description, true FROM @extschema@.role_templates t;
-    INSERT INTO @extschema@.role_permissions (organization_id, role_id, permission)
-    SELECT NEW.id, r.id, tp.permission
-      FROM @extschema@.roles r JOIN @extschema@.role_template_permissions tp ON tp.template_key = r.key
-     WHERE r.organization_id = NEW.id AND r.is_system;
+    IF @extschema@._citus_table_method('@extschema@.organizations') IS NOT NULL THEN
+        IF @extschema@._citus_table_method(roles_rel) IS DISTINCT FROM 'h'
+           OR @extschema@._citus_table_method(perms_rel) IS DISTINCT FROM 'h' THEN
+            RAISE EXCEPTION 'tenantcore.roles and tenantcore.role_permissions are not distributed yet'
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'On a Citus cluster a new organization''s roles are written on the node of its shards.',
+                      HINT = 'Run the rest of tenantcore.citus_plan()''s statements first.';
+        END IF;
+        roles_rel := @extschema@._citus_local_shard(roles_rel, NEW.id);
+        IF roles_rel IS NULL THEN
+            RETURN NULL;
+        END IF;
+        perms_rel := @extschema@._citus_local_shard(perms_rel, NEW.id);
+        templates := @extschema@._citus_placement(templates);
+        template_perms := @extschema@._citus_placement(template_perms);
+    END IF;
+    EXECUTE format('INSERT INTO %s (organization_id, key, name, description, is_system)
+                    SELECT $1, t.key, t.name, t.description, true FROM %s t', roles_rel, templates)
+      USING NEW.id;
+    EXECUTE format('INSERT INTO %s (organization_id, role_id, permission)
+                    SELECT $1, r.id, tp.permission
+                      FROM %s r JOIN %s tp ON tp.template_key = r.key
+                     WHERE r.organization_id = $1 AND r.is_system', perms_rel, roles_rel, template_perms)
+      USING NEW.id;
     RETURN NULL;
 END
 $$;
@@ -112,6 +138,16 @@ CREATE OR REPLACE FUNCTION @extschema@.has_permission(permission text) RETURNS b
     SUPPORT @extschema@._has_permission_support;
 COMMENT ON FUNCTION @extschema@.has_permission(text) IS
     'whether the current actor holds a permission in the current tenant (organization role or granted roles)';
+
+-- _member_visible: the person is a member of the current tenant whom its
+-- members may see (any status but invited); the policies "visible" of users
+-- and user_profiles call it (C: the tenant's members loaded once per
+-- statement) instead of a subquery, which Citus refuses in the policies of
+-- its tables.  It answers only for the current tenant, as the policy did.
+CREATE OR REPLACE FUNCTION @extschema@._member_visible("user" uuid) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tenantcore_member_visible' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._member_visible(uuid) IS
+    'whether a person is a member of the current tenant (not only invited)';
 
 -- _context returns the current tenant and actor, or raises the error that
 -- says which is missing.
@@ -688,11 +724,17 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION @extschema@._invited_user(text) FROM PUBLIC;
 
+-- invite_member, create_user and create_organization write the reference
+-- tables of a Citus cluster (users, organizations) after reading distributed
+-- ones: Citus needs one connection per node for the whole transaction then
+-- (citus.multi_shard_modify_mode, a mere placeholder without Citus).
+--
 -- invite_member: the same steps, result and errors whether or not the
 -- address has an account.
 CREATE OR REPLACE FUNCTION @extschema@.invite_member(email text, role text DEFAULT 'member') RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET citus.multi_shard_modify_mode = 'sequential'
 AS $$
 DECLARE
     ctx record := @extschema@._context('invite_member', true);
@@ -740,6 +782,7 @@ CREATE OR REPLACE FUNCTION @extschema@.create_user(email text, password_hash tex
 RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET citus.multi_shard_modify_mode = 'sequential'
 AS $$
 DECLARE
     uid    uuid;
@@ -779,6 +822,7 @@ CREATE OR REPLACE FUNCTION @extschema@.create_organization(name text, slug text,
 RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET citus.multi_shard_modify_mode = 'sequential'
 AS $$
 DECLARE
     oid_ uuid := gen_random_uuid();
@@ -922,7 +966,7 @@ CREATE OR REPLACE TRIGGER tenantcore_audit AFTER INSERT OR DELETE OR UPDATE ON @
 
 CREATE OR REPLACE TRIGGER tenantcore_audit AFTER INSERT OR DELETE OR UPDATE ON @extschema@.organization_members FOR EACH ROW WHEN ((NOT @extschema@._restoring())) EXECUTE FUNCTION @extschema@.audit_trigger('changed_only', 'table:fea580c4-006d-e4f9-ce3d-42e94bbd451f', 'tenant:organization_id');
 
-CREATE OR REPLACE TRIGGER tenantcore_audit AFTER INSERT OR DELETE OR UPDATE ON @extschema@.organizations FOR EACH ROW WHEN ((NOT @extschema@._restoring())) EXECUTE FUNCTION @extschema@.audit_trigger('changed_only', 'table:85f64a51-29cb-5b8a-dbc4-8a1dd2060922');
+CREATE OR REPLACE TRIGGER tenantcore_audit AFTER INSERT OR DELETE OR UPDATE ON @extschema@.organizations FOR EACH ROW WHEN ((NOT @extschema@._restoring())) EXECUTE FUNCTION @extschema@.audit_trigger('changed_only', 'table:85f64a51-29cb-5b8a-dbc4-8a1dd2060922', 'tenant:id');
 
 CREATE OR REPLACE TRIGGER tenantcore_audit AFTER INSERT OR DELETE OR UPDATE ON @extschema@.role_permissions FOR EACH ROW WHEN ((NOT @extschema@._restoring())) EXECUTE FUNCTION @extschema@.audit_trigger('changed_only', 'table:bebdc2ec-9205-6b05-b91c-a18786527d98', 'tenant:organization_id');
 
@@ -1054,17 +1098,11 @@ CREATE POLICY tenantcore_isolation ON @extschema@.user_roles USING (organization
 -- address reveals nothing about the account behind it
 DROP POLICY IF EXISTS visible ON @extschema@.user_profiles;
 CREATE POLICY visible ON @extschema@.user_profiles FOR SELECT TO PUBLIC
-    USING (user_id = @extschema@.current_actor()
-           OR EXISTS (SELECT FROM @extschema@.organization_members m
-                       WHERE m.organization_id = @extschema@.current_tenant() AND m.user_id = user_profiles.user_id
-                         AND m.status <> 'invited'));
+    USING (user_id = @extschema@.current_actor() OR @extschema@._member_visible(user_id));
 
 DROP POLICY IF EXISTS visible ON @extschema@.users;
 CREATE POLICY visible ON @extschema@.users FOR SELECT TO PUBLIC
-    USING (id = @extschema@.current_actor()
-           OR EXISTS (SELECT FROM @extschema@.organization_members m
-                       WHERE m.organization_id = @extschema@.current_tenant() AND m.user_id = users.id
-                         AND m.status <> 'invited'));
+    USING (id = @extschema@.current_actor() OR @extschema@._member_visible(id));
 
 -- The core tables are isolated like any other table: their tenant column's
 -- default is _tenant_default() (organizations: the tenant is the row itself,

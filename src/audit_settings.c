@@ -380,22 +380,21 @@ tc_audit_log_target(Oid funcid, Relation rel, Oid *relid, Oid *by_tenant)
 /*
  * tc_audit_tenant_log_shard returns the shard of the distributed log that
  * takes the entry of a row of a reference table (trig->log_by_tenant) whose
- * tenant is tenant: the local relation of that tenant's shard where this
+ * tenant is *tenant: the local relation of that tenant's shard where this
  * node holds it, else InvalidOid (the node that holds it writes the entry:
- * each node's copy of the row fires the trigger).  An entry without a tenant
- * has no shard: refused, on every node, rather than written nowhere.
+ * each node's copy of the row fires the trigger).  An entry without a
+ * tenant (*isnull) gets the nil uuid, which is never a tenant: the
+ * distributed log needs a value to place it by, and no tenant reads it.
  */
 Oid
-tc_audit_tenant_log_shard(AuditTrigger *trig, Datum tenant, bool isnull)
+tc_audit_tenant_log_shard(AuditTrigger *trig, Datum *tenant, bool *isnull)
 {
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("change of the audited reference table %s without a tenant",
-						trig->table_name),
-				 errdetail("On a Citus cluster the audit log is distributed by tenant: an entry without one has no place."),
-				 errhint("Set the tenant of the change with tenantcore.set_tenant() first.")));
-	return tc_citus_tenant_shard(trig->log_by_tenant, DatumGetUUIDP(tenant));
+	if (*isnull)
+	{
+		*tenant = UUIDPGetDatum(palloc0(sizeof(pg_uuid_t)));
+		*isnull = false;
+	}
+	return tc_citus_tenant_shard(trig->log_by_tenant, DatumGetUUIDP(*tenant));
 }
 
 /*

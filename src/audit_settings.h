@@ -52,7 +52,7 @@ extern void tc_audit_settings_invalidate(Oid relid);
 extern AuditTrigger *tc_audit_lookup_trigger(Trigger *trigger, Relation rel);
 extern void tc_audit_release_trigger(AuditTrigger *trig);
 extern Oid	tc_audit_log_target(Oid funcid, Relation rel, Oid *relid, Oid *by_tenant);
-extern Oid	tc_audit_tenant_log_shard(AuditTrigger *trig, Datum tenant, bool isnull);
+extern Oid	tc_audit_tenant_log_shard(AuditTrigger *trig, Datum *tenant, bool *isnull);
 extern void tc_audit_check_table_identity(Trigger *trigger, Relation rel, Oid relid,
 										  const char *arg, const pg_uuid_t *table_id);
 

@@ -446,7 +446,7 @@ AuditRowWith(TriggerData *trigdata, AuditTrigger *trig, Oid funcid)
 	if (OidIsValid(trig->log_by_tenant))
 	{
 		/* a reference table's row: written by the node of its tenant's shard */
-		target = tc_audit_tenant_log_shard(trig, values[LOG_ORGANIZATION_ID], nulls[LOG_ORGANIZATION_ID]);
+		target = tc_audit_tenant_log_shard(trig, &values[LOG_ORGANIZATION_ID], &nulls[LOG_ORGANIZATION_ID]);
 		if (!OidIsValid(target))
 			return;
 	}

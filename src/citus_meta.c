@@ -107,6 +107,15 @@ Column(Relation rel, HeapTuple tuple, const char *colname, bool *isnull)
 }
 
 /*
+ * tc_citus_installed tells whether Citus is installed in this database.
+ */
+bool
+tc_citus_installed(void)
+{
+	return OidIsValid(CatalogTable("pg_dist_partition"));
+}
+
+/*
  * tc_citus_table_method returns the distribution method of a Citus table
  * ('h' hash, 'n' reference or Citus local table, ...), or '\0' when relid is
  * not a Citus table (or Citus is not installed).
@@ -424,6 +433,39 @@ tc_citus_local_placement(Oid relid)
 }
 
 /*
+ * tc_citus_tenant_relation returns the relation that a query run on this
+ * node for tenant reads in place of relid: relid itself on a server without
+ * Citus, for a table that is not on the cluster, and on the coordinator
+ * (where Citus plans the query over the cluster); on a worker, the local
+ * placement of a reference table, and the local shard of a table
+ * distributed by hash that holds tenant.  Such a query runs inside a shard
+ * query there (a policy or a trigger), where Citus refuses another
+ * distributed query: the tenant's shard must be on this node, else an error.
+ */
+Oid
+tc_citus_tenant_relation(Oid relid, const pg_uuid_t *tenant)
+{
+	char		method = tc_citus_table_method(relid);
+	Oid			shard;
+
+	if (method == '\0' || tc_citus_local_group() == 0)
+		return relid;
+	if (method == 'h')
+	{
+		shard = tc_citus_tenant_shard(relid, tenant);
+		if (!OidIsValid(shard))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the tenant's shard of table %s is not on this node",
+							get_rel_name(relid)),
+					 errdetail("On a Citus worker, tenantcore reads the current tenant's rows from the local shard of the tenant."),
+					 errhint("Query the tenant's data through the coordinator with the tenant set, so that Citus routes it to the tenant's node.")));
+		return shard;
+	}
+	return tc_citus_is_reference(relid) ? tc_citus_local_placement(relid) : relid;
+}
+
+/*
  * tc_citus_local_group returns this node's group in the Citus cluster (0 on
  * the coordinator and on a server without Citus).
  */
@@ -579,4 +621,43 @@ Datum
 tenantcore_citus_reference(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(tc_citus_is_reference(PG_GETARG_OID(0)));
+}
+
+/*
+ * tenantcore_citus_local_shard(rel regclass, tenant uuid) returns the local
+ * shard of rel (distributed by hash) that holds tenant, NULL when this node
+ * does not hold it (the coordinator holds none); rel itself when it is not
+ * a Citus table.  A trigger on a reference table fires on every node's copy
+ * of a row: with it, the node of the tenant's shard writes there, once.
+ */
+PG_FUNCTION_INFO_V1(tenantcore_citus_local_shard);
+Datum
+tenantcore_citus_local_shard(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char		method = tc_citus_table_method(relid);
+	Oid			shard;
+
+	if (method == '\0')
+		PG_RETURN_OID(relid);
+	if (method != 'h')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table %s is not distributed by hash", get_rel_name(relid))));
+	shard = tc_citus_tenant_shard(relid, PG_GETARG_UUID_P(1));
+	if (!OidIsValid(shard))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(shard);
+}
+
+/*
+ * tenantcore_citus_placement(rel regclass) returns the relation that holds
+ * rel's rows on this node: the local placement of a reference table, rel
+ * itself otherwise.
+ */
+PG_FUNCTION_INFO_V1(tenantcore_citus_placement);
+Datum
+tenantcore_citus_placement(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(tc_citus_local_placement(PG_GETARG_OID(0)));
 }

@@ -184,6 +184,13 @@ CheckUuidSetting(const char *name, const char *setter,
 		GUC_check_errdetail("The value must be a uuid or an empty string.");
 		return false;
 	}
+	if (strcmp(name, "tenantcore.tenant_id") == 0 && tc_uuid_is_nil(&parsed))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("the nil uuid is not a tenant");
+		GUC_check_errdetail("On a Citus cluster the audit entries of changes without a tenant are kept under it.");
+		return false;
+	}
 
 	if (!RefuseStoredSetting(name, setter, source))
 		return false;
@@ -417,7 +424,14 @@ tc_current_tenant(void)
 	const pg_uuid_t *actor = NULL;
 	bool		token_set = tc_citus_token_context(&tenant, &actor);
 
-	return ContextValue(tenant_value, token_set, tenant, tc_jwt_tenant_claim, &tenant_claim_cache);
+	tenant = ContextValue(tenant_value, token_set, tenant, tc_jwt_tenant_claim, &tenant_claim_cache);
+	/* a token's or a claim's nil tenant too (the setting refuses it) */
+	if (tenant != NULL && tc_uuid_is_nil(tenant))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the nil uuid is not a tenant"),
+				 errdetail("On a Citus cluster the audit entries of changes without a tenant are kept under it.")));
+	return tenant;
 }
 
 /*

@@ -13,7 +13,13 @@
  * tenant.  The answer is cached at the call site for the rest of the
  * statement, until the next change of data (what STABLE allows), so a row
  * level security policy that calls it costs one lookup per query and a few
- * comparisons per row.
+ * comparisons per row.  _member_visible(user) (the policies "visible" of
+ * users and user_profiles) caches the current tenant's members the same way.
+ *
+ * On a Citus cluster both queries run on the coordinator as distributed
+ * queries; on a worker (inside a shard query, where Citus refuses another
+ * distributed query) they read the tenant's local shards and the local
+ * placements of reference tables instead (tc_citus_tenant_relation()).
  *
  *-------------------------------------------------------------------------
  */
@@ -30,9 +36,12 @@
 #include "port.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 
+#include "citus_meta.h"
 #include "context.h"
 #include "core.h"
 #include "util.h"
@@ -44,6 +53,7 @@ PG_FUNCTION_INFO_V1(tenantcore_token_hash);
 PG_FUNCTION_INFO_V1(tenantcore_token_matches);
 PG_FUNCTION_INFO_V1(tenantcore_has_permission);
 PG_FUNCTION_INFO_V1(tenantcore_has_permission_support);
+PG_FUNCTION_INFO_V1(tenantcore_member_visible);
 
 /*
  * Sha256 writes the SHA-256 digest of data into digest.
@@ -144,22 +154,111 @@ typedef struct PermissionCache
 	bool		result;
 } PermissionCache;
 
+static Oid	FunctionOwner(Oid fn_oid);
+
 /* the permission query, prepared once per backend */
 static SPIPlanPtr permission_plan = NULL;
 
 static const char *permission_sql =
 "SELECT EXISTS ("
-"  SELECT FROM tenantcore.organization_members m"
+"  SELECT 1 FROM tenantcore.organization_members m"
 "    JOIN tenantcore.users u ON u.id = m.user_id AND u.status = 'active' AND u.deleted_at IS NULL"
 "    JOIN tenantcore.organizations o ON o.id = m.organization_id AND o.deleted_at IS NULL"
 "   WHERE m.organization_id = $1 AND m.user_id = $2 AND m.status = 'active' AND m.deleted_at IS NULL"
-"     AND ((m.role = 'owner' AND EXISTS (SELECT FROM tenantcore.permissions p WHERE p.key = $3))"
-"          OR EXISTS (SELECT FROM tenantcore.roles r"
+"     AND ((m.role = 'owner' AND EXISTS (SELECT 1 FROM tenantcore.permissions p WHERE p.key = $3))"
+"          OR EXISTS (SELECT 1 FROM tenantcore.roles r"
 "                       JOIN tenantcore.role_permissions rp ON rp.organization_id = r.organization_id AND rp.role_id = r.id"
 "                      WHERE r.organization_id = m.organization_id AND r.key = m.role AND rp.permission = $3)"
-"          OR EXISTS (SELECT FROM tenantcore.user_roles ur"
+"          OR EXISTS (SELECT 1 FROM tenantcore.user_roles ur"
 "                       JOIN tenantcore.role_permissions rp ON rp.organization_id = ur.organization_id AND rp.role_id = ur.role_id"
 "                      WHERE ur.organization_id = m.organization_id AND ur.user_id = m.user_id AND rp.permission = $3)))";
+
+/*
+ * TenantQuery returns the text of query tmpl to run on this node for
+ * tenant: each "tenantcore.<table>" in it names the relation that
+ * tc_citus_tenant_relation() gives for the table of the extension's schema
+ * nsp.  NULL when each names the table itself (on a server without Citus,
+ * and on a coordinator): the caller's prepared plan applies.
+ */
+static char *
+TenantQuery(const char *tmpl, Oid nsp, const pg_uuid_t *tenant)
+{
+	static const char prefix[] = "tenantcore.";
+	StringInfoData buf;
+	const char *p = tmpl;
+	const char *hit;
+	bool		changed = false;
+
+	initStringInfo(&buf);
+	while ((hit = strstr(p, prefix)) != NULL)
+	{
+		const char *name = hit + strlen(prefix);
+		size_t		len = strspn(name, "abcdefghijklmnopqrstuvwxyz_");
+		char	   *relname = pnstrdup(name, len);
+		Oid			relid = get_relname_relid(relname, nsp);
+		Oid			target = OidIsValid(relid) ? tc_citus_tenant_relation(relid, tenant) : InvalidOid;
+
+		appendBinaryStringInfo(&buf, p, hit - p);
+		if (OidIsValid(target) && target != relid)
+		{
+			appendStringInfoString(&buf,
+								   quote_qualified_identifier(get_namespace_name(get_rel_namespace(target)),
+															  get_rel_name(target)));
+			changed = true;
+		}
+		else
+			appendBinaryStringInfo(&buf, hit, strlen(prefix) + len);
+		p = name + len;
+	}
+	appendStringInfoString(&buf, p);
+	return changed ? buf.data : NULL;
+}
+
+/*
+ * RunTenantQuery runs query sql (its plan kept in *plan) with the given
+ * arguments for tenant, as the owner of the calling function (the extension
+ * owner), with a pinned search_path, like a SECURITY DEFINER function: the
+ * caller needs no privileges on the core tables.  On a Citus worker the
+ * query reads the tenant's shards (TenantQuery).  The caller reads
+ * SPI_tuptable and ends with tc_spi_end_as_owner(save).
+ */
+static void
+RunTenantQuery(const char *sql, SPIPlanPtr *plan, int nargs, Oid *types, Datum *values,
+			   Oid fn_oid, const pg_uuid_t *tenant, long limit, TcOwnerSpi *save)
+{
+	char	   *local;
+	int			rc;
+
+	tc_spi_begin_as_owner(FunctionOwner(fn_oid), save);
+	local = TenantQuery(sql, get_func_namespace(fn_oid), tenant);
+	/*
+	 * On a Citus coordinator the query is planned with its values bound, so
+	 * that Citus routes it to the one node of the tenant (a kept generic
+	 * plan would run on every shard, in parallel, which a later change of
+	 * a reference table in the transaction cannot follow)
+	 */
+	if (local == NULL && tc_citus_installed())
+		local = pstrdup(sql);
+	if (local != NULL)
+		rc = SPI_execute_with_args(local, nargs, types, values, NULL, true, limit);
+	else
+	{
+		if (*plan == NULL)
+		{
+			SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+			if (p == NULL)
+				elog(ERROR, "could not prepare a query of tenantcore: %s",
+					 SPI_result_code_string(SPI_result));
+			if (SPI_keepplan(p) != 0)
+				elog(ERROR, "SPI_keepplan failed");
+			*plan = p;
+		}
+		rc = SPI_execute_plan(*plan, values, NULL, true, limit);
+	}
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "a query of tenantcore failed: %s", SPI_result_code_string(rc));
+}
 
 /*
  * LookUpPermission runs the permission query as the owner of the function
@@ -167,35 +266,21 @@ static const char *permission_sql =
  * function: the caller needs no privileges on the core tables.
  */
 static bool
-LookUpPermission(Oid owner, const pg_uuid_t *tenant, const pg_uuid_t *actor, text *permission)
+LookUpPermission(Oid fn_oid, const pg_uuid_t *tenant, const pg_uuid_t *actor, text *permission)
 {
 	TcOwnerSpi	save;
 	Oid			types[3] = {UUIDOID, UUIDOID, TEXTOID};
 	Datum		values[3];
-	bool		isnull;
-	bool		result;
-	int			rc;
+	bool		isnull = true;
+	bool		result = false;
 
 	values[0] = UUIDPGetDatum(tenant);
 	values[1] = UUIDPGetDatum(actor);
 	values[2] = PointerGetDatum(permission);
 
-	tc_spi_begin_as_owner(owner, &save);
-	if (permission_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(permission_sql, 3, types);
-
-		if (plan == NULL)
-			elog(ERROR, "could not prepare the permission query: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		permission_plan = plan;
-	}
-	rc = SPI_execute_plan(permission_plan, values, NULL, true, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "permission query failed: %s", SPI_result_code_string(rc));
-	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	RunTenantQuery(permission_sql, &permission_plan, 3, types, values, fn_oid, tenant, 1, &save);
+	if (SPI_processed == 1)
+		result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	tc_spi_end_as_owner(&save);
 	return !isnull && result;
 }
@@ -260,8 +345,7 @@ tenantcore_has_permission(PG_FUNCTION_ARGS)
 	cache->actor = *actor;
 	cache->statement_start = GetCurrentStatementStartTimestamp();
 	cache->command_id = GetCurrentCommandId(false);
-	cache->result = LookUpPermission(FunctionOwner(fcinfo->flinfo->fn_oid), tenant, actor,
-									 cache->permission);
+	cache->result = LookUpPermission(fcinfo->flinfo->fn_oid, tenant, actor, cache->permission);
 	cache->valid = true;
 	PG_RETURN_BOOL(cache->result);
 }
@@ -286,4 +370,102 @@ tenantcore_has_permission_support(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(req);
 	}
 	PG_RETURN_POINTER(NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * _member_visible
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * The members of the current tenant whom its members may see, as one call
+ * site last loaded them (sorted), reused within the same statement and
+ * command like PermissionCache.
+ */
+typedef struct MembersCache
+{
+	bool		valid;
+	TimestampTz statement_start;
+	CommandId	command_id;
+	pg_uuid_t	tenant;
+	int			nmembers;
+	pg_uuid_t  *members;		/* in fn_mcxt */
+} MembersCache;
+
+static SPIPlanPtr members_plan = NULL;
+
+/* invitations are not memberships: an invited person is not visible */
+static const char *members_sql =
+"SELECT m.user_id FROM tenantcore.organization_members m"
+" WHERE m.organization_id = $1 AND m.status <> 'invited'";
+
+static int
+CompareUuids(const void *a, const void *b)
+{
+	return memcmp(a, b, UUID_LEN);
+}
+
+/*
+ * LoadMembers fills cache->members with the visible members of tenant.
+ */
+static void
+LoadMembers(MembersCache *cache, MemoryContext mcxt, Oid fn_oid, const pg_uuid_t *tenant)
+{
+	TcOwnerSpi	save;
+	Oid			types[1] = {UUIDOID};
+	Datum		values[1];
+	int			n = 0;
+
+	values[0] = UUIDPGetDatum(tenant);
+	RunTenantQuery(members_sql, &members_plan, 1, types, values, fn_oid, tenant, 0, &save);
+	if (cache->members != NULL)
+		pfree(cache->members);
+	cache->members = MemoryContextAlloc(mcxt, sizeof(pg_uuid_t) * Max(SPI_processed, 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			cache->members[n++] = *DatumGetUUIDP(d);
+	}
+	tc_spi_end_as_owner(&save);
+	qsort(cache->members, n, sizeof(pg_uuid_t), CompareUuids);
+	cache->nmembers = n;
+}
+
+/*
+ * tenantcore_member_visible(user uuid) tells whether a person is a member
+ * of the current tenant whom its members may see (any status but invited);
+ * false without a tenant.  The policies "visible" of users and
+ * user_profiles call it instead of a subquery of organization_members,
+ * which Citus refuses in the policies of its tables.
+ */
+Datum
+tenantcore_member_visible(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *user = PG_GETARG_UUID_P(0);
+	const pg_uuid_t *tenant = tc_current_tenant();
+	MembersCache *cache = (MembersCache *) fcinfo->flinfo->fn_extra;
+
+	if (tenant == NULL)
+		PG_RETURN_BOOL(false);
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(MembersCache));
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	if (!cache->valid ||
+		cache->command_id != GetCurrentCommandId(false) ||
+		cache->statement_start != GetCurrentStatementStartTimestamp() ||
+		memcmp(&cache->tenant, tenant, sizeof(pg_uuid_t)) != 0)
+	{
+		cache->valid = false;
+		LoadMembers(cache, fcinfo->flinfo->fn_mcxt, fcinfo->flinfo->fn_oid, tenant);
+		cache->tenant = *tenant;
+		cache->statement_start = GetCurrentStatementStartTimestamp();
+		cache->command_id = GetCurrentCommandId(false);
+		cache->valid = true;
+	}
+	PG_RETURN_BOOL(bsearch(user, cache->members, cache->nmembers, sizeof(pg_uuid_t), CompareUuids) != NULL);
 }

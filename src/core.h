@@ -2,7 +2,7 @@
  *
  * core.h
  *		The C parts of the core schema: session and API key token secrets
- *		and has_permission().  Only SQL-callable functions.
+ *		has_permission() and _member_visible().  Only SQL-callable functions.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,5 +18,6 @@ extern Datum tenantcore_token_hash(PG_FUNCTION_ARGS);
 extern Datum tenantcore_token_matches(PG_FUNCTION_ARGS);
 extern Datum tenantcore_has_permission(PG_FUNCTION_ARGS);
 extern Datum tenantcore_has_permission_support(PG_FUNCTION_ARGS);
+extern Datum tenantcore_member_visible(PG_FUNCTION_ARGS);
 
 #endif							/* TC_CORE_H */

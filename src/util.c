@@ -104,6 +104,20 @@ tc_uuid_datum(const pg_uuid_t *uuid)
 }
 
 /*
+ * tc_uuid_is_nil tells whether a uuid is the nil uuid (all zeros), which is
+ * never a tenant: on a Citus cluster the audit entries without a tenant are
+ * kept under it.
+ */
+bool
+tc_uuid_is_nil(const pg_uuid_t *uuid)
+{
+	for (int i = 0; i < UUID_LEN; i++)
+		if (uuid->data[i] != 0)
+			return false;
+	return true;
+}
+
+/*
  * tc_uuid_cstring formats a uuid as the uuid type prints it (for messages
  * and settings).
  */

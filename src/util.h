@@ -54,6 +54,7 @@ typedef struct TcOwnerSpi
 extern int	tc_hex_value(char c);
 extern bool tc_parse_uuid(const char *str, pg_uuid_t *uuid);
 extern Datum tc_uuid_datum(const pg_uuid_t *uuid);
+extern bool tc_uuid_is_nil(const pg_uuid_t *uuid);
 extern char *tc_uuid_cstring(const pg_uuid_t *uuid);
 
 /* catalog */

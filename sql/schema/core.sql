@@ -503,7 +503,7 @@ SELECT rel::regclass, exclude_columns::text[], redact_columns::text[], tenant_co
        pg_catalog.md5('tenantcore audited table ' || rel)::uuid, rel
   FROM (VALUES
     ('@extschema@.users', '{last_login_at,updated_at}', '{password_hash}', NULL),
-    ('@extschema@.organizations', '{}', '{}', NULL),
+    ('@extschema@.organizations', '{}', '{}', 'id'),
     ('@extschema@.user_profiles', '{}', '{}', NULL),
     ('@extschema@.roles', '{}', '{}', 'organization_id'),
     ('@extschema@.role_permissions', '{}', '{}', 'organization_id'),

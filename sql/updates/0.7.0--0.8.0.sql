@@ -28,3 +28,11 @@ UPDATE @extschema@.audited_tables t SET rel_name = pg_catalog.format('%I.%I', n.
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = t.rel;
 UPDATE @extschema@.protected_columns p SET rel_name = pg_catalog.format('%I.%I', n.nspname, c.relname)
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p.rel;
+
+-- the audit entries of an organization belong to the organization itself
+-- (its tenant column is id, as isolated_tables has it), not to whichever
+-- tenant was current: on a Citus cluster an entry is placed with its
+-- tenant, and an organization is created with none (sql/core.sql installs
+-- the trigger with 'tenant:id')
+UPDATE @extschema@.audited_tables SET tenant_column = 'id'
+ WHERE rel = '@extschema@.organizations'::regclass AND builtin AND tenant_column IS NULL;

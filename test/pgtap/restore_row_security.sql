@@ -47,7 +47,7 @@ SELECT results_eq(
                             'tenantcore.user_roles', 'tenantcore.api_keys')
        GROUP BY 1, 2 ORDER BY 1, 2$$,
     $$VALUES ('tenantcore.api_keys', 'INSERT', 1::bigint), ('tenantcore.organization_members', 'INSERT', 2),
-             ('tenantcore.roles', 'INSERT', 5),
+             ('tenantcore.organizations', 'INSERT', 1), ('tenantcore.roles', 'INSERT', 5),
              ('tenantcore.user_roles', 'INSERT', 1)$$,
     'every change made with row_security off is in the tenant''s audit log');
 SELECT is((SELECT new_row ->> 'role' FROM tenantcore.audit_log
@@ -57,7 +57,7 @@ SELECT is((SELECT new_row ->> 'role' FROM tenantcore.audit_log
 SELECT is((SELECT count(*) FILTER (WHERE db_user <> 'tc_rtap_app') FROM tenantcore.audit_log), 0::bigint,
           'the entries name the application role as database user');
 
--- the organizations themselves (created before a tenant was set: entries of no tenant)
+-- the organizations themselves (each entry belongs to its organization, since 0.8.0)
 RESET SESSION AUTHORIZATION;
 SELECT is((SELECT count(*) FROM tenantcore.audit_log
             WHERE table_name = 'tenantcore.organizations' AND operation = 'INSERT'

@@ -17,8 +17,9 @@
 # - every node's copy of a changed row has the same updated_at: the
 #   distributed transaction's time, the same for the rows of a distributed
 #   table that the transaction changes on a worker;
-# - a change without a tenant is refused (its entry would have no place), a
-#   rolled-back change leaves no entry, TRUNCATE is refused;
+# - a change without a tenant is logged under the nil uuid (never a tenant),
+#   once; no tenant sees it; a rolled-back change leaves no entry, TRUNCATE
+#   is refused;
 # - distribute_reference() of a table with protected columns is refused.
 # Prints a SKIP line and succeeds when Citus is neither installed nor
 # buildable (no source tarball).
@@ -60,7 +61,7 @@ SQL
 
 expect "citus_plan(): the audited, tracked lookup table is a reference table, without a problem" \
     "1|reference|SELECT tenantcore.distribute_reference('ref.countries');
-2|distribute|SELECT tenantcore.distribute('ref.clients');" \
+4|distribute|SELECT tenantcore.distribute('ref.clients');" \
     "SELECT step, kind, statement FROM tenantcore.citus_plan() WHERE rel::text LIKE 'ref.%' ORDER BY step NULLS FIRST, rel::text" postgres
 # a table that is not on the plan (no tenant table references it), first
 su -c "SET client_min_messages = warning" -c "SELECT tenantcore.distribute_reference('ref.currencies')" >/dev/null
@@ -129,17 +130,25 @@ expect "a transaction's rows on the reference table and on a worker's shard get 
                                     UNION ALL SELECT updated_at FROM ref.countries WHERE code = 'FR') u(t); COMMIT;"
 
 # --- refused, rolled back ---------------------------------------------------------
-before=$(su -c "SELECT count(*) FROM tenantcore.audit_log WHERE table_name = 'ref.countries'")
-expect "a change without a tenant is refused" \
-    "ERROR:  change of the audited reference table ref.countries without a tenant
-DETAIL:  On a Citus cluster the audit log is distributed by tenant: an entry without one has no place.
-HINT:  Set the tenant of the change with tenantcore.set_tenant() first." \
+NIL=00000000-0000-0000-0000-000000000000
+gN=$(su -c "SELECT groupid FROM pg_dist_placement WHERE shardid = get_shard_id_for_distribution_column('tenantcore.audit_log', '$NIL'::uuid)")
+expect "a change without a tenant is logged" "UPDATE 1" \
     "UPDATE ref.countries SET name = 'Italia' WHERE code = 'IT'"
-expect "a rolled-back change leaves the row as it was" "ITALY" \
+check "once, under the nil uuid, on the node of its shard" "1|$gN" \
+    "$(su -c "SELECT count(*), min(id >> 48) FROM tenantcore.audit_log WHERE table_name = 'ref.countries' AND organization_id = '$NIL'")"
+expect "no tenant sees it, and the nil uuid is no tenant" \
+    "0
+ERROR:  the nil uuid is not a tenant
+DETAIL:  On a Citus cluster the audit entries of changes without a tenant are kept under it." \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     SELECT count(*) FROM tenantcore.history('ref.countries', '{\"code\": \"IT\"}') WHERE new_row->>'name' = 'Italia'; COMMIT;
+     SELECT tenantcore.set_tenant('$NIL')"
+before=$(su -c "SELECT count(*) FROM tenantcore.audit_log WHERE table_name = 'ref.countries'")
+expect "a rolled-back change leaves the row as it was" "Italia" \
     "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
-     UPDATE ref.countries SET name = 'Italia' WHERE code = 'IT'; ROLLBACK;
+     UPDATE ref.countries SET name = 'Italy' WHERE code = 'IT'; ROLLBACK;
      SELECT name FROM ref.countries WHERE code = 'IT'"
-check "and no entry (nor did the refused one)" "$before" \
+check "and no entry" "$before" \
     "$(su -c "SELECT count(*) FROM tenantcore.audit_log WHERE table_name = 'ref.countries'")"
 expect "TRUNCATE of an audited reference table is refused" \
     "ERROR:  TRUNCATE of the audited reference table ref.currencies cannot be logged

@@ -423,7 +423,7 @@ INSERT INTO tu SELECT g, NULL FROM generate_series(1, 1000) g;
 UPDATE tu SET id = id + 1;
 
 -- case: tokens, permissions and the planner support function
--- covers: _token_secret _token_hash _token_matches has_permission _has_permission_support
+-- covers: _token_secret _token_hash _token_matches has_permission _has_permission_support _member_visible
 SELECT length(tenantcore._token_secret());
 SELECT tenantcore._token_hash(NULL), tenantcore._token_hash(''), length(tenantcore._token_hash(crash.rand(1048576)));
 SELECT tenantcore._token_matches(NULL, NULL), tenantcore._token_matches('', ''), tenantcore._token_matches('\x00', '\x0000');
@@ -438,6 +438,10 @@ SELECT count(*) FROM crash.t WHERE tenantcore.has_permission(email);
 SELECT count(*) FROM crash.t WHERE tenantcore.has_permission(NULL::text);
 EXPLAIN SELECT * FROM crash.t WHERE tenantcore.has_permission('teams.read') AND tenantcore.has_permission(note);
 SELECT tenantcore._has_permission_support(NULL::internal);
+SELECT tenantcore._member_visible(NULL), tenantcore._member_visible(gen_random_uuid()),
+       tenantcore._member_visible('00000000-0000-0000-0000-000000000000');
+SELECT count(*) FROM generate_series(1, 2000) g WHERE tenantcore._member_visible(gen_random_uuid());
+SELECT count(*) FROM tenantcore.users u WHERE tenantcore._member_visible(u.id);
 SELECT tenantcore.clear_tenant();
 SELECT tenantcore.has_permission('teams.read');
 PREPARE hp(text) AS SELECT tenantcore.has_permission($1) FROM crash.t;
@@ -446,6 +450,7 @@ SET ROLE crash_app;
 SELECT tenantcore._token_secret();
 SELECT tenantcore._token_hash('x');
 SELECT tenantcore.has_permission('teams.read');
+SELECT tenantcore._member_visible(gen_random_uuid());
 RESET ROLE;
 
 -- case: re-entrancy: casts and index expressions that call the same C functions
@@ -602,9 +607,16 @@ DROP TRIGGER f3 ON crash.forge;
 SELECT tenantcore.unaudit('crash.forge');
 
 -- case: Citus metadata lookups on a server without Citus, tables named like shards
--- covers: _citus_table_method _citus_worker _audit_registered_table audit_trigger
+-- covers: _citus_table_method _citus_worker _audit_registered_table audit_trigger _citus_reference _citus_local_shard _citus_placement
 SELECT tenantcore._citus_table_method(NULL), tenantcore._citus_table_method(0), tenantcore._citus_table_method(4294967295::oid::regclass),
        tenantcore._citus_table_method('pg_class'), tenantcore._citus_table_method('tenantcore.audit_log');
+SELECT tenantcore._citus_reference(NULL), tenantcore._citus_reference(0), tenantcore._citus_reference(4294967295::oid::regclass),
+       tenantcore._citus_reference('pg_class'), tenantcore._citus_reference('tenantcore.audit_log');
+SELECT tenantcore._citus_local_shard(NULL, NULL), tenantcore._citus_local_shard(0, gen_random_uuid()),
+       tenantcore._citus_local_shard(4294967295::oid::regclass, '00000000-0000-0000-0000-000000000000'),
+       tenantcore._citus_local_shard('tenantcore.roles', gen_random_uuid()), tenantcore._citus_local_shard('pg_class', NULL);
+SELECT tenantcore._citus_placement(NULL), tenantcore._citus_placement(0), tenantcore._citus_placement(4294967295::oid::regclass),
+       tenantcore._citus_placement('tenantcore.users');
 SELECT tenantcore._citus_worker();
 SELECT tenantcore._audit_registered_table(NULL), tenantcore._audit_registered_table('00000000-0000-0000-0000-000000000000'),
        tenantcore._audit_registered_table(gen_random_uuid());

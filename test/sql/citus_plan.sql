@@ -37,14 +37,15 @@ SELECT count(*) AS isolated
           FROM unnest('{cp.clients, cp.invoices, cp.lines, cp.events}'::regclass[]) r) i;
 
 -- referenced tables come first (tenantcore.organizations is the tenant
--- directory: a reference table), partitions are not listed
+-- directory: a reference table, after users, which it references; then
+-- tenant tables after the last reference table), partitions are not listed
 SELECT * FROM pg_temp.my_plan;
 
--- the extension's core schema is not distributable yet (0.8.0 lists why:
--- the trigger that gives a new organization its roles would fire on every
--- node's copy of organizations, users' policy has a subquery; tenantcore's
--- audit and updated_at triggers are safe on reference tables); every
--- blueprint's tables are
+-- the extension's core schema is distributable (0.8.0: its reference tables,
+-- users, organizations and the global tables around them, each after those
+-- it references, keep triggers that are safe there; users' policy calls a
+-- function; test/shell/citus_core.sh runs the steps); every blueprint's
+-- tables are
 SELECT kind, count(*) FROM tenantcore.citus_plan() WHERE rel::text LIKE 'tenantcore.%' GROUP BY kind ORDER BY kind;
 SELECT count(*) AS blueprint_tables
   FROM unnest(ARRAY['cpa', 'projects', 'home_services', 'restaurant', 'automotive', 'retail']) b,
