@@ -110,6 +110,13 @@ BEGIN ATOMIC
          WHERE p.polrelid IN (SELECT r.rel FROM roots r UNION SELECT g.rel FROM refs g)
            AND (p.polqual::text LIKE '%{SUBLINK %' OR p.polwithcheck::text LIKE '%{SUBLINK %')
         UNION ALL
+        SELECT p.polrelid::regclass,
+               format('policy %I is restrictive: Citus 13 creates it on the shards as a permissive policy, which would widen access (fold its condition into the permissive policies)',
+                      p.polname)
+          FROM pg_policy p
+         WHERE p.polrelid IN (SELECT r.rel FROM roots r UNION SELECT g.rel FROM refs g)
+           AND NOT p.polpermissive
+        UNION ALL
         SELECT t.tgrelid::regclass,
                format('row trigger %I would fire on every node''s copy of a reference table, each on its own (Citus refuses it unless citus.enable_unsafe_triggers is on)',
                       t.tgname)
@@ -204,17 +211,50 @@ BEGIN
          WHERE p.conrelid = rel AND @extschema@._citus_table_method(p.confrelid) IS NOT NULL
          ORDER BY p.conname
     LOOP
-        -- Citus refuses ON UPDATE CASCADE (SET NULL, SET DEFAULT) on a key
-        -- that includes the distribution column: without it, a referenced
-        -- key cannot change while it is referenced
-        IF @extschema@._citus_table_method(fk.conrelid) = 'h' AND fk.definition ~ ' ON UPDATE (CASCADE|SET NULL|SET DEFAULT)' THEN
-            RAISE NOTICE 'foreign key % of % is put back without its ON UPDATE action, which Citus refuses on a distributed table',
+        -- Citus refuses ON UPDATE CASCADE, SET NULL and SET DEFAULT, and ON
+        -- DELETE SET NULL and SET DEFAULT (even of named columns), on a key
+        -- that includes the distribution column: without them, a referenced
+        -- row cannot change its key or go while it is referenced
+        IF @extschema@._citus_table_method(fk.conrelid) = 'h'
+           AND fk.definition ~ ' ON (UPDATE (CASCADE|SET NULL|SET DEFAULT)|DELETE SET (NULL|DEFAULT))' THEN
+            RAISE NOTICE 'foreign key % of % is put back without its ON UPDATE or ON DELETE SET action, which Citus refuses on a distributed table',
                 fk.conname, fk.conrelid;
-            fk.definition := regexp_replace(fk.definition, ' ON UPDATE (CASCADE|SET NULL|SET DEFAULT)', '');
+            fk.definition := regexp_replace(fk.definition,
+                                            ' ON (UPDATE (CASCADE|SET NULL|SET DEFAULT)|DELETE SET (NULL|DEFAULT)( \([^)]*\))?)', '', 'g');
         END IF;
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.conrelid, fk.conname, fk.definition);
         DELETE FROM @extschema@.citus_pending_foreign_keys p
          WHERE p.conrelid = fk.conrelid AND p.conname = fk.conname;
+    END LOOP;
+END
+$$;
+
+-- _citus_hold_own_foreign_keys takes off the foreign keys of rel (about to
+-- be distributed) to other tenant tables whose actions Citus refuses on a
+-- key that includes the distribution column (ON UPDATE CASCADE, SET NULL,
+-- SET DEFAULT; ON DELETE SET NULL, SET DEFAULT), keeping them in
+-- citus_pending_foreign_keys: _citus_restore_foreign_keys puts them back
+-- without those actions.
+CREATE OR REPLACE FUNCTION @extschema@._citus_hold_own_foreign_keys(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fk record;
+BEGIN
+    FOR fk IN
+        SELECT c.conname, c.confrelid::regclass AS confrelid, pg_get_constraintdef(c.oid) AS definition
+          FROM pg_constraint c
+         WHERE c.contype = 'f' AND c.conrelid = rel AND c.conparentid = 0
+           AND (c.confdeltype IN ('n', 'd') OR c.confupdtype IN ('c', 'n', 'd'))
+           AND EXISTS (SELECT FROM @extschema@.isolated_tables t
+                        JOIN pg_attribute a ON a.attrelid = t.rel AND a.attname = t.tenant_column
+                       WHERE t.rel = _citus_hold_own_foreign_keys.rel AND a.attnum = ANY (c.conkey))
+         ORDER BY 1
+    LOOP
+        INSERT INTO @extschema@.citus_pending_foreign_keys (conrelid, conname, confrelid, definition)
+        VALUES (rel, fk.conname, fk.confrelid, fk.definition);
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', rel, fk.conname);
     END LOOP;
 END
 $$;
@@ -262,6 +302,26 @@ BEGIN
         RAISE EXCEPTION 'table % is not distributed by hash', colocate_with
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Distribute it by its tenant column with tenantcore.distribute() first.';
+    END IF;
+END
+$$;
+
+-- _citus_check_policies refuses a table with a restrictive policy: Citus
+-- (13.2) creates the policies of a table on its shards without AS
+-- RESTRICTIVE, so there the policy would grant what it should restrict.
+CREATE OR REPLACE FUNCTION @extschema@._citus_check_policies(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    pol name;
+BEGIN
+    SELECT p.polname INTO pol FROM pg_policy p WHERE p.polrelid = rel AND NOT p.polpermissive ORDER BY 1 LIMIT 1;
+    IF pol IS NOT NULL THEN
+        RAISE EXCEPTION 'table % has the restrictive policy %', rel, pol
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Citus creates the policies of a table on its shards as permissive policies: there it would widen access instead of restricting it.',
+                  HINT = format('Fold its condition into the permissive policies, e.g. ALTER POLICY tenantcore_isolation ON %s USING (... AND <condition>), and drop it.', rel);
     END IF;
 END
 $$;
@@ -327,6 +387,7 @@ BEGIN
                   DETAIL = 'Their values are encrypted with the keys of the tenant, which are distributed with the tenants.',
                   HINT = 'Distribute it by its tenant column with tenantcore.distribute(), or unprotect() the columns.';
     END IF;
+    PERFORM @extschema@._citus_check_policies(rel);
     audited := EXISTS (SELECT FROM @extschema@.audited_tables a WHERE a.rel = distribute_reference.rel);
     IF audited THEN
         PERFORM @extschema@._audit_drop_triggers(rel);
@@ -538,6 +599,7 @@ BEGIN
     IF colocate_with IS NOT NULL THEN
         PERFORM @extschema@._citus_check_colocate(colocate_with, 'distribute');
     END IF;
+    PERFORM @extschema@._citus_check_policies(rel);
     audited := EXISTS (SELECT FROM @extschema@.audited_tables a WHERE a.rel = distribute.rel);
     SELECT coalesce(array_agg(p.column_name ORDER BY p.column_name), '{}') INTO protected
       FROM @extschema@.protected_columns p WHERE p.rel = distribute.rel;
@@ -550,6 +612,7 @@ BEGIN
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', left('tenantcore_protect_' || col, 63), rel);
     END LOOP;
     PERFORM @extschema@._citus_hold_foreign_keys(rel);
+    PERFORM @extschema@._citus_hold_own_foreign_keys(rel);
     -- one connection per worker for the whole transaction: it has read the
     -- registries (reference tables on the cluster) and will put foreign keys
     -- to reference tables back; with parallel connections Citus can find the
@@ -591,3 +654,35 @@ $$;
 COMMENT ON FUNCTION @extschema@.distribute(regclass, regclass) IS
     'Citus: distribute an isolated table by its tenant column, with its audit and encrypting triggers (and the audit log and tenant keys, the first time)';
 REVOKE EXECUTE ON FUNCTION @extschema@.distribute(regclass, regclass) FROM PUBLIC;
+
+-- _citus_policy_guard refuses CREATE POLICY ... AS RESTRICTIVE on a table of
+-- the Citus cluster (event trigger tenantcore_citus_policies): Citus (13.2)
+-- creates the policy on the shards as a permissive one, where it would widen
+-- access; the error rolls the statement back on every node.
+CREATE OR REPLACE FUNCTION @extschema@._citus_policy_guard() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    pol record;
+BEGIN
+    IF @extschema@._citus_worker() THEN
+        RETURN;
+    END IF;
+    FOR pol IN SELECT p.polname, p.polrelid::regclass AS rel
+                 FROM pg_event_trigger_ddl_commands() d JOIN pg_policy p ON p.oid = d.objid
+                WHERE d.classid = 'pg_policy'::regclass AND NOT p.polpermissive
+                  AND @extschema@._citus_table_method(p.polrelid) IS NOT NULL
+    LOOP
+        RAISE EXCEPTION 'policy % on table % is restrictive, and the table is on the Citus cluster', pol.polname, pol.rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Citus creates the policies of a table on its shards as permissive policies: there it would widen access instead of restricting it.',
+                  HINT = 'Fold its condition into the permissive policies of the table.';
+    END LOOP;
+END
+$$;
+
+DROP EVENT TRIGGER IF EXISTS tenantcore_citus_policies;
+CREATE EVENT TRIGGER tenantcore_citus_policies ON ddl_command_end
+    WHEN TAG IN ('CREATE POLICY')
+    EXECUTE FUNCTION @extschema@._citus_policy_guard();

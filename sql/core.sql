@@ -229,6 +229,7 @@ COMMENT ON FUNCTION @extschema@.my_organizations() IS 'the organizations the cur
 CREATE OR REPLACE FUNCTION @extschema@.accept_invitation() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET citus.multi_shard_modify_mode = 'sequential'
 AS $$
 DECLARE
     ctx record := @extschema@._context('accept_invitation', true);
@@ -420,15 +421,21 @@ $$;
 COMMENT ON FUNCTION @extschema@.delete_role(text) IS 'delete a role of the current tenant (not a system role) and its grants';
 
 -- _active_member: the person is active, a member with status active, of an
--- organization that is not soft-deleted.
+-- organization that is not soft-deleted.  PL/pgSQL, not SQL: Citus cannot
+-- plan a query of its tables with the parameters of a SQL function.
 CREATE OR REPLACE FUNCTION @extschema@._active_member(tenant uuid, "user" uuid) RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
-RETURN EXISTS (SELECT FROM @extschema@.organization_members m
-                 JOIN @extschema@.users u ON u.id = m.user_id
-                 JOIN @extschema@.organizations o ON o.id = m.organization_id
-                WHERE m.organization_id = tenant AND m.user_id = "user" AND m.status = 'active' AND m.deleted_at IS NULL
-                  AND u.status = 'active' AND u.deleted_at IS NULL AND o.deleted_at IS NULL);
+AS $$
+BEGIN
+    RETURN EXISTS (SELECT FROM @extschema@.organization_members m
+                     JOIN @extschema@.users u ON u.id = m.user_id
+                     JOIN @extschema@.organizations o ON o.id = m.organization_id
+                    WHERE m.organization_id = tenant AND m.user_id = "user" AND m.status = 'active'
+                      AND m.deleted_at IS NULL AND u.status = 'active' AND u.deleted_at IS NULL
+                      AND o.deleted_at IS NULL);
+END
+$$;
 
 -- _parse_token splits a token into organization id, row id and secret, or
 -- raises 22023 without echoing the token.
@@ -724,9 +731,10 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION @extschema@._invited_user(text) FROM PUBLIC;
 
--- invite_member, create_user and create_organization write the reference
--- tables of a Citus cluster (users, organizations) after reading distributed
--- ones: Citus needs one connection per node for the whole transaction then
+-- invite_member, create_user, create_organization (and accept_invitation,
+-- create_session) write the reference tables of a Citus cluster (users,
+-- organizations) after reading or writing distributed ones: Citus needs one
+-- connection per node for the whole transaction then
 -- (citus.multi_shard_modify_mode, a mere placeholder without Citus).
 --
 -- invite_member: the same steps, result and errors whether or not the
@@ -913,6 +921,7 @@ CREATE OR REPLACE FUNCTION @extschema@.create_session("user" uuid DEFAULT @extsc
 RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET citus.multi_shard_modify_mode = 'sequential'
 AS $$
 DECLARE
     ctx    record := @extschema@._context('create_session', false);

@@ -440,28 +440,19 @@ tc_citus_local_placement(Oid relid)
  * placement of a reference table, and the local shard of a table
  * distributed by hash that holds tenant.  Such a query runs inside a shard
  * query there (a policy or a trigger), where Citus refuses another
- * distributed query: the tenant's shard must be on this node, else an error.
+ * distributed query.  InvalidOid when the tenant's shard is not on this
+ * worker: then no row of the tenant is here either (its rows are in the
+ * co-located shards, on its node), and the caller answers "none".
  */
 Oid
 tc_citus_tenant_relation(Oid relid, const pg_uuid_t *tenant)
 {
 	char		method = tc_citus_table_method(relid);
-	Oid			shard;
 
 	if (method == '\0' || tc_citus_local_group() == 0)
 		return relid;
 	if (method == 'h')
-	{
-		shard = tc_citus_tenant_shard(relid, tenant);
-		if (!OidIsValid(shard))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the tenant's shard of table %s is not on this node",
-							get_rel_name(relid)),
-					 errdetail("On a Citus worker, tenantcore reads the current tenant's rows from the local shard of the tenant."),
-					 errhint("Query the tenant's data through the coordinator with the tenant set, so that Citus routes it to the tenant's node.")));
-		return shard;
-	}
+		return tc_citus_tenant_shard(relid, tenant);
 	return tc_citus_is_reference(relid) ? tc_citus_local_placement(relid) : relid;
 }
 

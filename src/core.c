@@ -178,10 +178,12 @@ static const char *permission_sql =
  * tenant: each "tenantcore.<table>" in it names the relation that
  * tc_citus_tenant_relation() gives for the table of the extension's schema
  * nsp.  NULL when each names the table itself (on a server without Citus,
- * and on a coordinator): the caller's prepared plan applies.
+ * and on a coordinator): the caller's prepared plan applies.  *absent is set
+ * when the tenant's shard of a table is not on this worker: the query would
+ * find nothing of the tenant here.
  */
 static char *
-TenantQuery(const char *tmpl, Oid nsp, const pg_uuid_t *tenant)
+TenantQuery(const char *tmpl, Oid nsp, const pg_uuid_t *tenant, bool *absent)
 {
 	static const char prefix[] = "tenantcore.";
 	StringInfoData buf;
@@ -198,6 +200,8 @@ TenantQuery(const char *tmpl, Oid nsp, const pg_uuid_t *tenant)
 		Oid			relid = get_relname_relid(relname, nsp);
 		Oid			target = OidIsValid(relid) ? tc_citus_tenant_relation(relid, tenant) : InvalidOid;
 
+		if (OidIsValid(relid) && !OidIsValid(target))
+			*absent = true;
 		appendBinaryStringInfo(&buf, p, hit - p);
 		if (OidIsValid(target) && target != relid)
 		{
@@ -219,18 +223,23 @@ TenantQuery(const char *tmpl, Oid nsp, const pg_uuid_t *tenant)
  * arguments for tenant, as the owner of the calling function (the extension
  * owner), with a pinned search_path, like a SECURITY DEFINER function: the
  * caller needs no privileges on the core tables.  On a Citus worker the
- * query reads the tenant's shards (TenantQuery).  The caller reads
- * SPI_tuptable and ends with tc_spi_end_as_owner(save).
+ * query reads the tenant's shards (TenantQuery); where they are not, it is
+ * not run and false is returned (nothing of the tenant is on this node).
+ * Otherwise the caller reads SPI_tuptable.  Either way it ends with
+ * tc_spi_end_as_owner(save).
  */
-static void
+static bool
 RunTenantQuery(const char *sql, SPIPlanPtr *plan, int nargs, Oid *types, Datum *values,
 			   Oid fn_oid, const pg_uuid_t *tenant, long limit, TcOwnerSpi *save)
 {
 	char	   *local;
+	bool		absent = false;
 	int			rc;
 
 	tc_spi_begin_as_owner(FunctionOwner(fn_oid), save);
-	local = TenantQuery(sql, get_func_namespace(fn_oid), tenant);
+	local = TenantQuery(sql, get_func_namespace(fn_oid), tenant, &absent);
+	if (absent)
+		return false;
 	/*
 	 * On a Citus coordinator the query is planned with its values bound, so
 	 * that Citus routes it to the one node of the tenant (a kept generic
@@ -258,6 +267,7 @@ RunTenantQuery(const char *sql, SPIPlanPtr *plan, int nargs, Oid *types, Datum *
 	}
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "a query of tenantcore failed: %s", SPI_result_code_string(rc));
+	return true;
 }
 
 /*
@@ -278,8 +288,8 @@ LookUpPermission(Oid fn_oid, const pg_uuid_t *tenant, const pg_uuid_t *actor, te
 	values[1] = UUIDPGetDatum(actor);
 	values[2] = PointerGetDatum(permission);
 
-	RunTenantQuery(permission_sql, &permission_plan, 3, types, values, fn_oid, tenant, 1, &save);
-	if (SPI_processed == 1)
+	if (RunTenantQuery(permission_sql, &permission_plan, 3, types, values, fn_oid, tenant, 1, &save) &&
+		SPI_processed == 1)
 		result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	tc_spi_end_as_owner(&save);
 	return !isnull && result;
@@ -415,13 +425,15 @@ LoadMembers(MembersCache *cache, MemoryContext mcxt, Oid fn_oid, const pg_uuid_t
 	Oid			types[1] = {UUIDOID};
 	Datum		values[1];
 	int			n = 0;
+	uint64		found;
 
 	values[0] = UUIDPGetDatum(tenant);
-	RunTenantQuery(members_sql, &members_plan, 1, types, values, fn_oid, tenant, 0, &save);
+	found = RunTenantQuery(members_sql, &members_plan, 1, types, values, fn_oid, tenant, 0, &save) ?
+		SPI_processed : 0;
 	if (cache->members != NULL)
 		pfree(cache->members);
-	cache->members = MemoryContextAlloc(mcxt, sizeof(pg_uuid_t) * Max(SPI_processed, 1));
-	for (uint64 i = 0; i < SPI_processed; i++)
+	cache->members = MemoryContextAlloc(mcxt, sizeof(pg_uuid_t) * Max(found, 1));
+	for (uint64 i = 0; i < found; i++)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);

@@ -13,8 +13,14 @@
 # - each tenant sees its own organization, members, roles, and the people
 #   who are its members (the policy "visible" of users, without a subquery),
 #   and none of the other tenant's;
-# - has_permission() answers per actor and tenant, and the functions that
-#   check it (create_role(), grant_role()) work;
+# - has_permission() answers per actor and tenant, also in a restrictive
+#   policy of a distributed table (evaluated on the tenant's worker), and the
+#   functions that check it (create_role(), grant_role()) work;
+# - the six blueprints go on the cluster with the core schema (their tables
+#   distributed, the tenant keys with them); a blueprint table's protected
+#   column is encrypted on the tenant's worker and decrypted for the tenant;
+# - accepting an invitation and writing one's profile in one transaction,
+#   sessions;
 # - the audit entries of the core tables are written once, with their
 #   tenant, on the tenant's worker (people's entries without a tenant under
 #   the nil uuid); history() reads them.
@@ -31,10 +37,39 @@ app=tc_citus_core_app
 failed=0
 
 su <<SQL >/dev/null
-SET client_min_messages = warning;
+-- (Citus warns that each decrypting view stays local until its table is distributed)
+SET client_min_messages = error;
 CREATE ROLE $app LOGIN NOSUPERUSER NOBYPASSRLS;
 SELECT tenantcore.grant_app_role('$app');
+-- the six blueprints (isolated, audited, protected, retained), and a table
+-- of the application whose reads need a permission
+SELECT count(*) FROM unnest(ARRAY['cpa', 'projects', 'home_services', 'restaurant', 'automotive', 'retail']) b,
+       tenantcore.install_blueprint(b, b::name);
+GRANT USAGE ON SCHEMA cpa TO $app;
+GRANT SELECT, INSERT ON cpa.clients, cpa.clients_decrypted TO $app;
+CREATE SCHEMA app;
+GRANT USAGE ON SCHEMA app TO $app;
+CREATE TABLE app.docs (organization_id uuid NOT NULL REFERENCES tenantcore.organizations (id),
+    id int NOT NULL, body text, PRIMARY KEY (organization_id, id));
+SELECT tenantcore.isolate('app.docs');
+CREATE POLICY docs_read ON app.docs AS RESTRICTIVE FOR SELECT USING (tenantcore.has_permission('docs.read'));
+GRANT SELECT, INSERT ON app.docs TO $app;
+INSERT INTO tenantcore.permissions (key, description) VALUES ('docs.read', 'read the documents');
 SQL
+
+# Citus 13.2 creates a table's policies on its shards without AS RESTRICTIVE
+# (permissive there: it would widen access): citus_plan() says so, and
+# distribute() refuses; the condition goes into the permissive policy
+expect "citus_plan() lists the restrictive policy as a problem" \
+    "app.docs|policy docs_read is restrictive" \
+    "SELECT rel, split_part(detail, ':', 1) FROM tenantcore.citus_plan() WHERE kind = 'problem'" postgres
+expect "distribute() of a table with a restrictive policy is refused" \
+    "ERROR:  table app.docs has the restrictive policy docs_read
+DETAIL:  Citus creates the policies of a table on its shards as permissive policies: there it would widen access instead of restricting it.
+HINT:  Fold its condition into the permissive policies, e.g. ALTER POLICY tenantcore_isolation ON app.docs USING (... AND <condition>), and drop it." \
+    "SELECT tenantcore.distribute('app.docs')" postgres
+su -c "DROP POLICY docs_read ON app.docs" \
+   -c "ALTER POLICY tenantcore_isolation ON app.docs USING (organization_id = tenantcore.current_tenant() AND tenantcore.has_permission('docs.read'))" >/dev/null
 
 expect "citus_plan(): the core schema's steps, reference tables after those they reference, without a problem" \
     "1|reference|tenantcore.permissions
@@ -58,15 +93,23 @@ expect "citus_plan(): the core schema's steps, reference tables after those they
 6|distribute|tenantcore.settings
 6|distribute|tenantcore.team_members
 6|distribute|tenantcore.user_roles" \
-    "SELECT step, kind, rel FROM tenantcore.citus_plan() ORDER BY step NULLS FIRST, rel::text" postgres
+    "SELECT step, kind, rel FROM tenantcore.citus_plan() WHERE rel::text LIKE 'tenantcore.%' ORDER BY step NULLS FIRST, rel::text" postgres
+check "and the blueprints' tables and the application's, without a problem" "0|32" \
+    "$(su -c "SELECT count(*) FILTER (WHERE kind = 'problem'), count(*) FILTER (WHERE kind = 'distribute' AND rel::text NOT LIKE 'tenantcore.%')
+                FROM tenantcore.citus_plan()")"
 su -c "SELECT statement FROM tenantcore.citus_plan() WHERE kind <> 'problem' ORDER BY step, rel::text" > "$TC_CITUS_DIR/plan.sql"
 if out=$(su -c "SET client_min_messages = warning" -f "$TC_CITUS_DIR/plan.sql" 2>&1); then
     echo "ok: the steps run"
 else
     echo "FAILED: the steps run: $out" >&2; failed=1
 fi
-check "the core tables are on the cluster, the log distributed with them, no foreign key pending" \
-    "h:access_logs,api_keys,audit_log,consents,error_logs,notifications,organization_members,role_permissions,roles,sessions,settings,subscriptions,team_members,teams,user_roles n:audited_tables,organizations,permissions,role_template_permissions,role_templates,user_origins,user_profiles,users|0" \
+check "the blueprints' and the application's tables are distributed, the tenant keys with them" "32|h" \
+    "$(su -c "SELECT count(*), (SELECT partmethod FROM pg_dist_partition WHERE logicalrelid = 'tenantcore.tenant_keys'::regclass)
+                FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
+               WHERE c.relnamespace::regnamespace::text IN ('cpa', 'projects', 'home_services', 'restaurant', 'automotive', 'retail', 'app')
+                 AND NOT c.relispartition AND p.partmethod = 'h'")"
+check "the core tables are on the cluster, the log and the keys distributed with them, no foreign key pending" \
+    "h:access_logs,api_keys,audit_log,audit_reads,consents,error_logs,notifications,organization_members,role_permissions,roles,sessions,settings,subscriptions,team_members,teams,tenant_keys,user_roles n:audited_tables,organizations,permissions,protected_columns,role_template_permissions,role_templates,user_origins,user_profiles,users|0" \
     "$(su -c "SELECT string_agg(m || ':' || t, ' ' ORDER BY m) FROM (
                 SELECT p.partmethod::text m, string_agg(c.relname, ',' ORDER BY c.relname) t
                   FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
@@ -129,6 +172,48 @@ expect "B sees its own organization and member, none of A's" "true|Bob
                     SELECT count(*) FROM tenantcore.organization_members WHERE organization_id = '$A';")"
 expect "history() of A's organization: its INSERT" "INSERT" \
     "$(in_a "$ann" "SELECT operation FROM tenantcore.history('tenantcore.organizations', jsonb_build_object('id', '$A'));")"
+
+# --- has_permission() in a policy, evaluated on the workers ----------------------------
+expect "the owner holds docs.read and reads the tenant's documents; Carl does not hold it and reads none" "1|1
+0" \
+    "$(in_a "$ann" "INSERT INTO app.docs VALUES ('$A', 1, 'minutes'); SELECT count(*), min(id) FROM app.docs;")
+     $(in_a "$carl" "SELECT count(*) FROM app.docs;")"
+expect "B's owner reads none of A's documents (the query runs on every shard: on A's worker B has no shard, so no permission there)" "0" \
+    "$(in_b "$bob" "INSERT INTO app.docs VALUES ('$B', 2, 'b minutes'); SELECT count(*) FROM app.docs WHERE organization_id = '$A';")"
+expect "a restrictive policy on a distributed table is refused" \
+    "ERROR:  policy docs_read on table app.docs is restrictive, and the table is on the Citus cluster
+DETAIL:  Citus creates the policies of a table on its shards as permissive policies: there it would widen access instead of restricting it.
+HINT:  Fold its condition into the permissive policies of the table." \
+    "CREATE POLICY docs_read ON app.docs AS RESTRICTIVE FOR SELECT USING (tenantcore.has_permission('docs.read'))" postgres
+check "and is on no node" "0" \
+    "$(su -c "SELECT count(*) FROM run_command_on_all_nodes(\$\$SELECT count(*) FROM pg_policy WHERE polname = 'docs_read'\$\$) r WHERE r.result <> '0'")"
+
+# --- a blueprint table: isolated, protected, audited on the tenant's worker -----------
+client=$(psql -X -q -At -h 127.0.0.1 -p "${TC_CITUS_PORTS[0]}" -U $app -d tenantcore_citus \
+             -c "$(in_a "$ann" "INSERT INTO cpa.clients (organization_id, business_name, tax_id, primary_contact_email, primary_contact_name)
+                                VALUES ('$A', 'Acme', '12-3456789', 'acme@a.example', 'Ann') RETURNING id;")")
+expect "A writes a client with a tax id: encrypted on its worker, decrypted for A, logged without the plain value" "12-3456789|f
+INSERT|f" \
+    "$(in_a "$ann" "SELECT d.tax_id, c.tax_id_encrypted IS NULL FROM cpa.clients_decrypted d JOIN cpa.clients c USING (organization_id, id)
+                     WHERE d.id = '$client';
+                    SELECT operation, new_row::text LIKE '%12-3456789%' FROM tenantcore.history('cpa.clients', jsonb_build_object('id', '$client'));")"
+expect "B sees no client of A" "0" "$(in_b "$bob" "SELECT count(*) FROM cpa.clients_decrypted;")"
+
+# --- more of the core functions --------------------------------------------------------
+dana=$(psql -X -q -At -h 127.0.0.1 -p "${TC_CITUS_PORTS[0]}" -U $app -d tenantcore_citus \
+           -c "$(in_a "$ann" "SELECT tenantcore.invite_member('dana@d.example');")")
+# tenantcore's functions change reference tables as the extension owner, over
+# Citus connections of their own: a change of the same reference table by the
+# application role later in that transaction waits for them (doc/citus.md)
+expect "Dana accepts and writes her profile in one transaction: Citus finds the transaction deadlocked on itself" \
+    "ERROR:  canceling the transaction since it was involved in a distributed deadlock" \
+    "$(in_a "$dana" "SELECT FROM tenantcore.accept_invitation();
+                     INSERT INTO tenantcore.user_profiles (user_id, phone) VALUES ('$dana', '+1 555 0200');")"
+expect "in two transactions, both go through" "+1 555 0200" \
+    "$(in_a "$dana" "SELECT FROM tenantcore.accept_invitation();")
+     $(in_a "$dana" "INSERT INTO tenantcore.user_profiles (user_id, phone) VALUES ('$dana', '+1 555 0200') RETURNING phone;")"
+expect "a session of Dana validates in A" "t" \
+    "$(in_a "$dana" "SELECT (tenantcore.validate_session(tenantcore.create_session())).user_id = '$dana';")"
 
 tc_citus_crash_check || failed=1
 [ "$failed" -eq 0 ] || { echo "citus_core: FAILED" >&2; exit 1; }

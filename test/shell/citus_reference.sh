@@ -132,7 +132,7 @@ expect "a transaction's rows on the reference table and on a worker's shard get 
 # --- refused, rolled back ---------------------------------------------------------
 NIL=00000000-0000-0000-0000-000000000000
 gN=$(su -c "SELECT groupid FROM pg_dist_placement WHERE shardid = get_shard_id_for_distribution_column('tenantcore.audit_log', '$NIL'::uuid)")
-expect "a change without a tenant is logged" "UPDATE 1" \
+expect "a change without a tenant is allowed" "" \
     "UPDATE ref.countries SET name = 'Italia' WHERE code = 'IT'"
 check "once, under the nil uuid, on the node of its shard" "1|$gN" \
     "$(su -c "SELECT count(*), min(id >> 48) FROM tenantcore.audit_log WHERE table_name = 'ref.countries' AND organization_id = '$NIL'")"
