@@ -35,6 +35,34 @@ BEGIN
 END
 $$;
 
+-- _audit_internal switches tenantcore.audit_internal (superuser only) on or
+-- off for the rest of the transaction: on a Citus cluster with a distributed
+-- log also on the workers, where the guard of the log's shards reads it (a
+-- SET LOCAL that Citus propagates to every node of the transaction, through
+-- the extension owner's connections).
+CREATE OR REPLACE FUNCTION @extschema@._audit_internal(enable boolean) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    prev text;
+BEGIN
+    IF @extschema@._citus_table_method('@extschema@.audit_log') IS NULL THEN
+        PERFORM set_config('tenantcore.audit_internal', CASE WHEN enable THEN 'on' ELSE 'off' END, true);
+        RETURN;
+    END IF;
+    prev := current_setting('citus.propagate_set_commands');
+    PERFORM set_config('citus.propagate_set_commands', 'local', true);
+    IF enable THEN
+        SET LOCAL tenantcore.audit_internal = on;
+    ELSE
+        SET LOCAL tenantcore.audit_internal = off;
+    END IF;
+    PERFORM set_config('citus.propagate_set_commands', prev, true);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._audit_internal(boolean) FROM PUBLIC;
+
 -- _audit_partition_name is the name of the monthly partition holding ts (UTC months).
 CREATE OR REPLACE FUNCTION @extschema@._audit_partition_name(ts timestamptz) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE

@@ -205,6 +205,7 @@ COMMENT ON FUNCTION @extschema@.register_subject_table(regclass, name, text, jso
 CREATE OR REPLACE FUNCTION @extschema@.erase_subject(subject uuid) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET citus.multi_shard_modify_mode = 'sequential'
 SET tenantcore.tenant_id = ''
 SET tenantcore.context_token = ''
 AS $$
@@ -283,10 +284,10 @@ BEGIN
     audit_n := NULL;
     IF to_regclass('@extschema@.audit_log') IS NOT NULL THEN
         -- the log is append-only; tenantcore.audit_internal lets the extension's own code through
-        PERFORM set_config('tenantcore.audit_internal', 'on', true);
+        PERFORM @extschema@._audit_internal(true);
         EXECUTE 'UPDATE @extschema@.audit_log SET actor_id = NULL WHERE actor_id = $1' USING subject;
         GET DIAGNOSTICS audit_n = ROW_COUNT;
-        PERFORM set_config('tenantcore.audit_internal', 'off', true);
+        PERFORM @extschema@._audit_internal(false);
     END IF;
 
     INSERT INTO @extschema@.gdpr_requests (subject, kind, completed_at, detail)
@@ -297,6 +298,9 @@ BEGIN
                               'audit_entries_detached', audit_n);
 END
 $$;
+-- (citus.multi_shard_modify_mode: on a Citus cluster the erasure changes
+-- reference tables, users among them, after distributed ones, which Citus
+-- allows over one connection per node only; a placeholder without Citus)
 COMMENT ON FUNCTION @extschema@.erase_subject(uuid) IS
     'delete or anonymize a person''s rows in every registered table of every tenant (keep: leave them), detach them from audit entries; one transaction, idempotent';
 -- Exports and erasures cross tenants: only superusers and roles a DBA grants.

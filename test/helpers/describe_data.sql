@@ -17,7 +17,8 @@
 --       token hashes) <bytea>; oids and transaction ids <oid>, <xid>;
 --       sequence-made ids <serial>.  Also inside text and JSON values.  By
 --       meaning: an audit entry's record_id that is the one of its primary
---       key; a data key's master_key_id that is the current master key's
+--       key; the tenant of an organization's entry (the organization since
+--       0.8.0, none before); a data key's master_key_id that is the current master key's
 --       (NULL for keys wrapped before 0.5.0, by the master key configured then);
 --       of a GDPR request's report, the part about the user's tables.
 --   app <tenant> ...  what the application role sees with each tenant set:
@@ -98,6 +99,13 @@ WITH tables AS (
                   AND to_regprocedure('tenantcore._audit_record_id(uuid,jsonb)') IS NOT NULL
                   THEN 'CASE WHEN t.record_id = tenantcore._audit_record_id(t.table_id, t.pk) THEN ''<record id of pk>'''
                        ' ELSE pg_temp.norm(t.record_id::text) END'
+             -- the tenant of an organization's entry: the organization itself
+             -- since 0.8.0; entries written before keep the tenant that was
+             -- current then (none), by meaning
+             WHEN a.attname = 'organization_id' AND t.rel::text LIKE 'tenantcore.audit\_log%'
+                  THEN 'CASE WHEN t.table_name = ''tenantcore.organizations'''
+                       ' AND (t.organization_id IS NULL OR t.organization_id::text = t.pk->>''id'')'
+                       ' THEN ''<the organization or none>'' ELSE pg_temp.norm(t.organization_id::text) END'
              -- the master key that wrapped a data key: NULL means the current one
              -- (wrapped before 0.5.0 recorded ids), by meaning
              WHEN a.attname = 'master_key_id' AND t.rel::text = 'tenantcore.tenant_keys'

@@ -23,7 +23,11 @@
 #   sessions;
 # - the audit entries of the core tables are written once, with their
 #   tenant, on the tenant's worker (people's entries without a tenant under
-#   the nil uuid); history() reads them.
+#   the nil uuid); history() reads them;
+# - run_retention() purges the core tables' expired rows on the workers;
+# - export_subject() and erase_subject() (as the DBA) reach the person's rows
+#   on every node, anonymize every node's copy of users, detach the person
+#   from the log's entries on the workers, and leave the log's guard on.
 # Prints a SKIP line and succeeds when Citus is neither installed nor
 # buildable (no source tarball).
 set -euo pipefail
@@ -214,6 +218,35 @@ expect "in two transactions, both go through" "+1 555 0200" \
      $(in_a "$dana" "INSERT INTO tenantcore.user_profiles (user_id, phone) VALUES ('$dana', '+1 555 0200') RETURNING phone;")"
 expect "a session of Dana validates in A" "t" \
     "$(in_a "$dana" "SELECT (tenantcore.validate_session(tenantcore.create_session())).user_id = '$dana';")"
+
+# --- built-in retention of the core tables, from the coordinator ------------------------
+psql -X -q -At -h 127.0.0.1 -p "${TC_CITUS_PORTS[0]}" -U $app -d tenantcore_citus \
+    -c "$(in_a "$ann" "SELECT FROM tenantcore.create_session();")" -c "$(in_b "$bob" "SELECT FROM tenantcore.create_session();")" >/dev/null
+su -c "UPDATE tenantcore.sessions SET revoked_at = now() - interval '60 days' WHERE user_id = '$ann'" >/dev/null
+su -c "CALL tenantcore.run_retention()" >/dev/null
+check "run_retention() deletes A's session ended 60 days ago on its worker (30 days kept), keeps B's" "0|1" \
+    "$(su -c "SELECT (SELECT count(*) FROM tenantcore.sessions WHERE user_id = '$ann'), (SELECT count(*) FROM tenantcore.sessions WHERE user_id = '$bob')")"
+
+# --- GDPR across the core schema: Dana's rows in A, her person, her entries ------------
+expect "export_subject() of Dana finds her person, profile and membership" "1|1|1" \
+    "SELECT jsonb_array_length(e->'tables'->'tenantcore.users'), jsonb_array_length(e->'tables'->'tenantcore.user_profiles'),
+            jsonb_array_length(e->'tables'->'tenantcore.organization_members')
+       FROM tenantcore.export_subject('$dana') e" postgres
+check "erase_subject() of Dana: her person anonymized, her profile and membership deleted, her entries detached" \
+    "1|1|1|4" \
+    "$(su -c "SELECT e->'tables'->'tenantcore.users.id'->'rows', e->'tables'->'tenantcore.user_profiles.user_id'->'rows',
+                     e->'tables'->'tenantcore.organization_members.user_id'->'rows', e->'audit_entries_detached'
+                FROM tenantcore.erase_subject('$dana') e")"
+check "on every node's copy of users, and nothing of her is left" "3|0|0|0" \
+    "$(su -c "SELECT (SELECT count(*) FROM run_command_on_placements('tenantcore.users',
+                          \$\$SELECT email IS NULL AND status = 'deleted' FROM %s WHERE id = '$dana'\$\$) r WHERE r.result = 't'),
+                     (SELECT count(*) FROM tenantcore.user_profiles WHERE user_id = '$dana'),
+                     (SELECT count(*) FROM tenantcore.organization_members WHERE user_id = '$dana'),
+                     (SELECT count(*) FROM tenantcore.audit_log WHERE actor_id = '$dana')")"
+check "the log's guard is back on every node after the erasure (its detail names a shard of a monthly partition)" \
+    "ERROR:  tenantcore.audit_log is append-only" \
+    "$(psql -X -q -At -c "BEGIN; SELECT FROM tenantcore.erase_subject('$dana');
+                         UPDATE tenantcore.audit_log SET actor_id = NULL WHERE organization_id = '$A'; ROLLBACK;" 2>&1 | head -1)"
 
 tc_citus_crash_check || failed=1
 [ "$failed" -eq 0 ] || { echo "citus_core: FAILED" >&2; exit 1; }
