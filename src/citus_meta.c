@@ -31,6 +31,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
@@ -498,6 +499,9 @@ tc_citus_local_group(void)
 bool
 tc_citus_transaction_stamp(TimestampTz *stamp)
 {
+	/* once known, the stamp holds for the rest of the transaction */
+	static TimestampTz cached_for = 0;
+	static TimestampTz cached = 0;
 	Oid			fn;
 	HeapTupleHeader rec;
 	HeapTupleData tuple;
@@ -507,6 +511,11 @@ tc_citus_transaction_stamp(TimestampTz *stamp)
 	bool		isnull;
 	bool		found = false;
 
+	if (cached_for != 0 && cached_for == GetCurrentTransactionStartTimestamp())
+	{
+		*stamp = cached;
+		return true;
+	}
 	if (!OidIsValid(CatalogTable("pg_dist_partition")))
 		return false;
 	fn = LookupFuncName(list_make2(makeString("pg_catalog"), makeString("get_current_transaction_id")),
@@ -538,7 +547,8 @@ tc_citus_transaction_stamp(TimestampTz *stamp)
 
 			if (!isnull)
 			{
-				*stamp = DatumGetTimestampTz(d);
+				*stamp = cached = DatumGetTimestampTz(d);
+				cached_for = GetCurrentTransactionStartTimestamp();
 				found = true;
 			}
 		}
