@@ -34,6 +34,7 @@
 #include "miscadmin.h"
 #include "nodes/supportnodes.h"
 #include "port.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -398,15 +399,31 @@ typedef struct MembersCache
 	TimestampTz statement_start;
 	CommandId	command_id;
 	pg_uuid_t	tenant;
+	int			probes;			/* single lookups made in this statement */
+	bool		loaded;			/* members holds all the tenant's members */
 	int			nmembers;
 	pg_uuid_t  *members;		/* in fn_mcxt */
 } MembersCache;
 
+/*
+ * On a server without Citus the first calls of a statement look the person
+ * up alone (an index probe: a query of one person costs one), and from the
+ * next call on the tenant's members are loaded at once (a query of many
+ * persons costs one scan of the tenant's memberships).  On a Citus cluster
+ * each lookup would be a query routed to another node: loaded at once.
+ */
+#define MEMBER_PROBES 8
+
 static SPIPlanPtr members_plan = NULL;
+static SPIPlanPtr member_plan = NULL;
+
+static const char *member_sql =
+"SELECT 1 FROM tenantcore.organization_members m"
+" WHERE m.organization_id = $1 AND m.user_id = $2 AND m.status <> 'invited'";
 
 /* invitations are not memberships: an invited person is not visible */
 static const char *members_sql =
-"SELECT m.user_id FROM tenantcore.organization_members m"
+"SELECT array_agg(m.user_id) FROM tenantcore.organization_members m"
 " WHERE m.organization_id = $1 AND m.status <> 'invited'";
 
 static int
@@ -425,25 +442,53 @@ LoadMembers(MembersCache *cache, MemoryContext mcxt, Oid fn_oid, const pg_uuid_t
 	Oid			types[1] = {UUIDOID};
 	Datum		values[1];
 	int			n = 0;
-	uint64		found;
 
 	values[0] = UUIDPGetDatum(tenant);
-	found = RunTenantQuery(members_sql, &members_plan, 1, types, values, fn_oid, tenant, 0, &save) ?
-		SPI_processed : 0;
 	if (cache->members != NULL)
 		pfree(cache->members);
-	cache->members = MemoryContextAlloc(mcxt, sizeof(pg_uuid_t) * Max(found, 1));
-	for (uint64 i = 0; i < found; i++)
+	cache->members = NULL;
+	/* one row: the ids as one array (user_id is NOT NULL: no null in it) */
+	if (RunTenantQuery(members_sql, &members_plan, 1, types, values, fn_oid, tenant, 1, &save) &&
+		SPI_processed == 1)
 	{
 		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
 		if (!isnull)
-			cache->members[n++] = *DatumGetUUIDP(d);
+		{
+			ArrayType  *ids = DatumGetArrayTypeP(d);
+
+			n = ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids));
+			if (ARR_HASNULL(ids) || ARR_ELEMTYPE(ids) != UUIDOID)
+				elog(ERROR, "the members of the tenant came back malformed");
+			cache->members = MemoryContextAlloc(mcxt, sizeof(pg_uuid_t) * Max(n, 1));
+			memcpy(cache->members, ARR_DATA_PTR(ids), sizeof(pg_uuid_t) * n);
+		}
 	}
 	tc_spi_end_as_owner(&save);
+	if (cache->members == NULL)
+		cache->members = MemoryContextAlloc(mcxt, sizeof(pg_uuid_t));
 	qsort(cache->members, n, sizeof(pg_uuid_t), CompareUuids);
 	cache->nmembers = n;
+}
+
+/*
+ * ProbeMember looks one person up among the visible members of tenant.
+ */
+static bool
+ProbeMember(Oid fn_oid, const pg_uuid_t *tenant, pg_uuid_t *user)
+{
+	TcOwnerSpi	save;
+	Oid			types[2] = {UUIDOID, UUIDOID};
+	Datum		values[2];
+	bool		found;
+
+	values[0] = UUIDPGetDatum(tenant);
+	values[1] = UUIDPGetDatum(user);
+	found = RunTenantQuery(member_sql, &member_plan, 2, types, values, fn_oid, tenant, 1, &save) &&
+		SPI_processed > 0;
+	tc_spi_end_as_owner(&save);
+	return found;
 }
 
 /*
@@ -472,12 +517,22 @@ tenantcore_member_visible(PG_FUNCTION_ARGS)
 		cache->statement_start != GetCurrentStatementStartTimestamp() ||
 		memcmp(&cache->tenant, tenant, sizeof(pg_uuid_t)) != 0)
 	{
-		cache->valid = false;
-		LoadMembers(cache, fcinfo->flinfo->fn_mcxt, fcinfo->flinfo->fn_oid, tenant);
 		cache->tenant = *tenant;
 		cache->statement_start = GetCurrentStatementStartTimestamp();
 		cache->command_id = GetCurrentCommandId(false);
+		cache->probes = 0;
+		cache->loaded = false;
 		cache->valid = true;
+	}
+	if (!cache->loaded && cache->probes < MEMBER_PROBES && !tc_citus_installed())
+	{
+		cache->probes++;
+		PG_RETURN_BOOL(ProbeMember(fcinfo->flinfo->fn_oid, tenant, user));
+	}
+	if (!cache->loaded)
+	{
+		LoadMembers(cache, fcinfo->flinfo->fn_mcxt, fcinfo->flinfo->fn_oid, tenant);
+		cache->loaded = true;
 	}
 	PG_RETURN_BOOL(bsearch(user, cache->members, cache->nmembers, sizeof(pg_uuid_t), CompareUuids) != NULL);
 }

@@ -103,6 +103,29 @@ BEGIN
 END
 $$;
 VACUUM ANALYZE bench.clients_plain, bench.clients_tc, bench.clients_seed;
+
+-- people (0.8.0): 10,000 persons, 2,000 of them members of the first tenant;
+-- two copies of their rows, one with the policy "visible" of tenantcore.users
+-- (_member_visible(), the tenant's members loaded once per statement), one
+-- with the subquery it replaced (0.7.0: EXISTS over organization_members)
+INSERT INTO tenantcore.users (id, email)
+SELECT md5('bench person ' || g)::uuid, 'person' || g || '@bench.invalid' FROM generate_series(1, 10000) g;
+INSERT INTO tenantcore.organization_members (organization_id, user_id, role, status, joined_at)
+SELECT o.id, md5('bench person ' || g)::uuid, 'member', 'active', now()
+  FROM tenantcore.organizations o, generate_series(1, 2000) g WHERE o.slug = 'bench-1';
+CREATE TABLE bench.people_tc AS SELECT id, email, created_at FROM tenantcore.users WHERE email LIKE '%@bench.invalid';
+CREATE TABLE bench.people_sub AS SELECT * FROM bench.people_tc;
+ALTER TABLE bench.people_tc ADD PRIMARY KEY (id), ENABLE ROW LEVEL SECURITY;
+ALTER TABLE bench.people_sub ADD PRIMARY KEY (id), ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON bench.people_tc FOR SELECT
+    USING (id = tenantcore.current_actor() OR tenantcore._member_visible(id));
+CREATE POLICY visible ON bench.people_sub FOR SELECT
+    USING (id = tenantcore.current_actor()
+           OR EXISTS (SELECT FROM tenantcore.organization_members m
+                       WHERE m.organization_id = tenantcore.current_tenant() AND m.user_id = people_sub.id
+                         AND m.status <> 'invited'));
+GRANT SELECT ON bench.people_tc, bench.people_sub TO tc_bench_core_app;
+VACUUM ANALYZE bench.people_tc, bench.people_sub, tenantcore.organization_members;
 SQL
 
 tenant=$(psql -XAt -c "SELECT id FROM tenantcore.organizations WHERE slug = 'bench-1'")
@@ -163,3 +186,37 @@ for query in count page calls; do
         "$(awk -v a="$s" -v b="$t" 'BEGIN {printf "%.1fx", a / b}')"
 done
 echo "(tc/plain: cost of the permission check over the isolation policy alone; seed/tc: the seed-style plpgsql check against tenantcore's)"
+
+# people: the policy "visible" with _member_visible() vs the 0.7.0 subquery
+n_tc=$(psql -XAt -U "$APP" -c "SELECT count(*) FROM bench.people_tc")
+n_sub=$(psql -XAt -U "$APP" -c "SELECT count(*) FROM bench.people_sub")
+if [ "$n_tc" != "$n_sub" ] || [ "$n_tc" != 2002 ]; then
+    echo "bench core: the reader sees $n_tc persons through _member_visible(), $n_sub through the subquery (expected 2002: the 2,000 members, the owner and the reader)" >&2; exit 1
+fi
+declare -A people
+people[count]="SELECT count(*) FROM bench.people_%s"
+people[page]="SELECT id, email FROM bench.people_%s ORDER BY email LIMIT 50 OFFSET 1000"
+people[one]="SELECT email FROM bench.people_%s WHERE id = md5('bench person 77')::uuid"
+declare -A plat
+for rep in $(seq 1 "$BENCH_ROUNDS"); do
+    for query in count page one; do
+        q_tc=$(printf "${people[$query]}" tc); q_sub=$(printf "${people[$query]}" sub)
+        while IFS='|' read -r v ms; do
+            [ -n "$ms" ] && plat[$query.$v]="${plat[$query.$v]:-} $ms"
+        done < <(psql -XAt -U "$APP" -v ON_ERROR_STOP=1 -v q_tc="$q_tc" -v q_sub="$q_sub" <<EOF2 | grep '|'
+SELECT bench.avg_ms(:'q_tc', 10), bench.avg_ms(:'q_sub', 10);
+SELECT 'tc', round(bench.avg_ms(:'q_tc', $ITERATIONS)::numeric, 3);
+SELECT 'sub', round(bench.avg_ms(:'q_sub', $ITERATIONS)::numeric, 3);
+EOF2
+)
+    done
+done
+echo
+echo "people (tenantcore.users' policy \"visible\"): 10,000 persons, 2,000 members of the tenant"
+echo "(ms per query, median of $BENCH_ROUNDS repetitions of $ITERATIONS executions)"
+printf '%-6s %12s %12s %14s\n' query tc_ms subquery_ms tc/subquery
+for query in count page one; do
+    t=$(echo "${plat[$query.tc]}" | median); u=$(echo "${plat[$query.sub]}" | median)
+    printf '%-6s %12s %12s %14s\n' "$query" "$t" "$u" "$(awk -v a="$t" -v b="$u" 'BEGIN {printf "%.2fx", a / b}')"
+done
+echo "(tc: _member_visible(), the tenant's members loaded once per statement; subquery: the 0.7.0 policy)"

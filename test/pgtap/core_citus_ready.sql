@@ -4,14 +4,15 @@
 -- - the policies "visible" of users and user_profiles call _member_visible()
 --   (no subquery): a tenant sees its members, not its invitations, not the
 --   members of another tenant; the answer follows a change made earlier in
---   the same transaction (the members are cached for one statement only);
+--   the same transaction (the members are cached for one statement only),
+--   and is the same whether looked up one by one or from the loaded members;
 -- - a new organization gets its system roles from the trigger, whose
 --   statements now name their tables dynamically;
 -- - the audit entries of organizations belong to the organization itself;
 -- - the nil uuid is not a tenant (it holds the entries without a tenant in
 --   a distributed log).
 BEGIN;
-SELECT plan(13);
+SELECT plan(15);
 
 CREATE ROLE tc_cr_app LOGIN NOSUPERUSER NOBYPASSRLS;
 SELECT tenantcore.grant_app_role('tc_cr_app');
@@ -62,6 +63,21 @@ SELECT results_eq($$SELECT phone FROM tenantcore.user_profiles$$, $$VALUES ('+1 
 SELECT results_eq($$SELECT u.first_name, tenantcore._member_visible(u.id) FROM tenantcore.users u ORDER BY 1$$,
                   $$VALUES ('Ann', true), ('Bob', true)$$,
                   '_member_visible() as a function of the query');
+-- past the first 8 calls of a statement the members are loaded at once
+-- (before, each is looked up alone): the same answers either way
+SELECT is((SELECT count(*) FROM (SELECT u.id FROM tenantcore.users u
+                                 UNION ALL SELECT gen_random_uuid() FROM generate_series(1, 40)) p
+            WHERE tenantcore._member_visible(p.id)), 2::bigint,
+          'over many persons in one statement: A''s two members, no one else');
+SELECT results_eq($$SELECT tenantcore._member_visible(x) FROM unnest(ARRAY[
+                      'b3000000-0000-4000-8000-00000000000b', 'c3000000-0000-4000-8000-00000000000c',
+                      'a3000000-0000-4000-8000-00000000000a', 'c3000000-0000-4000-8000-00000000000c',
+                      'b3000000-0000-4000-8000-00000000000b', 'c3000000-0000-4000-8000-00000000000c',
+                      'a3000000-0000-4000-8000-00000000000a', 'c3000000-0000-4000-8000-00000000000c',
+                      'b3000000-0000-4000-8000-00000000000b', 'c3000000-0000-4000-8000-00000000000c',
+                      'a3000000-0000-4000-8000-00000000000a']::uuid[]) WITH ORDINALITY AS t(x, i) ORDER BY i$$,
+                  $$VALUES (true), (false), (true), (false), (true), (false), (true), (false), (true), (false), (true)$$,
+                  'the eleven calls of one statement, looked up one by one and then from the loaded members, agree');
 SELECT tenantcore.set_tenant(current_setting('cr.c')::uuid);
 SELECT tenantcore.set_actor('c3000000-0000-4000-8000-00000000000c');
 SELECT results_eq($$SELECT first_name FROM tenantcore.users ORDER BY 1$$, $$VALUES ('Cay')$$,
