@@ -17,6 +17,23 @@
  * takes its entries with it, and anything that reads the log afterwards, in
  * the same transaction or not, sees every entry written before.
  *
+ * Ids.  On a single server (and on a Citus coordinator) an entry's id is the
+ * next value of the log's sequence.  A node of a Citus cluster that writes
+ * into its shards of a distributed log cannot use it: the ids must be unique
+ * across the nodes, and must keep the order of a tenant's changes when the
+ * tenant's shards move to another node (history() and row_as_of() replay a
+ * row's entries, audit_export() resumes, in id order).  There an id is
+ *     ((milliseconds since 2020-01-01 UTC << 12) + n) << 10 | (group % 1024)
+ * from a counter in shared memory that each node's entries take in turn and
+ * that never goes back: each value is the greater of the clock's and the
+ * last one plus one (n counts the entries of one millisecond; past 4,096 it
+ * runs ahead of the clock until the clock catches up).  So a node's ids
+ * rise in the order its entries are written, the ids of different nodes
+ * differ in their low 10 bits (the Citus group), and an entry written after
+ * a shard move (which takes seconds) gets a greater id than the entries
+ * written before it on the old node, as long as the nodes' clocks agree to
+ * within that time.  These ids are above every value the sequence gives.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,7 +51,10 @@
 #include "nodes/makefuncs.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
 #include "storage/lmgr.h"
+#include "storage/shmem.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -65,7 +85,6 @@ static LocalTransactionId part_lxid = InvalidLocalTransactionId;
 static TimestampTz part_ts = 0;
 static Oid	part_parent = InvalidOid;
 static Oid	part_relid = InvalidOid;
-static int64 part_id_base = 0;	/* added to the sequence's values */
 static bool part_same_layout = false;	/* partition has the parent's columns */
 
 /* what writing into the partition needs, per transaction (OpenLogWriter) */
@@ -121,13 +140,80 @@ AuditXactCallback(XactEvent event, void *arg)
 	}
 }
 
+/* the Citus group of this node, looked up with the partition */
+static int32 part_group = 0;
+
+/* the last id a Citus node gave out (shared memory, see the file header) */
+static pg_atomic_uint64 *node_last_id = NULL;
+#if PG_VERSION_NUM >= 150000
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* 2020-01-01 00:00 UTC as a PostgreSQL timestamp (microseconds since 2000) */
+#define NODE_ID_EPOCH INT64CONST(631152000000000)
+
+static void
+RequestNodeIdShmem(void)
+{
+#if PG_VERSION_NUM >= 150000
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+#endif
+	RequestAddinShmemSpace(MAXALIGN(sizeof(pg_atomic_uint64)));
+}
+
+static void
+StartupNodeIdShmem(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	node_last_id = ShmemInitStruct("tenantcore audit entry ids", sizeof(pg_atomic_uint64), &found);
+	if (!found)
+		pg_atomic_init_u64(node_last_id, 0);
+	LWLockRelease(AddinShmemInitLock);
+}
+
 /*
- * tc_audit_log_init registers the transaction callback.
+ * NodeEntryId returns the next id of an entry that this Citus node (group)
+ * writes into its shard of a distributed log (see the file header).
+ */
+static int64
+NodeEntryId(int32 group)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	uint64		clock = now > NODE_ID_EPOCH ? (uint64) ((now - NODE_ID_EPOCH) / 1000) << 12 : 0;
+	uint64		last;
+	uint64		next;
+
+	if (node_last_id == NULL)
+		elog(ERROR, "tenantcore's shared memory for audit entry ids is not set up");
+	last = pg_atomic_read_u64(node_last_id);
+	do
+		next = Max(clock, last + 1);
+	while (!pg_atomic_compare_exchange_u64(node_last_id, &last, next));
+	return (int64) ((next << 10) | (uint64) (group % 1024));
+}
+
+/*
+ * tc_audit_log_init registers the transaction callback and the shared
+ * memory of the node's entry ids (from shared_preload_libraries).
  */
 void
 tc_audit_log_init(void)
 {
 	RegisterXactCallback(AuditXactCallback, NULL);
+#if PG_VERSION_NUM >= 150000
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = RequestNodeIdShmem;
+#else
+	RequestNodeIdShmem();
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = StartupNodeIdShmem;
 }
 
 /*
@@ -231,10 +317,8 @@ OpenLogWriter(Relation part)
  * holds the transaction timestamp, maintaining its indexes.  No privilege
  * check: the entry comes from the trigger, never from the user.  target is
  * InvalidOid for the log itself, or the shard of a distributed log to write
- * (tc_audit_log_target): the entry's id then carries the node's Citus group
- * in its top 16 bits (group << 48 plus the node's own sequence), so the ids
- * of all nodes stay unique, and the coordinator's (group 0) are as on a
- * single server.
+ * (tc_audit_log_target): the entry's id then comes from the node's counter
+ * (NodeEntryId), unique across the nodes and rising across shard moves.
  */
 void
 tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
@@ -263,7 +347,7 @@ tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
 			uint64		inval_count = audit_inval_count;
 
 			part_parent = target;
-			part_id_base = target == log_relid ? 0 : (int64) tc_citus_local_group() << 48;
+			part_group = target == log_relid ? 0 : tc_citus_local_group();
 			part_relid = PartitionFor(parent, ts);
 			part_lxid = TcMyLocalTransactionId();
 			part_ts = ts;
@@ -291,7 +375,8 @@ tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
 		logvalues[i] = (Datum) 0;
 		lognulls[i] = true;
 	}
-	values[LOG_ID] = Int64GetDatum(part_id_base + nextval_internal(log_seqid, false));
+	values[LOG_ID] = Int64GetDatum(target == log_relid ? nextval_internal(log_seqid, false)
+								   : NodeEntryId(part_group));
 	nulls[LOG_ID] = false;
 	values[LOG_OCCURRED_AT] = TimestampTzGetDatum(ts);
 	nulls[LOG_OCCURRED_AT] = false;

@@ -22,7 +22,10 @@
 # - moving the tenant's shards to the other worker moves its rows and its
 #   entries together: history() is whole after the move, and new entries are
 #   written on the new worker; isolate_tenant_to_new_shard(..., 'CASCADE')
-#   gives the tenant's entries a shard of their own with its rows.
+#   gives the tenant's entries a shard of their own with its rows; moved back
+#   to the worker of the lower group, history(), row_as_of() and
+#   audit_export() still see the changes in their order (ids from each
+#   node's clock-based counter).
 # Prints a SKIP line and succeeds when Citus is neither installed nor
 # buildable (no source tarball).
 set -euo pipefail
@@ -116,7 +119,7 @@ echo "tenant A $A on worker ${TC_CITUS_PORTS[1]} (group $GA), tenant B $B on wor
 
 expect "once the log is distributed, the table distributed before it is logged on its worker" "t|INSERT" \
     "INSERT INTO billing.early VALUES ('$A', 1);
-     SELECT (id >> 48) = $GA, operation FROM tenantcore.audit_log WHERE table_name = 'billing.early'" postgres
+     SELECT (id & 1023) = $GA, operation FROM tenantcore.audit_log WHERE table_name = 'billing.early'" postgres
 
 # --- writes: one entry per changed row, on the row's worker --------------------
 expect "tenant A inserts, updates and deletes (routed to its worker)" "" \
@@ -139,7 +142,7 @@ expect "a rolled-back savepoint leaves no entry, the rest of its transaction doe
      UPDATE billing.invoices SET amount = 101 WHERE id = 1; COMMIT;"
 entries() {
     su -c "SELECT string_agg(format('%s:%s:%s:%s', CASE organization_id WHEN '$A' THEN 'A' WHEN '$B' THEN 'B' END,
-                                    table_name, operation, id >> 48), ' ' ORDER BY organization_id = '$B', id)
+                                    table_name, operation, (id & 1023)), ' ' ORDER BY organization_id = '$B', id)
              FROM tenantcore.audit_log"
 }
 check "exactly one entry per changed row, each written by the worker that holds the row (group in the id)" \
@@ -186,7 +189,7 @@ printf '%s\t10\t1\n%s\t11\t2\n%s\t10\t3\n' "$A" "$A" "$B" |
 check "COPY of 3 rows (two tenants, two workers) logs 3 entries, each on its row's worker" \
     "$GA:2 $GB:1" \
     "$(su -c "SELECT string_agg(g || ':' || n, ' ' ORDER BY g)
-              FROM (SELECT id >> 48 AS g, count(*) AS n FROM tenantcore.audit_log
+              FROM (SELECT (id & 1023) AS g, count(*) AS n FROM tenantcore.audit_log
                      WHERE operation = 'INSERT' AND (new_row->>'id')::int >= 10 GROUP BY 1) s")"
 
 # a table whose name is long enough for Citus to shorten its shards' names
@@ -200,8 +203,8 @@ SELECT tenantcore.audit('$long');
 INSERT INTO $long VALUES ('$A', 1), ('$B', 1);
 SQL
 check "a table with a long name (shards named with a hash by Citus) is logged on its workers" "$GA:1 $GB:1" \
-    "$(su -c "SELECT string_agg((id >> 48) || ':' || count, ' ' ORDER BY id >> 48)
-              FROM (SELECT id, count(*) OVER (PARTITION BY id >> 48) FROM tenantcore.audit_log
+    "$(su -c "SELECT string_agg((id & 1023) || ':' || count, ' ' ORDER BY (id & 1023))
+              FROM (SELECT id, count(*) OVER (PARTITION BY (id & 1023)) FROM tenantcore.audit_log
                      WHERE table_name = '$long') s")"
 
 # --- forged identities, tables outside the log ----------------------------------
@@ -249,13 +252,33 @@ UPDATE|$GA
 UPDATE|$GB" \
     "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
      UPDATE billing.invoices SET amount = 12 WHERE id = 1;
-     SELECT operation, id >> 48 FROM tenantcore.history('billing.invoices', '{\"id\": 1}'); COMMIT;"
+     SELECT operation, (id & 1023) FROM tenantcore.history('billing.invoices', '{\"id\": 1}'); COMMIT;"
 expect "after the move: row_as_of() of A's row is its current state" "12" \
     "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
      SELECT tenantcore.row_as_of('billing.invoices', '{\"id\": 1}', now())->>'amount'; COMMIT;"
 expect "after the move: B still sees none of A's entries" "0" \
     "BEGIN; SELECT FROM tenantcore.set_tenant('$B');
      SELECT count(*) FROM tenantcore.audit_log WHERE organization_id = '$A'; COMMIT;"
+# and back, to the worker of the lower group: ids stay in the order of the
+# changes (0.8.0 numbered them group << 48 + sequence, which put the entries
+# written after such a move before the older ones)
+last_b=$(su -c "SELECT max(id) FROM tenantcore.audit_log WHERE organization_id = '$A'")
+su -c "SELECT citus_move_shard_placement($shard_a, '127.0.0.1', ${TC_CITUS_PORTS[2]}, '127.0.0.1', ${TC_CITUS_PORTS[1]},
+                                         shard_transfer_mode => 'block_writes')" >/dev/null
+expect "moved back to the lower group: history() lists the changes in their order" \
+    "INSERT|$GA|10
+UPDATE|$GA|11
+UPDATE|$GB|12
+UPDATE|$GA|13" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     UPDATE billing.invoices SET amount = 13 WHERE id = 1;
+     SELECT operation, (id & 1023), new_row->>'amount' FROM tenantcore.history('billing.invoices', '{\"id\": 1}'); COMMIT;"
+expect "and row_as_of() replays them to the current state" "13" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     SELECT tenantcore.row_as_of('billing.invoices', '{\"id\": 1}', now())->>'amount'; COMMIT;"
+expect "audit_export() resumed after the last entry written before the move finds the new one" "13" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+     SELECT e::jsonb->'new_row'->>'amount' FROM tenantcore.audit_export($last_b) e; COMMIT;"
 
 # --- a tenant on shards of its own ---------------------------------------------
 su -c "SELECT isolate_tenant_to_new_shard('billing.invoices', '$B', 'CASCADE', shard_transfer_mode => 'block_writes')" >/dev/null

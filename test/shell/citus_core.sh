@@ -146,7 +146,7 @@ check "each organization got its system roles once, on its worker" "4|4|0" \
                      (SELECT count(*) FROM tenantcore.roles WHERE organization_id = '$B'),
                      (SELECT count(*) FROM (SELECT organization_id, key FROM tenantcore.roles GROUP BY 1, 2 HAVING count(*) > 1) d)")"
 check "and one audit entry, its own, on its worker" "1|$(su -c "SELECT groupid FROM pg_dist_node WHERE nodeport = $(node_of "$A")")" \
-    "$(su -c "SELECT count(*), min(id >> 48) FROM tenantcore.audit_log WHERE table_name = 'tenantcore.organizations' AND organization_id = '$A'")"
+    "$(su -c "SELECT count(*), min((id & 1023)) FROM tenantcore.audit_log WHERE table_name = 'tenantcore.organizations' AND organization_id = '$A'")"
 
 in_a() { printf "BEGIN; SELECT FROM tenantcore.set_tenant('%s'); SELECT FROM tenantcore.set_actor('%s'); %s COMMIT;" "$A" "$1" "$2"; }
 in_b() { printf "BEGIN; SELECT FROM tenantcore.set_tenant('%s'); SELECT FROM tenantcore.set_actor('%s'); %s COMMIT;" "$B" "$1" "$2"; }
