@@ -20,11 +20,17 @@ tc_pgbouncer_start() {
     command -v pgbouncer >/dev/null || { echo "pgbouncer is not installed (Debian package pgbouncer)" >&2; return 1; }
     TC_PGBOUNCER_DIR=$(mktemp -d /tmp/tenantcore-pgbouncer.XXXXXX)
     local port=$((PGPORT + 100))
-    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-    TC_PGBOUNCER_PORT=$port
     local u
     for u in "$@"; do printf '"%s" ""\n' "$u"; done > "$TC_PGBOUNCER_DIR/userlist.txt"
-    cat > "$TC_PGBOUNCER_DIR/pgbouncer.ini" <<INI
+    local run=(); [ "$(id -un)" = postgres ] || run=(runuser -u postgres --)
+    # the port lies in Linux's range of ephemeral ports: a client connection
+    # of an earlier test may hold it (bind fails with "Address already in
+    # use" though nothing listens there); then the next port up is tried
+    local attempt i
+    for attempt in 1 2 3 4 5; do
+        while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+        TC_PGBOUNCER_PORT=$port
+        cat > "$TC_PGBOUNCER_DIR/pgbouncer.ini" <<INI
 [databases]
 $db = host=$PGHOST port=$PGPORT dbname=$db
 
@@ -45,13 +51,16 @@ ignore_startup_parameters = extra_float_digits,options
 logfile = $TC_PGBOUNCER_DIR/pgbouncer.log
 pidfile = $TC_PGBOUNCER_DIR/pgbouncer.pid
 INI
-    chown -R postgres: "$TC_PGBOUNCER_DIR"
-    local run=(); [ "$(id -un)" = postgres ] || run=(runuser -u postgres --)
-    "${run[@]}" pgbouncer -d "$TC_PGBOUNCER_DIR/pgbouncer.ini" || { cat "$TC_PGBOUNCER_DIR/pgbouncer.log" >&2; return 1; }
-    local i
-    for i in $(seq 1 50); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        sleep 0.1
+        chown -R postgres: "$TC_PGBOUNCER_DIR"
+        rm -f "$TC_PGBOUNCER_DIR/pgbouncer.log"
+        "${run[@]}" pgbouncer -d "$TC_PGBOUNCER_DIR/pgbouncer.ini" || { cat "$TC_PGBOUNCER_DIR/pgbouncer.log" >&2; return 1; }
+        for i in $(seq 1 50); do
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+            grep -q 'Address already in use' "$TC_PGBOUNCER_DIR/pgbouncer.log" 2>/dev/null && break
+            sleep 0.1
+        done
+        grep -q 'Address already in use' "$TC_PGBOUNCER_DIR/pgbouncer.log" 2>/dev/null || break
+        port=$((port + 100))
     done
     echo "pgbouncer did not start listening on 127.0.0.1:$port" >&2
     cat "$TC_PGBOUNCER_DIR/pgbouncer.log" >&2
