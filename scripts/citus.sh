@@ -8,7 +8,9 @@
 #   TC_CITUS_CACHE      where the build is kept between runs (default
 #                       /var/tmp/tenantcore-citus-13.2.2-<sha256 prefix>)
 #   TC_CITUS_PORT       port of the coordinator; the workers use the next two
-#                       (default: TC_PORT + 10, or 56810)
+#                       (default: TC_PORT - 29990, or 26810: below Linux's range
+#                       of ephemeral ports, 32768-60999, where a connection of
+#                       an earlier test can hold a port)
 
 TC_CITUS_VERSION=13.2.2
 TC_CITUS_TARBALL=${TC_CITUS_TARBALL:-$TC_ROOT/../shared/vendor/citus-$TC_CITUS_VERSION.tar.gz}
@@ -85,7 +87,7 @@ TC_CITUS_PORTS=()
 # registers the workers.  Exports PGHOST/PGPORT/PGDATABASE of the coordinator.
 tc_citus_cluster_start() {
     local bindir; bindir=$(tc_bindir)
-    local base=${TC_CITUS_PORT:-$(( ${TC_PORT:-56800} + 10 ))}
+    local base=${TC_CITUS_PORT:-$(( ${TC_PORT:-56800} - 29990 ))}
     TC_CITUS_PORTS=("$base" "$((base + 1))" "$((base + 2))")
     TC_CITUS_DIR=$(mktemp -d /tmp/tenantcore-citus.XXXXXX)
     chmod 755 "$TC_CITUS_DIR"

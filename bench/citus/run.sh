@@ -30,7 +30,7 @@ rc=0
 tc_citus_ensure || rc=$?
 if [ $rc -eq 2 ]; then exit 0; fi
 [ $rc -eq 0 ] || exit $rc
-TC_CITUS_PORT=${TC_CITUS_PORT:-$(( ${PGPORT:-56800} + 20 ))}
+TC_CITUS_PORT=${TC_CITUS_PORT:-$(( ${PGPORT:-56800} - 29980 ))}   # below the ephemeral ports (scripts/citus.sh)
 tc_citus_cluster_start
 PGBENCH=$(tc_bindir)/pgbench
 APP=bench_app

@@ -19,13 +19,13 @@ tc_pgbouncer_start() {
     local pool_size=$1 db=$2; shift 2
     command -v pgbouncer >/dev/null || { echo "pgbouncer is not installed (Debian package pgbouncer)" >&2; return 1; }
     TC_PGBOUNCER_DIR=$(mktemp -d /tmp/tenantcore-pgbouncer.XXXXXX)
-    local port=$((PGPORT + 100))
+    # below Linux's range of ephemeral ports (32768-60999)
+    local port=$((PGPORT > 32768 ? PGPORT - 30000 + 100 : PGPORT + 100))
     local u
     for u in "$@"; do printf '"%s" ""\n' "$u"; done > "$TC_PGBOUNCER_DIR/userlist.txt"
     local run=(); [ "$(id -un)" = postgres ] || run=(runuser -u postgres --)
-    # the port lies in Linux's range of ephemeral ports: a client connection
-    # of an earlier test may hold it (bind fails with "Address already in
-    # use" though nothing listens there); then the next port up is tried
+    # should a port still be held (bind fails with "Address already in use"
+    # though nothing listens there), the next port up is tried
     local attempt i
     for attempt in 1 2 3 4 5; do
         while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done

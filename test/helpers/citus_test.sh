@@ -12,7 +12,7 @@ citus_test_cluster() {
     tc_citus_ensure || rc=$?
     if [ $rc -eq 2 ]; then exit 0; fi
     [ $rc -eq 0 ] || exit $rc
-    TC_CITUS_PORT=$(( ${TC_CITUS_PORT:-$(( ${TC_PORT:-56800} + 10 ))} + $1 ))
+    TC_CITUS_PORT=$(( ${TC_CITUS_PORT:-$(( ${TC_PORT:-56800} - 29990 ))} + $1 ))
     tc_citus_cluster_start
 }
 
