@@ -164,7 +164,10 @@ REVOKE ALL ON @extschema@.citus_pending_foreign_keys FROM PUBLIC;
 -- tables (not yet on the cluster) have to rel, keeping their definitions in
 -- citus_pending_foreign_keys: Citus refuses to distribute a table that such a
 -- table references, and turns such a table into a Citus local table under a
--- new oid when rel becomes a reference table.
+-- new oid when rel becomes a reference table.  Also rel's own foreign keys
+-- that include its tenant column and have actions Citus refuses there (ON
+-- UPDATE CASCADE, SET NULL, SET DEFAULT; ON DELETE SET NULL, SET DEFAULT):
+-- _citus_restore_foreign_keys puts them back without those actions.
 CREATE OR REPLACE FUNCTION @extschema@._citus_hold_foreign_keys(rel regclass) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -173,14 +176,20 @@ DECLARE
     fk record;
 BEGIN
     FOR fk IN
-        SELECT c.conrelid::regclass AS conrelid, c.conname, pg_get_constraintdef(c.oid) AS definition
+        SELECT c.conrelid::regclass AS conrelid, c.conname, c.confrelid::regclass AS confrelid,
+               pg_get_constraintdef(c.oid) AS definition
           FROM pg_constraint c
-         WHERE c.contype = 'f' AND c.confrelid = rel AND c.conrelid <> rel AND c.conparentid = 0
-           AND @extschema@._citus_table_method(c.conrelid) IS NULL
+         WHERE c.contype = 'f' AND c.conparentid = 0
+           AND ((c.confrelid = rel AND c.conrelid <> rel AND @extschema@._citus_table_method(c.conrelid) IS NULL)
+                OR (c.conrelid = rel
+                    AND (c.confdeltype IN ('n', 'd') OR c.confupdtype IN ('c', 'n', 'd'))
+                    AND EXISTS (SELECT FROM @extschema@.isolated_tables t
+                                  JOIN pg_attribute a ON a.attrelid = t.rel AND a.attname = t.tenant_column
+                                 WHERE t.rel = _citus_hold_foreign_keys.rel AND a.attnum = ANY (c.conkey))))
          ORDER BY 1, 2
     LOOP
         INSERT INTO @extschema@.citus_pending_foreign_keys (conrelid, conname, confrelid, definition)
-        VALUES (fk.conrelid, fk.conname, rel, fk.definition);
+        VALUES (fk.conrelid, fk.conname, fk.confrelid, fk.definition);
         EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.conrelid, fk.conname);
         -- a table of an extension (tenantcore's core tables) has its copy on
         -- every worker, made by CREATE EXTENSION, with the foreign key: it
@@ -225,36 +234,6 @@ BEGIN
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.conrelid, fk.conname, fk.definition);
         DELETE FROM @extschema@.citus_pending_foreign_keys p
          WHERE p.conrelid = fk.conrelid AND p.conname = fk.conname;
-    END LOOP;
-END
-$$;
-
--- _citus_hold_own_foreign_keys takes off the foreign keys of rel (about to
--- be distributed) to other tenant tables whose actions Citus refuses on a
--- key that includes the distribution column (ON UPDATE CASCADE, SET NULL,
--- SET DEFAULT; ON DELETE SET NULL, SET DEFAULT), keeping them in
--- citus_pending_foreign_keys: _citus_restore_foreign_keys puts them back
--- without those actions.
-CREATE OR REPLACE FUNCTION @extschema@._citus_hold_own_foreign_keys(rel regclass) RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    fk record;
-BEGIN
-    FOR fk IN
-        SELECT c.conname, c.confrelid::regclass AS confrelid, pg_get_constraintdef(c.oid) AS definition
-          FROM pg_constraint c
-         WHERE c.contype = 'f' AND c.conrelid = rel AND c.conparentid = 0
-           AND (c.confdeltype IN ('n', 'd') OR c.confupdtype IN ('c', 'n', 'd'))
-           AND EXISTS (SELECT FROM @extschema@.isolated_tables t
-                        JOIN pg_attribute a ON a.attrelid = t.rel AND a.attname = t.tenant_column
-                       WHERE t.rel = _citus_hold_own_foreign_keys.rel AND a.attnum = ANY (c.conkey))
-         ORDER BY 1
-    LOOP
-        INSERT INTO @extschema@.citus_pending_foreign_keys (conrelid, conname, confrelid, definition)
-        VALUES (rel, fk.conname, fk.confrelid, fk.definition);
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', rel, fk.conname);
     END LOOP;
 END
 $$;
@@ -612,7 +591,6 @@ BEGIN
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', left('tenantcore_protect_' || col, 63), rel);
     END LOOP;
     PERFORM @extschema@._citus_hold_foreign_keys(rel);
-    PERFORM @extschema@._citus_hold_own_foreign_keys(rel);
     -- one connection per worker for the whole transaction: it has read the
     -- registries (reference tables on the cluster) and will put foreign keys
     -- to reference tables back; with parallel connections Citus can find the

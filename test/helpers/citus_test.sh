@@ -50,3 +50,17 @@ pick() {
                   WHERE p.shardid = get_shard_id_for_distribution_column('$1', u)) = $2
            ORDER BY u LIMIT 1"
 }
+
+# run_plan CONDITION: runs citus_plan()'s statements for the rows matching
+# CONDITION (SQL on citus_plan()'s columns) on the coordinator, as a DBA
+# would paste them, in order; one ok/FAILED line
+run_plan() {
+    local out
+    su -c "SELECT statement FROM tenantcore.citus_plan() WHERE kind <> 'problem' AND ($1) ORDER BY step, rel::text" \
+        > "$TC_CITUS_DIR/plan.sql"
+    if out=$(su -c "SET client_min_messages = warning" -f "$TC_CITUS_DIR/plan.sql" 2>&1); then
+        echo "ok: the steps run"
+    else
+        echo "FAILED: the steps run: $out" >&2; failed=1
+    fi
+}

@@ -10,9 +10,9 @@
 --   statements now name their tables dynamically;
 -- - the audit entries of organizations belong to the organization itself;
 -- - the nil uuid is not a tenant (it holds the entries without a tenant in
---   a distributed log).
+--   a distributed log); the application role cannot call _audit_internal().
 BEGIN;
-SELECT plan(15);
+SELECT plan(17);
 
 CREATE ROLE tc_cr_app LOGIN NOSUPERUSER NOBYPASSRLS;
 SELECT tenantcore.grant_app_role('tc_cr_app');
@@ -91,6 +91,11 @@ SELECT throws_ok($$SELECT tenantcore.set_tenant('00000000-0000-0000-0000-0000000
                  'the nil uuid is not a tenant', 'set_tenant() of the nil uuid is refused');
 SELECT throws_ok($$SET LOCAL tenantcore.tenant_id = '00000000-0000-0000-0000-000000000000'$$, '22023',
                  'the nil uuid is not a tenant', 'and so is the setting');
+-- the switch of the log's guard (erase_subject() on Citus) is the extension's own
+SELECT throws_ok($$SELECT tenantcore._audit_internal(true)$$, '42501',
+                 'permission denied for function _audit_internal', 'the application role cannot switch the log''s guard off');
+SELECT throws_ok($$UPDATE tenantcore.audit_log SET actor_id = NULL$$, '42501', NULL,
+                 'nor change the log');
 RESET ROLE;
 
 SELECT * FROM finish();

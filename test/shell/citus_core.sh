@@ -101,12 +101,7 @@ expect "citus_plan(): the core schema's steps, reference tables after those they
 check "and the blueprints' tables and the application's, without a problem" "0|32" \
     "$(su -c "SELECT count(*) FILTER (WHERE kind = 'problem'), count(*) FILTER (WHERE kind = 'distribute' AND rel::text NOT LIKE 'tenantcore.%')
                 FROM tenantcore.citus_plan()")"
-su -c "SELECT statement FROM tenantcore.citus_plan() WHERE kind <> 'problem' ORDER BY step, rel::text" > "$TC_CITUS_DIR/plan.sql"
-if out=$(su -c "SET client_min_messages = warning" -f "$TC_CITUS_DIR/plan.sql" 2>&1); then
-    echo "ok: the steps run"
-else
-    echo "FAILED: the steps run: $out" >&2; failed=1
-fi
+run_plan "true"
 check "the blueprints' and the application's tables are distributed, the tenant keys with them" "32|h" \
     "$(su -c "SELECT count(*), (SELECT partmethod FROM pg_dist_partition WHERE logicalrelid = 'tenantcore.tenant_keys'::regclass)
                 FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid

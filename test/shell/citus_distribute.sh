@@ -68,12 +68,7 @@ expect "citus_plan() lists no problem in the core schema (test/shell/citus_core.
     "SELECT rel, split_part(detail, ':', 1) FROM tenantcore.citus_plan() WHERE kind = 'problem' ORDER BY 1::text, 2" postgres
 
 # run the steps, as a DBA would paste them
-su -c "SELECT statement FROM tenantcore.citus_plan() WHERE rel::text LIKE 'shop.%' ORDER BY step, rel::text" > "$TC_CITUS_DIR/plan.sql"
-if out=$(su -c "SET client_min_messages = warning" -f "$TC_CITUS_DIR/plan.sql" 2>&1); then
-    echo "ok: the steps run"
-else
-    echo "FAILED: the steps run: $out" >&2; failed=1
-fi
+run_plan "rel::text LIKE 'shop.%'"
 check "every table is on the cluster, the log and the keys distributed with the tenants" \
     "shop.countries:n shop.customers:h shop.orders:h tenantcore.audit_log:h tenantcore.audited_tables:n tenantcore.protected_columns:n tenantcore.tenant_keys:h" \
     "$(su -c "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition

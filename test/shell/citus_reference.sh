@@ -65,12 +65,7 @@ expect "citus_plan(): the audited, tracked lookup table is a reference table, wi
     "SELECT step, kind, statement FROM tenantcore.citus_plan() WHERE rel::text LIKE 'ref.%' ORDER BY step NULLS FIRST, rel::text" postgres
 # a table that is not on the plan (no tenant table references it), first
 su -c "SET client_min_messages = warning" -c "SELECT tenantcore.distribute_reference('ref.currencies')" >/dev/null
-su -c "SELECT statement FROM tenantcore.citus_plan() WHERE rel::text LIKE 'ref.%' ORDER BY step, rel::text" > "$TC_CITUS_DIR/plan.sql"
-if out=$(su -c "SET client_min_messages = warning" -f "$TC_CITUS_DIR/plan.sql" 2>&1); then
-    echo "ok: the steps run"
-else
-    echo "FAILED: the steps run: $out" >&2; failed=1
-fi
+run_plan "rel::text LIKE 'ref.%'"
 check "the lookup tables are reference tables with their triggers, the log is distributed" \
     "ref.clients:h ref.countries:n ref.currencies:n tenantcore.audit_log:h|tenantcore_audit,tenantcore_audit_truncate,tenantcore_updated_at" \
     "$(su -c "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition
