@@ -7,7 +7,7 @@
  * set_config_option(), which Citus never sees: the workers would run the
  * coordinator's queries without a tenant.  When Citus is loaded and installed
  * in the database, tc_citus_set_local() also runs "SET LOCAL name = 'value'"
- * through SPI with citus.propagate_set_commands raised to "local" for that
+ * through the utility hooks with citus.propagate_set_commands raised to "local" for that
  * one statement.  Citus's utility hook then sends the statement to every
  * remote transaction the coordinator has open and remembers it for those it
  * opens later in the same transaction (SET LOCAL: a pooled worker connection
@@ -34,8 +34,7 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
-#include "commands/extension.h"
-#include "executor/spi.h"
+#include "tcop/dest.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "storage/proc.h"
@@ -45,6 +44,7 @@
 #include "utils/uuid.h"
 
 #include "citus.h"
+#include "citus_meta.h"
 #include "jwt.h"
 #include "util.h"
 
@@ -260,7 +260,8 @@ tc_citus_token_context(const pg_uuid_t **tenant, const pg_uuid_t **actor)
 
 /*
  * tc_citus_active is true when Citus is loaded in this server and installed in
- * this database, that is, when settings have to reach worker nodes.
+ * this database, that is, when settings have to reach worker nodes.  Both
+ * tests are hash lookups: set_tenant() pays them in every transaction.
  */
 bool
 tc_citus_active(void)
@@ -269,37 +270,53 @@ tc_citus_active(void)
 		return false;
 	if (!IsTransactionState())
 		return false;
-	return OidIsValid(get_extension_oid("citus", true));
+	return tc_citus_installed();
 }
 
 /*
- * tc_citus_set_local runs SET LOCAL name = 'value' through Citus's utility
- * hook, with citus.propagate_set_commands = local for that statement only, so
- * the value reaches every node of the transaction.  name is one of our setting
- * names (a constant); the value is quoted.
+ * tc_citus_set_local runs SET LOCAL name = 'value' through the utility hooks
+ * (Citus's among them), with citus.propagate_set_commands = local for that
+ * statement only, so the value reaches every node of the transaction.  The
+ * statement is built, not parsed: Citus sends its text to the workers and
+ * keeps it for the connections the transaction opens later.  name is one of
+ * our setting names (a constant); the value is quoted.
  */
 void
 tc_citus_set_local(const char *name, const char *value)
 {
 	StringInfoData sql;
+	A_Const    *arg = makeNode(A_Const);
+	VariableSetStmt *set = makeNode(VariableSetStmt);
+	PlannedStmt *pstmt = makeNode(PlannedStmt);
 	int			nest;
-	int			rc;
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SET LOCAL %s = %s", name, quote_literal_cstr(value));
+
+#if PG_VERSION_NUM >= 150000
+	arg->val.sval.type = T_String;
+	arg->val.sval.sval = pstrdup(value);
+#else
+	arg->val.type = T_String;
+	arg->val.val.str = pstrdup(value);
+#endif
+	arg->location = -1;
+	set->kind = VAR_SET_VALUE;
+	set->name = pstrdup(name);
+	set->args = list_make1(arg);
+	set->is_local = true;
+	pstmt->commandType = CMD_UTILITY;
+	pstmt->canSetTag = false;
+	pstmt->utilityStmt = (Node *) set;
+	pstmt->stmt_location = 0;
+	pstmt->stmt_len = sql.len;
 
 	nest = NewGUCNestLevel();
 	(void) set_config_option("citus.propagate_set_commands", "local",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	SPI_connect();
-	rc = SPI_execute(sql.data, false, 0);
-	if (rc != SPI_OK_UTILITY)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not set %s on the nodes of the Citus cluster", name),
-				 errdetail("SPI_execute returned %d.", rc)));
-	SPI_finish();
+	ProcessUtility(pstmt, sql.data, false, PROCESS_UTILITY_QUERY, NULL, NULL,
+				   None_Receiver, NULL);
 	/* drops the propagation setting, keeps the SET LOCAL */
 	AtEOXact_GUC(true, nest);
 	pfree(sql.data);
