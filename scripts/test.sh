@@ -74,7 +74,8 @@ if [ -n "${TC_USE_CLUSTER:-}" ]; then
 else
     tc_install_packages
     tc_build_install
-    tc_cluster_start
+    # prepared transactions for test/shell/audit_export_settled.sh
+    tc_cluster_start "max_prepared_transactions = 10"
     if [ "${KEEP:-0}" = 1 ]; then trap - EXIT; fi
 fi
 

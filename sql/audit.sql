@@ -787,16 +787,30 @@ $$;
 COMMENT ON FUNCTION @extschema@.audit_by_actor(uuid, timestamptz, timestamptz) IS
     'the audit entries of one actor (actor_id) with since <= occurred_at < until, oldest first';
 
+-- _audit_settled_before returns the id below which no running or prepared
+-- transaction can still commit an audit entry on this node
+-- (src/audit_settled.c).  SECURITY DEFINER: it reads the log's sequence.
+CREATE OR REPLACE FUNCTION @extschema@._audit_settled_before() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'tenantcore_audit_settled_before'
+    LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@._audit_settled_before() IS
+    'the id below which every audit entry of this node is settled: no running or prepared transaction can still commit one';
+
 -- audit_export returns the current tenant's entries after an id as JSON
 -- lines for a SIEM: one JSON object per entry, in id order, at most
--- max_entries; the next call passes the last id it got.
+-- max_entries; the next call passes the last id it got.  It stops before the
+-- first id a transaction still running (or prepared) holds, so a later commit
+-- never lands below an id already returned.  VOLATILE: the entries are read
+-- with a snapshot taken after that id is found.
 CREATE OR REPLACE FUNCTION @extschema@.audit_export(after_id bigint DEFAULT 0, max_entries integer DEFAULT 10000)
 RETURNS SETOF text
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     tenant uuid := @extschema@.current_tenant();
+    settled bigint;
 BEGIN
     IF after_id IS NULL OR max_entries IS NULL THEN
         RAISE EXCEPTION 'audit_export: after_id and max_entries must not be null'
@@ -811,6 +825,19 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Call tenantcore.set_tenant() first: the export holds the entries of the current tenant.';
     END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'audit_export() must run at isolation level read committed, not %', current_setting('transaction_isolation')
+            USING ERRCODE = 'invalid_transaction_state',
+                  DETAIL = 'It reads the entries with a snapshot taken after it finds the first id a running transaction holds.';
+    END IF;
+    IF @extschema@._citus_table_method('@extschema@.audit_log') IS NULL THEN
+        settled := @extschema@._audit_settled_before();
+    ELSE
+        -- on the node that holds the tenant's entries (Citus routes the
+        -- query there; no entry yet: nothing to export)
+        SELECT @extschema@._audit_settled_before() INTO settled
+          FROM @extschema@.audit_log l WHERE l.organization_id = tenant LIMIT 1;
+    END IF;
     RETURN QUERY
         SELECT jsonb_build_object('id', l.id, 'organization_id', l.organization_id, 'occurred_at', l.occurred_at,
                                   'txid', l.txid::text, 'table_id', l.table_id, 'table_name', l.table_name,
@@ -819,13 +846,13 @@ BEGIN
                                   'actor_id', l.actor_id, 'db_user', l.db_user,
                                   'application_name', l.application_name, 'client_addr', l.client_addr)::text
           FROM @extschema@.audit_log l
-         WHERE l.organization_id = tenant AND l.id > after_id
+         WHERE l.organization_id = tenant AND l.id > after_id AND l.id < settled
          ORDER BY l.id
          LIMIT max_entries;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.audit_export(bigint, integer) IS
-    'the current tenant''s audit entries with id > after_id as JSON lines (one object per entry, id order, at most max_entries)';
+    'the current tenant''s settled audit entries with id > after_id as JSON lines (one object per entry, id order, at most max_entries; none of a transaction still running)';
 
 COMMENT ON TABLE @extschema@.audit_seals IS
     'seals of closed id ranges of the audit log, each chained to the previous one (tenantcore.audit_seal, audit_verify)';

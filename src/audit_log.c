@@ -44,6 +44,7 @@
 #include "access/tableam.h"
 #include "access/tupconvert.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/partition.h"
 #include "commands/sequence.h"
 #include "executor/executor.h"
@@ -64,8 +65,11 @@
 #include "utils/timestamp.h"
 
 #include "audit_log.h"
+#include "audit_settled.h"
 #include "citus_meta.h"
 #include "util.h"
+
+PG_FUNCTION_INFO_V1(tenantcore_audit_settled_before);
 
 static const char *const log_column_names[LOG_NCOLUMNS] = {
 	"id", "organization_id", "occurred_at", "txid", "relid", "table_name",
@@ -243,6 +247,52 @@ ResolveLog(Oid funcid)
 }
 
 /*
+ * IdBound returns the lowest id that an entry written on this node from now
+ * on can get: above the node's counter where the log is distributed (Citus),
+ * above the log's sequence otherwise.  Reading it orders this call after
+ * every id taken before (the counter's atomic, the sequence's buffer lock).
+ * The sequence is read with the privileges of the current user.
+ */
+static int64
+IdBound(Oid funcid)
+{
+	LOCAL_FCINFO(seqinfo, 1);
+	Datum		last;
+
+	if (!log_valid)
+		ResolveLog(funcid);
+	if (tc_citus_table_method(log_relid) == 'h')
+	{
+		if (node_last_id == NULL)
+			elog(ERROR, "tenantcore's shared memory for audit entry ids is not set up");
+		return (int64) ((pg_atomic_read_u64(node_last_id) + 1) << 10);
+	}
+	InitFunctionCallInfoData(*seqinfo, NULL, 1, InvalidOid, NULL, NULL);
+	seqinfo->args[0].value = ObjectIdGetDatum(log_seqid);
+	seqinfo->args[0].isnull = false;
+	last = pg_sequence_last_value(seqinfo);
+	/* NULL: no id was ever taken */
+	return seqinfo->isnull ? 1 : DatumGetInt64(last) + 1;
+}
+
+/*
+ * tenantcore__audit_settled_before() returns the id below which no running
+ * or prepared transaction can still commit an audit entry on this node
+ * (audit_settled.c).
+ */
+Datum
+tenantcore_audit_settled_before(PG_FUNCTION_ARGS)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("audit entries cannot be exported from a standby"),
+				 errdetail("A standby cannot tell which entries the primary's running transactions may still commit below the last id it shows."),
+				 errhint("Run tenantcore.audit_export() on the primary.")));
+	PG_RETURN_INT64(tc_audit_settled_before(IdBound(fcinfo->flinfo->fn_oid)));
+}
+
+/*
  * PartitionFor returns the partition of the log that holds ts: a monthly
  * partition, or the default partition.
  */
@@ -332,6 +382,7 @@ tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
 	TupleConversionMap *map;
 	HeapTuple	tuple;
 	ResultRelInfo *rri;
+	bool		first;
 
 	if (!log_valid)
 		ResolveLog(funcid);
@@ -375,9 +426,13 @@ tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
 		logvalues[i] = (Datum) 0;
 		lognulls[i] = true;
 	}
+	/* published while the transaction runs: audit_settled.c */
+	first = tc_audit_settled_begin();
 	values[LOG_ID] = Int64GetDatum(target == log_relid ? nextval_internal(log_seqid, false)
 								   : NodeEntryId(part_group));
 	nulls[LOG_ID] = false;
+	if (first)
+		tc_audit_settled_publish(DatumGetInt64(values[LOG_ID]));
 	values[LOG_OCCURRED_AT] = TimestampTzGetDatum(ts);
 	nulls[LOG_OCCURRED_AT] = false;
 	for (int i = 0; i < LOG_NCOLUMNS; i++)

@@ -53,6 +53,7 @@
 
 #include "audit_json.h"
 #include "audit_log.h"
+#include "audit_settled.h"
 #include "audit_settings.h"
 #include "audit_trigger.h"
 #include "context.h"
@@ -119,6 +120,7 @@ tc_audit_init(void)
 
 	CacheRegisterRelcacheCallback(AuditRelcacheCallback, (Datum) 0);
 	tc_audit_log_init();
+	tc_audit_settled_init();
 }
 
 /*

@@ -26,6 +26,7 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'tenantcore'
                  WHERE p.prosecdef AND has_function_privilege('atk_d_app', p.oid, 'EXECUTE')$$,
               $$VALUES ('tenantcore._audit_on_ddl_command_end()'), ('tenantcore._audit_on_sql_drop()'),
+                       ('tenantcore._audit_settled_before()'),
                        ('tenantcore._blueprints_on_rename()'), ('tenantcore._blueprints_on_sql_drop()'),
                        ('tenantcore._on_ddl_command_end()'), ('tenantcore._on_sql_drop()'), ('tenantcore._retention_on_sql_drop()'),
                        ('tenantcore.accept_invitation()'), ('tenantcore.add_member(uuid,text)'),
@@ -219,7 +220,8 @@ SELECT label, replace(replace(replace(replace(replace(replace(replace(q, '$H', q
     ('event trigger function called', $$SELECT tenantcore._audit_on_sql_drop()$$),
     ('event trigger function called', $$SELECT tenantcore._retention_on_sql_drop()$$),
     ('event trigger function called', $$SELECT tenantcore._blueprints_on_sql_drop()$$),
-    ('event trigger function called', $$SELECT tenantcore._blueprints_on_rename()$$)
+    ('event trigger function called', $$SELECT tenantcore._blueprints_on_rename()$$),
+    ('settled bound of the audit log', $$SELECT tenantcore._audit_settled_before()$$)
   ) v(label, q);
 SET LOCAL search_path = atk_d, pg_temp, pg_catalog, tenantcore, public;
 UPDATE atk_calls SET outcome = pg_catalog.regexp_replace(atk_d.try(q), '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
@@ -308,7 +310,8 @@ SELECT results_eq('SELECT label, outcome FROM atk_calls ORDER BY n', $$VALUES
 ('event trigger function called', '0A000 trigger functions can only be called as triggers'),
 ('event trigger function called', '0A000 trigger functions can only be called as triggers'),
 ('event trigger function called', '0A000 trigger functions can only be called as triggers'),
-('event trigger function called', '0A000 trigger functions can only be called as triggers')$$, 'each hostile call, under the shadowing search_path, gives its exact error (or succeeds harmlessly), no injection runs');
+('event trigger function called', '0A000 trigger functions can only be called as triggers'),
+('settled bound of the audit log', 'ok')$$, 'each hostile call, under the shadowing search_path, gives its exact error (or succeeds harmlessly), no injection runs');
 
 -- 4-6: nothing of tenant B changed, the sentinel is still there
 SELECT has_table('atk_d', 'sentinel', 'the injections dropped nothing');

@@ -25,7 +25,10 @@
 #   gives the tenant's entries a shard of their own with its rows; moved back
 #   to the worker of the lower group, history(), row_as_of() and
 #   audit_export() still see the changes in their order (ids from each
-#   node's clock-based counter).
+#   node's clock-based counter);
+# - audit_export() through the coordinator stops below the id that a
+#   transaction still running on the worker holds, and returns the late
+#   commit when resumed.
 # Prints a SKIP line and succeeds when Citus is neither installed nor
 # buildable (no source tarball).
 set -euo pipefail
@@ -300,6 +303,34 @@ check "B's entries are all in B's own log shard" "5" \
     "$(su -c "SELECT r.result FROM run_command_on_shards('tenantcore.audit_log',
                   \$\$SELECT count(*) FROM %s WHERE organization_id = '$B'\$\$) r
                WHERE r.shardid = get_shard_id_for_distribution_column('tenantcore.audit_log', '$B')")"
+
+# --- audit_export() and a transaction still running on the worker -------------
+# the worker's backend of a slow transaction holds an id, a later one commits
+# first: the export through the coordinator stops below the slow one's id and,
+# resumed after its last id, returns both (the bound is read on A's worker)
+a_ids() {
+    psql -X -q -At -h 127.0.0.1 -p "${TC_CITUS_PORTS[0]}" -U $app -d tenantcore_citus \
+        -c "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
+            SELECT string_agg(e::jsonb->>'id', ' ') FROM tenantcore.audit_export($1) e; COMMIT;"
+}
+settled_from=$(su -c "SELECT max(id) FROM tenantcore.audit_log WHERE organization_id = '$A'")
+psql -X -q -At -h 127.0.0.1 -p "${TC_CITUS_PORTS[0]}" -U $app -d tenantcore_citus \
+    -c "BEGIN; SELECT FROM tenantcore.set_tenant('$A'); INSERT INTO billing.payments VALUES ('$A', 50, 1);
+        SELECT pg_sleep(4); COMMIT;" >/dev/null &
+slow_pid=$!
+for _ in $(seq 1 100); do
+    [ "$(su -c "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event = 'PgSleep')")" = t ] && break
+    sleep 0.1
+done
+expect "a later transaction of A commits on the worker first" "" \
+    "BEGIN; SELECT FROM tenantcore.set_tenant('$A'); INSERT INTO billing.payments VALUES ('$A', 51, 1); COMMIT;"
+check "audit_export() through the coordinator holds back the entry above the running transaction's id" "" \
+    "$(a_ids "$settled_from")"
+wait $slow_pid
+check "resumed after the last id returned, it returns the late commit and the entry above it, in that order" \
+    "$(su -c "SELECT string_agg(id::text, ' ' ORDER BY id) FROM tenantcore.audit_log
+              WHERE organization_id = '$A' AND table_name = 'billing.payments' AND new_row->>'id' IN ('50', '51')")" \
+    "$(a_ids "$settled_from")"
 
 tc_citus_crash_check || failed=1
 [ "$failed" -eq 0 ] || { echo "citus_audit: FAILED" >&2; exit 1; }

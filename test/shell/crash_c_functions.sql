@@ -630,3 +630,24 @@ INSERT INTO crash.shardish_102008 VALUES (1, gen_random_uuid());
 INSERT INTO crash."shardish_99999999999999999999999" VALUES (1, gen_random_uuid());
 INSERT INTO crash."shardish_" VALUES (1, gen_random_uuid());
 TRUNCATE crash.shardish_102008, crash."shardish_99999999999999999999999", crash."shardish_";
+
+-- case: the settled bound of the audit log: fresh sequence, own entries, a savepoint's, as the application role
+-- covers: _audit_settled_before audit_trigger
+SELECT tenantcore._audit_settled_before() > 0;
+CREATE TABLE crash.settled (id serial PRIMARY KEY, organization_id uuid, body text);
+GRANT ALL ON crash.settled, crash.settled_id_seq TO crash_app;
+SELECT tenantcore.audit('crash.settled');
+BEGIN;
+SAVEPOINT s;
+INSERT INTO crash.settled (organization_id, body) VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'x');
+ROLLBACK TO s;
+SELECT tenantcore._audit_settled_before() > 0;
+INSERT INTO crash.settled (organization_id, body) VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'y');
+SELECT tenantcore._audit_settled_before() > 0;
+SET LOCAL ROLE crash_app;
+SELECT tenantcore.set_tenant('aaaaaaaa-0000-4000-8000-000000000001');
+SELECT tenantcore._audit_settled_before() > 0;
+SELECT count(*) FROM tenantcore.audit_export(0, 1);
+RESET ROLE;
+ROLLBACK;
+SELECT tenantcore._audit_settled_before() FROM generate_series(1, 1000) OFFSET 999;

@@ -1,0 +1,318 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_settled.c
+ *		Which audit entries are settled: below which id no running or
+ *		prepared transaction can still commit an entry.
+ *
+ * An entry's id is taken when the trigger writes it, and the entry shows when
+ * its transaction commits.  A reader that resumes after the last id it saw
+ * (audit_export) would skip an entry of a transaction that took a lower id
+ * and committed later.  So every backend publishes in shared memory the first
+ * id its transaction took (ids only rise: its lowest), from just before
+ * taking it until the transaction ends; a prepared transaction's first id
+ * moves to a cell of its own, which counts while the transaction's xid is in
+ * progress.  tc_audit_settled_before() returns the lowest of those ids and
+ * of the lowest id this node can hand out next (_audit_settled_before(),
+ * audit_log.c): every entry below it belongs to
+ * a transaction that has ended, so a snapshot taken afterwards shows every
+ * one that committed.
+ *
+ * Why no entry slips through: a backend marks its slot "pending" before it
+ * takes an id.  An id below the bound was taken before the reader read the
+ * bound (the sequence's buffer lock or the node counter's atomic orders the
+ * two), so the slot was marked before, and the reader's scan that follows
+ * sees it, or sees it cleared once the transaction ended.  A pending slot
+ * lasts the few instructions of taking an id: the reader waits for it.  The
+ * calling transaction's own entries are settled for itself.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/twophase.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "postmaster/autovacuum.h"
+#include "replication/walsender.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "storage/shmem.h"
+
+#include "audit_settled.h"
+
+#define SLOT_NONE		UINT64CONST(0)
+#define SLOT_PENDING	PG_UINT64_MAX
+
+#if PG_VERSION_NUM >= 170000
+#define TcMyProcNumber() (MyProcNumber)
+#else
+#define TcMyProcNumber() (MyProc->pgprocno)
+#endif
+
+/* the first id of a prepared transaction that wrote entries */
+typedef struct PreparedCell
+{
+	TransactionId xid;
+	uint64		first_id;
+}			PreparedCell;
+
+typedef struct SettledShared
+{
+	int			nslots;			/* one per PGPROC; also the number of cells */
+	LWLock	   *lock;			/* guards the cells */
+	pg_atomic_uint64 *slots;	/* indexed by proc number */
+	PreparedCell *cells;
+}			SettledShared;
+
+static SettledShared *settled = NULL;
+
+/* this backend's slot: none, pending (no id yet) or holding its first id */
+typedef enum
+{
+	MINE_NONE,
+	MINE_PENDING,
+	MINE_SET
+}			MineState;
+
+static MineState mine = MINE_NONE;
+
+#if PG_VERSION_NUM >= 150000
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* how many PGPROCs the server has (ProcGlobal->allProcCount) */
+static int
+SlotCount(void)
+{
+#if PG_VERSION_NUM >= 150000
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+#else
+	/* MaxBackends is computed after shared_preload_libraries are loaded */
+	return MaxConnections + autovacuum_max_workers + 1 + max_worker_processes +
+		max_wal_senders + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+#endif
+}
+
+static Size
+SettledShmemSize(void)
+{
+	Size		size = MAXALIGN(sizeof(SettledShared));
+
+	size = add_size(size, MAXALIGN(mul_size(SlotCount(), sizeof(pg_atomic_uint64))));
+	return add_size(size, mul_size(SlotCount(), sizeof(PreparedCell)));
+}
+
+static void
+RequestSettledShmem(void)
+{
+#if PG_VERSION_NUM >= 150000
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+#endif
+	RequestAddinShmemSpace(SettledShmemSize());
+	RequestNamedLWLockTranche("tenantcore audit settled", 1);
+}
+
+static void
+StartupSettledShmem(void)
+{
+	bool		found;
+	char	   *base;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	base = ShmemInitStruct("tenantcore audit settled", SettledShmemSize(), &found);
+	settled = (SettledShared *) base;
+	if (!found)
+	{
+		settled->nslots = SlotCount();
+		settled->lock = &(GetNamedLWLockTranche("tenantcore audit settled"))->lock;
+		settled->slots = (pg_atomic_uint64 *) (base + MAXALIGN(sizeof(SettledShared)));
+		settled->cells = (PreparedCell *) ((char *) settled->slots +
+										   MAXALIGN(mul_size(settled->nslots, sizeof(pg_atomic_uint64))));
+		for (int i = 0; i < settled->nslots; i++)
+		{
+			pg_atomic_init_u64(&settled->slots[i], SLOT_NONE);
+			settled->cells[i].xid = InvalidTransactionId;
+			settled->cells[i].first_id = 0;
+		}
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static pg_atomic_uint64 *
+MySlot(void)
+{
+	int			procno = TcMyProcNumber();
+
+	if (settled == NULL || procno < 0 || procno >= settled->nslots)
+		elog(ERROR, "tenantcore's shared memory for settled audit entries is not set up");
+	return &settled->slots[procno];
+}
+
+static void
+ClearMine(void)
+{
+	if (mine == MINE_NONE)
+		return;
+	pg_atomic_write_u64(MySlot(), SLOT_NONE);
+	mine = MINE_NONE;
+}
+
+/*
+ * RememberPrepared keeps the first id of a transaction being prepared in a
+ * cell: its entries stay invisible until COMMIT PREPARED, which another
+ * backend may run.  A cell whose transaction is no longer in progress is
+ * free.  Runs before the transaction is prepared, so an error aborts it.
+ */
+static void
+RememberPrepared(void)
+{
+	TransactionId xid = GetTopTransactionIdIfAny();
+	uint64		first = pg_atomic_read_u64(MySlot());
+	int			free_cell = -1;
+
+	LWLockAcquire(settled->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < settled->nslots && free_cell < 0; i++)
+	{
+		TransactionId cell_xid = settled->cells[i].xid;
+
+		if (!TransactionIdIsValid(cell_xid) || !TransactionIdIsInProgress(cell_xid))
+			free_cell = i;
+	}
+	if (free_cell < 0)
+	{
+		LWLockRelease(settled->lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("no room left to note a prepared transaction's audit entries"),
+				 errdetail("Every cell of tenantcore's shared memory holds a transaction in progress.")));
+	}
+	settled->cells[free_cell].xid = xid;
+	settled->cells[free_cell].first_id = first;
+	LWLockRelease(settled->lock);
+}
+
+static void
+SettledXactCallback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_PREPARE:
+			if (mine == MINE_SET)
+				RememberPrepared();
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			ClearMine();
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * An error between marking the slot pending and publishing the id, caught
+ * by a savepoint, must not leave the slot pending: readers wait on one.
+ */
+static void
+SettledSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && mine == MINE_PENDING)
+		ClearMine();
+}
+
+/*
+ * tc_audit_settled_init registers the shared memory and the transaction
+ * callbacks (from shared_preload_libraries).
+ */
+void
+tc_audit_settled_init(void)
+{
+#if PG_VERSION_NUM >= 150000
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = RequestSettledShmem;
+#else
+	RequestSettledShmem();
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = StartupSettledShmem;
+	RegisterXactCallback(SettledXactCallback, NULL);
+	RegisterSubXactCallback(SettledSubXactCallback, NULL);
+}
+
+/*
+ * tc_audit_settled_begin is called before the writer takes an entry's id; it
+ * returns true when that id is the transaction's first, which the writer
+ * then passes to tc_audit_settled_publish.
+ */
+bool
+tc_audit_settled_begin(void)
+{
+	if (mine == MINE_SET)
+		return false;
+	pg_atomic_write_u64(MySlot(), SLOT_PENDING);
+	pg_memory_barrier();
+	mine = MINE_PENDING;
+	return true;
+}
+
+void
+tc_audit_settled_publish(int64 id)
+{
+	pg_atomic_write_u64(MySlot(), (uint64) id);
+	mine = MINE_SET;
+}
+
+/*
+ * tc_audit_settled_before returns the id below which every entry is settled
+ * (see the file header): bound is the lowest id this node can hand out next,
+ * read just before.
+ */
+int64
+tc_audit_settled_before(int64 bound)
+{
+	uint64		before = (uint64) bound;
+	int			me = TcMyProcNumber();
+
+	if (settled == NULL)
+		elog(ERROR, "tenantcore's shared memory for settled audit entries is not set up");
+	pg_memory_barrier();
+	for (int i = 0; i < settled->nslots; i++)
+	{
+		uint64		first;
+
+		if (i == me)
+			continue;
+		first = pg_atomic_read_u64(&settled->slots[i]);
+		while (first == SLOT_PENDING)
+		{
+			/* another backend is taking its first id right now */
+			CHECK_FOR_INTERRUPTS();
+			pg_usleep(20L);
+			first = pg_atomic_read_u64(&settled->slots[i]);
+		}
+		if (first != SLOT_NONE && first < before)
+			before = first;
+	}
+	LWLockAcquire(settled->lock, LW_SHARED);
+	for (int i = 0; i < settled->nslots; i++)
+	{
+		PreparedCell cell = settled->cells[i];
+
+		if (TransactionIdIsValid(cell.xid) && cell.first_id < before &&
+			TransactionIdIsInProgress(cell.xid))
+			before = cell.first_id;
+	}
+	LWLockRelease(settled->lock);
+	return (int64) before;
+}
