@@ -26,7 +26,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     dropped_tables  oid[];
-    changed_tables  oid[];
+    dropped_names   text[];
+    dropped_columns text[];
 BEGIN
     -- a Citus worker: DDL of shards and shells, kept in step by the coordinator
     IF @extschema@._citus_worker() THEN
@@ -34,21 +35,27 @@ BEGIN
     END IF;
     -- the dropped objects first, into arrays: on a Citus cluster the
     -- registry is a reference table, whose statements Citus sends to every
-    -- node, where pg_event_trigger_dropped_objects() means nothing
+    -- node, where pg_event_trigger_dropped_objects() means nothing and the
+    -- rows hold each node's own oids: they are matched by name there (a
+    -- dropped column by its name too: the workers still have it while the
+    -- coordinator's event trigger runs)
     SELECT array_agg(d.objid) FILTER (WHERE d.object_type <> 'table column' AND d.objsubid = 0),
-           array_agg(d.objid) FILTER (WHERE d.object_type = 'table column')
-      INTO dropped_tables, changed_tables
+           array_agg(pg_catalog.format('%I.%I', d.schema_name, d.object_name))
+               FILTER (WHERE d.object_type <> 'table column' AND d.objsubid = 0),
+           array_agg(pg_catalog.format('%I.%I %I', d.address_names[1], d.address_names[2], d.address_names[3]))
+               FILTER (WHERE d.object_type = 'table column')
+      INTO dropped_tables, dropped_names, dropped_columns
       FROM pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_class'::regclass;
     IF dropped_tables IS NOT NULL THEN
-        DELETE FROM @extschema@.protected_columns p WHERE p.rel::oid = ANY (dropped_tables);
-    END IF;
-    -- a dropped column of a protected table
-    IF changed_tables IS NOT NULL THEN
         DELETE FROM @extschema@.protected_columns p
-         WHERE p.rel::oid = ANY (changed_tables)
-           AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = p.rel AND a.attname = p.encrypted_column
-                              AND NOT a.attisdropped);
+         WHERE p.rel::oid = ANY (dropped_tables) OR p.rel_name = ANY (dropped_names);
+    END IF;
+    -- a dropped encrypted column of a protected table (immutable functions
+    -- only: Citus refuses stable ones with columns in a modification)
+    IF dropped_columns IS NOT NULL THEN
+        DELETE FROM @extschema@.protected_columns p
+         WHERE p.rel_name || ' ' || pg_catalog.quote_ident(p.encrypted_column) = ANY (dropped_columns);
     END IF;
 END
 $$;

@@ -22,7 +22,8 @@
 #   tenant's worker; after shred_tenant(), a worker backend that had the key
 #   cached can no longer decrypt (the cache is dropped on the worker);
 # - moving the tenant's shards moves its rows and its keys together: its
-#   values decrypt on the new worker.
+#   values decrypt on the new worker;
+# - a dropped protected column or table leaves the registry of every node.
 # Prints a SKIP line and succeeds when Citus is neither installed nor
 # buildable (no source tarball).
 set -euo pipefail
@@ -174,6 +175,29 @@ expect "after the move: A's values decrypt on the new worker, a new value is enc
     "BEGIN; SELECT FROM tenantcore.set_tenant('$A');
      INSERT INTO crm.contacts (organization_id, id, email) VALUES ('$A', 4, 'fourth@a.example');
      SELECT id, email FROM crm.contacts_decrypted ORDER BY id; COMMIT;"
+
+# --- dropping protected columns and tables: the registry on every node ---------
+# each node's copy of protected_columns holds its own oids, so the rows go by name
+registry_rows() {
+    su -c "SELECT string_agg(r.result, ' ' ORDER BY r.nodeport)
+             FROM run_command_on_placements('tenantcore.protected_columns',
+                  \$\$SELECT count(*) FROM %s WHERE rel_name = '$1'\$\$) r"
+}
+su >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE TABLE crm.notes (organization_id uuid NOT NULL, id bigint NOT NULL, secret text, code text,
+    PRIMARY KEY (organization_id, id));
+SELECT tenantcore.isolate('crm.notes');
+SELECT create_distributed_table('crm.notes', 'organization_id', colocate_with => 'crm.contacts');
+SELECT tenantcore.protect('crm.notes', 'secret');
+SELECT tenantcore.protect('crm.notes', 'code');
+SQL
+check "two protected columns of crm.notes are registered on every node" "2 2 2" "$(registry_rows crm.notes)"
+su -c "ALTER TABLE crm.notes DROP COLUMN code_encrypted CASCADE" >/dev/null
+check "a dropped protected column leaves the registry of every node" "1 1 1" "$(registry_rows crm.notes)"
+su -c "DROP TABLE crm.notes CASCADE" >/dev/null
+check "a dropped protected table leaves the registry of every node" "0 0 0" "$(registry_rows crm.notes)"
+check "the other table's rows stay" "1 1 1" "$(registry_rows crm.contacts)"
 
 tc_citus_crash_check || failed=1
 # no protected value in any node's server log (those that never were in the
