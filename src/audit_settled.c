@@ -294,11 +294,14 @@ tc_audit_settled_before(int64 bound)
 		if (i == me)
 			continue;
 		first = pg_atomic_read_u64(&settled->slots[i]);
-		while (first == SLOT_PENDING)
+		for (long wait_us = 10; first == SLOT_PENDING; wait_us = Min(wait_us * 2, 1000))
 		{
-			/* another backend is taking its first id right now */
+			/*
+			 * another backend is taking its first id right now (microseconds,
+			 * unless it waits for a lock on the sequence)
+			 */
 			CHECK_FOR_INTERRUPTS();
-			pg_usleep(20L);
+			pg_usleep(wait_us);
 			first = pg_atomic_read_u64(&settled->slots[i]);
 		}
 		if (first != SLOT_NONE && first < before)

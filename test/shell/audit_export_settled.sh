@@ -79,6 +79,26 @@ kept=$(entry_id kept)
 [ "$(export_ids "$fast")" = "$kept" ] || fail "after a rolled back savepoint and a rolled back transaction the export returns '$(export_ids "$fast")' (expected $kept)"
 ok "entries rolled back (a savepoint's, a transaction's) hold nothing back"
 
+# 2b. a writer taking its first id waits for a lock on the log's sequence
+#     (an ALTER SEQUENCE holds one): the export waits for it (its id could
+#     lie below the bound) and returns nothing of it until it commits
+q -c "BEGIN; ALTER SEQUENCE tenantcore.audit_log_id_seq CACHE 1; SELECT pg_sleep(2); COMMIT;" >/dev/null &
+lock_pid=$!
+wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = '$db' AND wait_event = 'PgSleep')"
+write blocked >/dev/null &
+writer_pid=$!
+wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = '$db' AND usename = 'tc_exp_app' AND wait_event_type = 'Lock')"
+start=$(date +%s%N)
+got=$(export_ids "$kept")
+waited_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+wait $lock_pid $writer_pid
+blocked=$(entry_id blocked)
+[ "$got" = "" ] || fail "an export while a writer waited for its first id returned '$got' (expected nothing)"
+[ "$waited_ms" -ge 500 ] || fail "the export did not wait for the writer taking its first id (${waited_ms} ms)"
+[ "$(export_ids "$kept")" = "$blocked" ] || fail "after the writer committed the export returns '$(export_ids "$kept")' (expected $blocked)"
+kept=$blocked
+ok "an export waits for a writer that is taking its first id (${waited_ms} ms, behind a lock on the sequence), then returns its entry once committed"
+
 # 3. the export's own transaction: its own entries are settled for itself
 own=$(app -c "BEGIN; SELECT FROM tenantcore.set_tenant('$T'); INSERT INTO exp.notes (body) VALUES ('own');
               SELECT count(*) FROM tenantcore.audit_export($kept); ROLLBACK;")
