@@ -5,7 +5,8 @@
 # export then must stop below the first one's id, and the next export (after
 # the last id returned) must return both.  The same for a prepared
 # transaction (two-phase commit, as Citus's workers use), when the cluster
-# allows them.  As the application role.  Needs PGHOST/PGPORT/PGUSER.
+# allows them, and for a writer caught while taking its first id.  As the
+# application role.  Needs PGHOST/PGPORT/PGUSER.
 set -euo pipefail
 HELPERS=$(cd "$(dirname "$0")/../helpers" && pwd)
 db=tenantcore_audit_export_settled
