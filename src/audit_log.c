@@ -46,8 +46,11 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/partition.h"
+#include "catalog/pg_sequence.h"
+#include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "partitioning/partbounds.h"
@@ -55,13 +58,14 @@
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lmgr.h"
-#include "storage/shmem.h"
 #include "storage/proc.h"
+#include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "audit_log.h"
@@ -185,8 +189,8 @@ StartupNodeIdShmem(void)
  * NodeEntryId returns the next id of an entry that this Citus node (group)
  * writes into its shard of a distributed log (see the file header).
  */
-static int64
-NodeEntryId(int32 group)
+static uint64
+NodeCounterNext(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	uint64		clock = now > NODE_ID_EPOCH ? (uint64) ((now - NODE_ID_EPOCH) / 1000) << 12 : 0;
@@ -199,7 +203,13 @@ NodeEntryId(int32 group)
 	do
 		next = Max(clock, last + 1);
 	while (!pg_atomic_compare_exchange_u64(node_last_id, &last, next));
-	return (int64) ((next << 10) | (uint64) (group % 1024));
+	return next;
+}
+
+static int64
+NodeEntryId(int32 group)
+{
+	return (int64) ((NodeCounterNext() << 10) | (uint64) (group % 1024));
 }
 
 /*
@@ -248,25 +258,40 @@ ResolveLog(Oid funcid)
 
 /*
  * IdBound returns the lowest id that an entry written on this node from now
- * on can get: above the node's counter where the log is distributed (Citus),
- * above the log's sequence otherwise.  Reading it orders this call after
- * every id taken before (the counter's atomic, the sequence's buffer lock).
- * The sequence is read with the privileges of the current user.
+ * on can get: above a value it takes from the node's counter where the log is
+ * distributed (Citus; taking one keeps the bound right after a restart, when
+ * the counter starts again from the clock), above the log's sequence
+ * otherwise.  Reading it orders this call after every id taken before (the
+ * counter's atomic, the sequence's buffer lock).  The sequence is read with
+ * the privileges of the current user; it must hand out its values one at a
+ * time (CACHE 1): a backend's cached values would be taken without the lock.
  */
 static int64
 IdBound(Oid funcid)
 {
 	LOCAL_FCINFO(seqinfo, 1);
+	HeapTuple	seqtuple;
+	int64		cache;
 	Datum		last;
 
 	if (!log_valid)
 		ResolveLog(funcid);
 	if (tc_citus_table_method(log_relid) == 'h')
-	{
-		if (node_last_id == NULL)
-			elog(ERROR, "tenantcore's shared memory for audit entry ids is not set up");
-		return (int64) ((pg_atomic_read_u64(node_last_id) + 1) << 10);
-	}
+		return (int64) (NodeCounterNext() << 10);
+
+	seqtuple = SearchSysCache1(SEQRELID, ObjectIdGetDatum(log_seqid));
+	if (!HeapTupleIsValid(seqtuple))
+		elog(ERROR, "cache lookup failed for sequence %u", log_seqid);
+	cache = ((Form_pg_sequence) GETSTRUCT(seqtuple))->seqcache;
+	ReleaseSysCache(seqtuple);
+	if (cache != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("sequence %s caches " INT64_FORMAT " values per backend",
+						tc_qualified_relation_name(log_seqid), cache),
+				 errdetail("A backend's cached ids are taken without the sequence's lock, so the audit entries that running transactions may still commit cannot be told."),
+				 errhint("ALTER SEQUENCE %s CACHE 1;", tc_qualified_relation_name(log_seqid))));
+
 	InitFunctionCallInfoData(*seqinfo, NULL, 1, InvalidOid, NULL, NULL);
 	seqinfo->args[0].value = ObjectIdGetDatum(log_seqid);
 	seqinfo->args[0].isnull = false;
@@ -276,20 +301,47 @@ IdBound(Oid funcid)
 }
 
 /*
+ * PreparedBefore tells whether a transaction of this database prepared
+ * before ts (before the server's shared memory was set up) is still there.
+ */
+static bool
+PreparedBefore(TimestampTz ts)
+{
+	Oid			argtypes[2] = {OIDOID, TIMESTAMPTZOID};
+	Datum		args[2] = {ObjectIdGetDatum(MyDatabaseId), TimestampTzGetDatum(ts)};
+	bool		found;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT FROM pg_catalog.pg_prepared_xact() p WHERE p.dbid = $1 AND p.prepared < $2 LIMIT 1",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the prepared transactions");
+	found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
+/*
  * tenantcore__audit_settled_before() returns the id below which no running
  * or prepared transaction can still commit an audit entry on this node
- * (audit_settled.c).
+ * (audit_settled.c); 0 while a transaction prepared before the server (re)set
+ * its shared memory is left, whose entries could be anywhere.
  */
 Datum
 tenantcore_audit_settled_before(PG_FUNCTION_ARGS)
 {
+	TimestampTz started_at;
+	int64		before;
+
 	if (RecoveryInProgress())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("audit entries cannot be exported from a standby"),
 				 errdetail("A standby cannot tell which entries the primary's running transactions may still commit below the last id it shows."),
 				 errhint("Run tenantcore.audit_export() on the primary.")));
-	PG_RETURN_INT64(tc_audit_settled_before(IdBound(fcinfo->flinfo->fn_oid)));
+	before = tc_audit_settled_before(IdBound(fcinfo->flinfo->fn_oid), &started_at);
+	if (PreparedBefore(started_at))
+		before = 0;
+	PG_RETURN_INT64(before);
 }
 
 /*
@@ -426,8 +478,18 @@ tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
 		logvalues[i] = (Datum) 0;
 		lognulls[i] = true;
 	}
-	/* published while the transaction runs: audit_settled.c */
-	first = tc_audit_settled_begin();
+	/*
+	 * the transaction's first id is published while it runs
+	 * (audit_settled.c); the sequence's lock first, so that the slot is never
+	 * pending while this waits for it
+	 */
+	first = !tc_audit_settled_published();
+	if (first)
+	{
+		if (target == log_relid)
+			LockRelationOid(log_seqid, RowExclusiveLock);
+		tc_audit_settled_begin();
+	}
 	values[LOG_ID] = Int64GetDatum(target == log_relid ? nextval_internal(log_seqid, false)
 								   : NodeEntryId(part_group));
 	nulls[LOG_ID] = false;

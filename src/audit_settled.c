@@ -7,23 +7,29 @@
  * An entry's id is taken when the trigger writes it, and the entry shows when
  * its transaction commits.  A reader that resumes after the last id it saw
  * (audit_export) would skip an entry of a transaction that took a lower id
- * and committed later.  So every backend publishes in shared memory the first
- * id its transaction took (ids only rise: its lowest), from just before
- * taking it until the transaction ends; a prepared transaction's first id
- * moves to a cell of its own, which counts while the transaction's xid is in
- * progress.  tc_audit_settled_before() returns the lowest of those ids and
- * of the lowest id this node can hand out next (_audit_settled_before(),
- * audit_log.c): every entry below it belongs to
- * a transaction that has ended, so a snapshot taken afterwards shows every
- * one that committed.
+ * and committed later.  So every backend publishes in shared memory, with its
+ * database, the first id its transaction took (ids only rise: its lowest),
+ * from just before taking it until the transaction ends; a prepared
+ * transaction's first id moves to a cell of its own, which counts while the
+ * transaction's xid is in progress.  tc_audit_settled_before() returns the
+ * lowest of those ids of the database and of the lowest id this node can hand
+ * out next (_audit_settled_before(), audit_log.c): every entry below it
+ * belongs to a transaction that has ended, so a snapshot taken afterwards
+ * shows every one that committed.
  *
  * Why no entry slips through: a backend marks its slot "pending" before it
  * takes an id.  An id below the bound was taken before the reader read the
  * bound (the sequence's buffer lock or the node counter's atomic orders the
  * two), so the slot was marked before, and the reader's scan that follows
- * sees it, or sees it cleared once the transaction ended.  A pending slot
- * lasts the few instructions of taking an id: the reader waits for it.  The
- * calling transaction's own entries are settled for itself.
+ * sees it, or sees it cleared once the transaction ended.  The writer takes
+ * the sequence's lock before it marks the slot, so a pending slot lasts the
+ * few instructions of taking an id (never a wait for a lock that the reader
+ * might hold): the reader waits for it.  The calling transaction's own
+ * entries are settled for itself.
+ *
+ * Shared memory does not survive a restart, and a prepared transaction does:
+ * one prepared before the shared memory was set up is in no cell, so the
+ * caller holds every entry back while such a transaction is left.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,10 +42,13 @@
 #include "postmaster/autovacuum.h"
 #include "replication/walsender.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "storage/shmem.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "audit_settled.h"
 
@@ -52,18 +61,27 @@
 #define TcMyProcNumber() (MyProc->pgprocno)
 #endif
 
+/* a backend's slot: the database, then the first id (see the file header) */
+typedef struct Slot
+{
+	Oid			dbid;
+	pg_atomic_uint64 first_id;
+}			Slot;
+
 /* the first id of a prepared transaction that wrote entries */
 typedef struct PreparedCell
 {
 	TransactionId xid;
+	Oid			dbid;
 	uint64		first_id;
 }			PreparedCell;
 
 typedef struct SettledShared
 {
 	int			nslots;			/* one per PGPROC; also the number of cells */
+	TimestampTz started_at;		/* when shared memory was set up */
 	LWLock	   *lock;			/* guards the cells */
-	pg_atomic_uint64 *slots;	/* indexed by proc number */
+	Slot	   *slots;			/* indexed by proc number */
 	PreparedCell *cells;
 }			SettledShared;
 
@@ -102,7 +120,7 @@ SettledShmemSize(void)
 {
 	Size		size = MAXALIGN(sizeof(SettledShared));
 
-	size = add_size(size, MAXALIGN(mul_size(SlotCount(), sizeof(pg_atomic_uint64))));
+	size = add_size(size, MAXALIGN(mul_size(SlotCount(), sizeof(Slot))));
 	return add_size(size, mul_size(SlotCount(), sizeof(PreparedCell)));
 }
 
@@ -131,21 +149,24 @@ StartupSettledShmem(void)
 	if (!found)
 	{
 		settled->nslots = SlotCount();
+		settled->started_at = GetCurrentTimestamp();
 		settled->lock = &(GetNamedLWLockTranche("tenantcore audit settled"))->lock;
-		settled->slots = (pg_atomic_uint64 *) (base + MAXALIGN(sizeof(SettledShared)));
+		settled->slots = (Slot *) (base + MAXALIGN(sizeof(SettledShared)));
 		settled->cells = (PreparedCell *) ((char *) settled->slots +
-										   MAXALIGN(mul_size(settled->nslots, sizeof(pg_atomic_uint64))));
+										   MAXALIGN(mul_size(settled->nslots, sizeof(Slot))));
 		for (int i = 0; i < settled->nslots; i++)
 		{
-			pg_atomic_init_u64(&settled->slots[i], SLOT_NONE);
+			settled->slots[i].dbid = InvalidOid;
+			pg_atomic_init_u64(&settled->slots[i].first_id, SLOT_NONE);
 			settled->cells[i].xid = InvalidTransactionId;
+			settled->cells[i].dbid = InvalidOid;
 			settled->cells[i].first_id = 0;
 		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
-static pg_atomic_uint64 *
+static Slot *
 MySlot(void)
 {
 	int			procno = TcMyProcNumber();
@@ -160,7 +181,7 @@ ClearMine(void)
 {
 	if (mine == MINE_NONE)
 		return;
-	pg_atomic_write_u64(MySlot(), SLOT_NONE);
+	pg_atomic_write_u64(&MySlot()->first_id, SLOT_NONE);
 	mine = MINE_NONE;
 }
 
@@ -174,7 +195,7 @@ static void
 RememberPrepared(void)
 {
 	TransactionId xid = GetTopTransactionIdIfAny();
-	uint64		first = pg_atomic_read_u64(MySlot());
+	uint64		first = pg_atomic_read_u64(&MySlot()->first_id);
 	int			free_cell = -1;
 
 	LWLockAcquire(settled->lock, LW_EXCLUSIVE);
@@ -194,6 +215,7 @@ RememberPrepared(void)
 				 errdetail("Every cell of tenantcore's shared memory holds a transaction in progress.")));
 	}
 	settled->cells[free_cell].xid = xid;
+	settled->cells[free_cell].dbid = MyDatabaseId;
 	settled->cells[free_cell].first_id = first;
 	LWLockRelease(settled->lock);
 }
@@ -251,41 +273,74 @@ tc_audit_settled_init(void)
 }
 
 /*
- * tc_audit_settled_begin is called before the writer takes an entry's id; it
- * returns true when that id is the transaction's first, which the writer
- * then passes to tc_audit_settled_publish.
+ * tc_audit_settled_published tells whether the transaction's first id is
+ * published already.  If not, the writer calls tc_audit_settled_begin before
+ * it takes the id and tc_audit_settled_publish with it.
  */
 bool
+tc_audit_settled_published(void)
+{
+	return mine == MINE_SET;
+}
+
+void
 tc_audit_settled_begin(void)
 {
-	if (mine == MINE_SET)
-		return false;
-	pg_atomic_write_u64(MySlot(), SLOT_PENDING);
+	Slot	   *slot = MySlot();
+
+	slot->dbid = MyDatabaseId;
+	pg_write_barrier();
+	pg_atomic_write_u64(&slot->first_id, SLOT_PENDING);
 	pg_memory_barrier();
 	mine = MINE_PENDING;
-	return true;
 }
 
 void
 tc_audit_settled_publish(int64 id)
 {
-	pg_atomic_write_u64(MySlot(), (uint64) id);
+	pg_atomic_write_u64(&MySlot()->first_id, (uint64) id);
 	mine = MINE_SET;
 }
 
 /*
- * tc_audit_settled_before returns the id below which every entry is settled
- * (see the file header): bound is the lowest id this node can hand out next,
- * read just before.
+ * WaitWhilePending waits for slot to leave the pending state: its backend is
+ * taking its first id right now, which takes microseconds (it holds the
+ * sequence's lock before it marks the slot).  The wait shows as an
+ * Extension wait event.
+ */
+static uint64
+WaitWhilePending(Slot *slot)
+{
+	uint64		first = pg_atomic_read_u64(&slot->first_id);
+
+	while (first == SLOT_PENDING)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		first = pg_atomic_read_u64(&slot->first_id);
+	}
+	return first;
+}
+
+/*
+ * tc_audit_settled_before returns the id below which every entry of this
+ * database is settled (see the file header): bound is the lowest id this node
+ * can hand out next, read just before.  *started_at tells when the shared
+ * memory was set up: a transaction prepared before it (recovered after a
+ * restart) is not in the cells, and the caller must hold everything back
+ * while one is left.
  */
 int64
-tc_audit_settled_before(int64 bound)
+tc_audit_settled_before(int64 bound, TimestampTz *started_at)
 {
 	uint64		before = (uint64) bound;
 	int			me = TcMyProcNumber();
 
 	if (settled == NULL)
 		elog(ERROR, "tenantcore's shared memory for settled audit entries is not set up");
+	*started_at = settled->started_at;
 	pg_memory_barrier();
 	for (int i = 0; i < settled->nslots; i++)
 	{
@@ -293,18 +348,9 @@ tc_audit_settled_before(int64 bound)
 
 		if (i == me)
 			continue;
-		first = pg_atomic_read_u64(&settled->slots[i]);
-		for (long wait_us = 10; first == SLOT_PENDING; wait_us = Min(wait_us * 2, 1000))
-		{
-			/*
-			 * another backend is taking its first id right now (microseconds,
-			 * unless it waits for a lock on the sequence)
-			 */
-			CHECK_FOR_INTERRUPTS();
-			pg_usleep(wait_us);
-			first = pg_atomic_read_u64(&settled->slots[i]);
-		}
-		if (first != SLOT_NONE && first < before)
+		first = WaitWhilePending(&settled->slots[i]);
+		pg_read_barrier();
+		if (first != SLOT_NONE && first < before && settled->slots[i].dbid == MyDatabaseId)
 			before = first;
 	}
 	LWLockAcquire(settled->lock, LW_SHARED);
@@ -312,7 +358,7 @@ tc_audit_settled_before(int64 bound)
 	{
 		PreparedCell cell = settled->cells[i];
 
-		if (TransactionIdIsValid(cell.xid) && cell.first_id < before &&
+		if (TransactionIdIsValid(cell.xid) && cell.dbid == MyDatabaseId && cell.first_id < before &&
 			TransactionIdIsInProgress(cell.xid))
 			before = cell.first_id;
 	}

@@ -11,9 +11,12 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+
 extern void tc_audit_settled_init(void);
-extern bool tc_audit_settled_begin(void);
+extern bool tc_audit_settled_published(void);
+extern void tc_audit_settled_begin(void);
 extern void tc_audit_settled_publish(int64 id);
-extern int64 tc_audit_settled_before(int64 bound);
+extern int64 tc_audit_settled_before(int64 bound, TimestampTz *started_at);
 
 #endif							/* TC_AUDIT_SETTLED_H */
