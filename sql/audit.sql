@@ -388,7 +388,9 @@ CREATE EVENT TRIGGER tenantcore_audit_ddl ON ddl_command_end
 -- the registries' names of renamed tables (sql/context.sql)
 DROP EVENT TRIGGER IF EXISTS tenantcore_registry_names;
 CREATE EVENT TRIGGER tenantcore_registry_names ON ddl_command_end
-    WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA')
+    -- ALTER INDEX/SEQUENCE/VIEW/... RENAME renames a table too
+    WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER INDEX', 'ALTER SEQUENCE', 'ALTER VIEW',
+                 'ALTER MATERIALIZED VIEW', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION @extschema@._registry_names_on_ddl();
 
 DROP EVENT TRIGGER IF EXISTS tenantcore_audit_forget_dropped;

@@ -118,15 +118,18 @@ RETURN (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
          WHERE c.oid OPERATOR(pg_catalog.=) rel);
 
 -- _registry_rel_name: the registries of audited and protected tables record
--- each table's qualified name beside its oid (rel_name) when a row is added;
--- a row given its name (copied from another node) keeps it.  Renames are
--- followed by _registry_names_on_ddl().
+-- each table's qualified name beside its oid (rel_name) when a row is added.
+-- Only a superuser's row given its name (copied from another node of a Citus
+-- cluster) keeps it; any other row gets the name of its rel, so no role can
+-- register its table under another table's name (the event triggers rename
+-- and forget rows by name).  Renames are followed by _registry_names_on_ddl().
 CREATE OR REPLACE FUNCTION @extschema@._registry_rel_name() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NEW.rel_name IS NULL THEN
+    IF NEW.rel_name IS NULL
+       OR NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), false) THEN
         NEW.rel_name := @extschema@._qualified_name(NEW.rel);
     END IF;
     RETURN NEW;

@@ -47,6 +47,18 @@ BEGIN
       INTO dropped_tables, dropped_names, dropped_columns
       FROM pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_class'::regclass;
+    -- on a single server by oid; by name only where the registry is a
+    -- reference table (the names are the tables' own: _registry_rel_name())
+    IF @extschema@._citus_table_method('@extschema@.protected_columns') IS NULL THEN
+        IF dropped_tables IS NOT NULL THEN
+            DELETE FROM @extschema@.protected_columns p WHERE p.rel::oid = ANY (dropped_tables);
+        END IF;
+        IF dropped_columns IS NOT NULL THEN
+            DELETE FROM @extschema@.protected_columns p
+             WHERE pg_catalog.format('%s %I', @extschema@._qualified_name(p.rel), p.encrypted_column) = ANY (dropped_columns);
+        END IF;
+        RETURN;
+    END IF;
     IF dropped_tables IS NOT NULL THEN
         DELETE FROM @extschema@.protected_columns p
          WHERE p.rel::oid = ANY (dropped_tables) OR p.rel_name = ANY (dropped_names);

@@ -1,12 +1,15 @@
 -- tenantcore pgTAP: the names the registries keep beside the oids (0.8.0).
 -- audited_tables.rel_name and protected_columns.rel_name are set when a table
 -- is registered and follow ALTER TABLE ... RENAME, ALTER TABLE ... SET SCHEMA
--- and ALTER SCHEMA ... RENAME (event trigger tenantcore_registry_names); on
+-- and ALTER SCHEMA ... RENAME, also ALTER INDEX ... RENAME of a table (event
+-- trigger tenantcore_registry_names); a role cannot register its table under
+-- another's name (and so make the event triggers rename or forget another
+-- table's rows: red-team review of 0.8.0); on
 -- a Citus worker tenantcore looks tables up by them (doc/citus.md, "Audit").
 -- A table dropped leaves no row behind; quoting is format('%I.%I')'s.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(10);
+SELECT plan(14);
 
 CREATE SCHEMA regn;
 CREATE TABLE regn.items (organization_id uuid NOT NULL, id int, secret text, PRIMARY KEY (organization_id, id));
@@ -47,6 +50,35 @@ SELECT is((SELECT table_name FROM tenantcore.audit_log WHERE operation = 'INSERT
 SELECT lives_ok($$ SELECT tenantcore.unaudit('"odd.schema".things') $$, 'unaudit() of the renamed table');
 DROP TABLE "odd.schema".things CASCADE;  -- and its decrypted view (left in regn)
 SELECT is(pg_temp.names(), '-|-', 'a dropped table leaves no row in either registry');
+
+-- ALTER INDEX (or SEQUENCE, VIEW) ... RENAME renames a table as well
+CREATE TABLE regn.other (organization_id uuid NOT NULL, id int, secret text, PRIMARY KEY (organization_id, id));
+SELECT tenantcore.protect('regn.other', 'secret');
+ALTER INDEX regn.other RENAME TO other2;
+SELECT is((SELECT rel_name FROM tenantcore.protected_columns WHERE rel = 'regn.other2'::regclass), 'regn.other2',
+          'ALTER INDEX ... RENAME of a table: the name follows');
+
+-- a table owner (not a superuser) registering its own table under the
+-- protected table's name gets its own table's name
+CREATE ROLE regn_owner NOLOGIN NOSUPERUSER;
+SELECT tenantcore.grant_app_role('regn_owner');
+CREATE SCHEMA regn_own AUTHORIZATION regn_owner;
+SET LOCAL ROLE regn_owner;
+CREATE TABLE regn_own.att (organization_id uuid, x text);
+INSERT INTO tenantcore.protected_columns (rel, column_name, encrypted_column, tenant_column, view_name, rel_name)
+VALUES ('regn_own.att', 'x', 'x_encrypted', 'organization_id', 'att_v', 'regn.other2');
+RESET ROLE;
+SELECT is((SELECT rel_name FROM tenantcore.protected_columns WHERE rel = 'regn_own.att'::regclass), 'regn_own.att',
+          'a row registered by a table owner gets its table''s name, not the one it gave');
+SET LOCAL ROLE regn_owner;
+ALTER TABLE regn_own.att RENAME TO zzz;
+DROP TABLE regn_own.zzz;
+RESET ROLE;
+SELECT is((SELECT rel_name FROM tenantcore.protected_columns WHERE rel = 'regn.other2'::regclass), 'regn.other2',
+          'renaming and dropping that table leave the protected table''s row as it was');
+ALTER TABLE regn.other2 DROP COLUMN secret_encrypted CASCADE;
+SELECT is((SELECT count(*) FROM tenantcore.protected_columns WHERE rel = 'regn.other2'::regclass), 0::bigint,
+          'dropping the encrypted column forgets the protected column');
 
 SELECT * FROM finish();
 ROLLBACK;
