@@ -186,8 +186,8 @@ StartupNodeIdShmem(void)
 }
 
 /*
- * NodeEntryId returns the next id of an entry that this Citus node (group)
- * writes into its shard of a distributed log (see the file header).
+ * NodeCounterNext advances the node's counter (see the file header): the
+ * greater of the clock's value and the last one plus one.
  */
 static uint64
 NodeCounterNext(void)
@@ -206,8 +206,13 @@ NodeCounterNext(void)
 	return next;
 }
 
-static int64
-NodeEntryId(int32 group)
+/*
+ * tc_audit_node_id returns the next id of a row that this Citus node (group)
+ * writes into its shard of a distributed audit table: the log's entries, and
+ * the rows of audit_reads (audit_reads.c).
+ */
+int64
+tc_audit_node_id(int32 group)
 {
 	return (int64) ((NodeCounterNext() << 10) | (uint64) (group % 1024));
 }
@@ -420,7 +425,7 @@ OpenLogWriter(Relation part)
  * check: the entry comes from the trigger, never from the user.  target is
  * InvalidOid for the log itself, or the shard of a distributed log to write
  * (tc_audit_log_target): the entry's id then comes from the node's counter
- * (NodeEntryId), unique across the nodes and rising across shard moves.
+ * (tc_audit_node_id), unique across the nodes and rising across shard moves.
  */
 void
 tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
@@ -491,7 +496,7 @@ tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
 		tc_audit_settled_begin();
 	}
 	values[LOG_ID] = Int64GetDatum(target == log_relid ? nextval_internal(log_seqid, false)
-								   : NodeEntryId(part_group));
+								   : tc_audit_node_id(part_group));
 	nulls[LOG_ID] = false;
 	if (first)
 		tc_audit_settled_publish(DatumGetInt64(values[LOG_ID]));

@@ -14,8 +14,9 @@
  * On a Citus cluster where audit_reads is distributed with the tenants
  * (distribute_tenant_keys()), a worker writes the counts of its decryptions
  * into the tenant's shard of audit_reads on that worker (by SQL on the shard
- * itself: Citus is committing the worker's transaction then), with ids that
- * carry the node's group in their top 16 bits like the audit log's; the
+ * itself: Citus is committing the worker's transaction then), with ids from
+ * the node's clock-based counter like the audit log's (tc_audit_node_id:
+ * rising on the node, the Citus group in the low 10 bits); the
  * coordinator inserts through Citus, which routes each row to its tenant's
  * shard (this callback runs before Citus's own: tenantcore is preloaded after
  * citus).
@@ -46,6 +47,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "audit_log.h"
 #include "audit_reads.h"
 #include "citus_meta.h"
 #include "context.h"
@@ -95,11 +97,11 @@ static const char *insert_sql =
 "actor_id, role_name, table_name, column_name, reads) "
 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-/* the same into a tenant's shard on a Citus worker (%s: the shard, the schema) */
+/* the same into a tenant's shard on a Citus worker (%s: the shard) */
 static const char *shard_insert_sql =
 "INSERT INTO %s (id, statement_started_at, backend_pid, query_id, organization_id, "
 "actor_id, role_name, table_name, column_name, reads) "
-"VALUES ($10 + pg_catalog.nextval('%s.audit_reads_id_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9)";
+"VALUES ($10, $1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /*
  * FillKey describes a read by the current statement, user and actor.
@@ -250,7 +252,6 @@ WriteCounts(HTAB *counts)
 	TcOwnerSpi	spi;
 	int32		group = tc_citus_local_group();
 	bool		to_shards = group > 0 && tc_citus_table_method(target_relid) == 'h';
-	const char *nspname = quote_identifier(get_namespace_name(get_rel_namespace(target_relid)));
 
 	tc_spi_begin_as_owner(target_owner, &spi);
 	if (target_plan == NULL && !to_shards)
@@ -311,12 +312,11 @@ WriteCounts(HTAB *counts)
 						 errhidestmt(true)));
 				continue;
 			}
-			values[9] = Int64GetDatum((int64) group << 48);
+			values[9] = Int64GetDatum(tc_audit_node_id(group));
 			nulls[9] = ' ';
 			if (SPI_execute_with_args(psprintf(shard_insert_sql,
 											   quote_qualified_identifier(get_namespace_name(get_rel_namespace(shard)),
-																		  get_rel_name(shard)),
-											   nspname),
+																		  get_rel_name(shard))),
 									  10, types, values, nulls, false, 0) != SPI_OK_INSERT)
 				elog(ERROR, "could not record reads of protected data in audit_reads");
 		}
