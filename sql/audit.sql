@@ -791,7 +791,7 @@ COMMENT ON FUNCTION @extschema@.audit_by_actor(uuid, timestamptz, timestamptz) I
 
 -- _audit_settled_before returns the id below which no running or prepared
 -- transaction can still commit an audit entry on this node
--- (src/audit_settled.c).  SECURITY DEFINER: it reads the log's sequence.
+-- (src/audit_ids.c).  SECURITY DEFINER: it reads the log's sequence.
 CREATE OR REPLACE FUNCTION @extschema@._audit_settled_before() RETURNS bigint
     AS 'MODULE_PATHNAME', 'tenantcore_audit_settled_before'
     LANGUAGE C VOLATILE SECURITY DEFINER

@@ -25,9 +25,10 @@
  * row's entries, audit_export() resumes, in id order).  There an id is
  *     ((milliseconds since 2020-01-01 UTC << 12) + n) << 10 | (group % 1024)
  * from a counter in shared memory that each node's entries take in turn and
- * that never goes back: each value is the greater of the clock's and the
- * last one plus one (n counts the entries of one millisecond; past 4,096 it
- * runs ahead of the clock until the clock catches up).  So a node's ids
+ * that never goes back (audit_ids.c): each value is the greater of the
+ * clock's and the last one plus one (n counts the entries of one
+ * millisecond; past 4,096 it runs ahead of the clock until the clock catches
+ * up).  So a node's ids
  * rise in the order its entries are written, the ids of different nodes
  * differ in their low 10 bits (the Citus group), and an entry written after
  * a shard move (which takes seconds) gets a greater id than the entries
@@ -43,6 +44,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/tupconvert.h"
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/partition.h"
@@ -55,11 +57,8 @@
 #include "nodes/makefuncs.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
-#include "port/atomics.h"
-#include "storage/ipc.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
-#include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -68,8 +67,8 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "audit_ids.h"
 #include "audit_log.h"
-#include "audit_settled.h"
 #include "citus_meta.h"
 #include "util.h"
 
@@ -151,88 +150,13 @@ AuditXactCallback(XactEvent event, void *arg)
 /* the Citus group of this node, looked up with the partition */
 static int32 part_group = 0;
 
-/* the last id a Citus node gave out (shared memory, see the file header) */
-static pg_atomic_uint64 *node_last_id = NULL;
-#if PG_VERSION_NUM >= 150000
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-#endif
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
-/* 2020-01-01 00:00 UTC as a PostgreSQL timestamp (microseconds since 2000) */
-#define NODE_ID_EPOCH INT64CONST(631152000000000)
-
-static void
-RequestNodeIdShmem(void)
-{
-#if PG_VERSION_NUM >= 150000
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-#endif
-	RequestAddinShmemSpace(MAXALIGN(sizeof(pg_atomic_uint64)));
-}
-
-static void
-StartupNodeIdShmem(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	node_last_id = ShmemInitStruct("tenantcore audit entry ids", sizeof(pg_atomic_uint64), &found);
-	if (!found)
-		pg_atomic_init_u64(node_last_id, 0);
-	LWLockRelease(AddinShmemInitLock);
-}
-
 /*
- * NodeCounterNext advances the node's counter (see the file header): the
- * greater of the clock's value and the last one plus one.
- */
-static uint64
-NodeCounterNext(void)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	uint64		clock = now > NODE_ID_EPOCH ? (uint64) ((now - NODE_ID_EPOCH) / 1000) << 12 : 0;
-	uint64		last;
-	uint64		next;
-
-	if (node_last_id == NULL)
-		elog(ERROR, "tenantcore's shared memory for audit entry ids is not set up");
-	last = pg_atomic_read_u64(node_last_id);
-	do
-		next = Max(clock, last + 1);
-	while (!pg_atomic_compare_exchange_u64(node_last_id, &last, next));
-	return next;
-}
-
-/*
- * tc_audit_node_id returns the next id of a row that this Citus node (group)
- * writes into its shard of a distributed audit table: the log's entries, and
- * the rows of audit_reads (audit_reads.c).
- */
-int64
-tc_audit_node_id(int32 group)
-{
-	return (int64) ((NodeCounterNext() << 10) | (uint64) (group % 1024));
-}
-
-/*
- * tc_audit_log_init registers the transaction callback and the shared
- * memory of the node's entry ids (from shared_preload_libraries).
+ * tc_audit_log_init registers the transaction callback.
  */
 void
 tc_audit_log_init(void)
 {
 	RegisterXactCallback(AuditXactCallback, NULL);
-#if PG_VERSION_NUM >= 150000
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = RequestNodeIdShmem;
-#else
-	RequestNodeIdShmem();
-#endif
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = StartupNodeIdShmem;
 }
 
 /*
@@ -263,10 +187,8 @@ ResolveLog(Oid funcid)
 
 /*
  * IdBound returns the lowest id that an entry written on this node from now
- * on can get: above a value it takes from the node's counter where the log is
- * distributed (Citus; taking one keeps the bound right after a restart, when
- * the counter starts again from the clock), above the log's sequence
- * otherwise.  Reading it orders this call after every id taken before (the
+ * on can get: from the node's counter where the log is distributed (Citus),
+ * above the log's sequence otherwise.  Reading it orders this call after every id taken before (the
  * counter's atomic, the sequence's buffer lock).  The sequence is read with
  * the privileges of the current user; it must hand out its values one at a
  * time (CACHE 1): a backend's cached values would be taken without the lock.
@@ -282,7 +204,7 @@ IdBound(Oid funcid)
 	if (!log_valid)
 		ResolveLog(funcid);
 	if (tc_citus_table_method(log_relid) == 'h')
-		return (int64) (NodeCounterNext() << 10);
+		return tc_audit_node_bound();
 
 	seqtuple = SearchSysCache1(SEQRELID, ObjectIdGetDatum(log_seqid));
 	if (!HeapTupleIsValid(seqtuple))
@@ -328,7 +250,7 @@ PreparedBefore(TimestampTz ts)
 /*
  * tenantcore__audit_settled_before() returns the id below which no running
  * or prepared transaction can still commit an audit entry on this node
- * (audit_settled.c); 0 while a transaction prepared before the server (re)set
+ * (audit_ids.c); 0 while a transaction prepared before the server (re)set
  * its shared memory is left, whose entries could be anywhere.
  */
 Datum
@@ -344,7 +266,8 @@ tenantcore_audit_settled_before(PG_FUNCTION_ARGS)
 				 errdetail("A standby cannot tell which entries the primary's running transactions may still commit below the last id it shows."),
 				 errhint("Run tenantcore.audit_export() on the primary.")));
 	before = tc_audit_settled_before(IdBound(fcinfo->flinfo->fn_oid), &started_at);
-	if (PreparedBefore(started_at))
+	/* the SPI query only where transactions can be prepared at all */
+	if (max_prepared_xacts > 0 && PreparedBefore(started_at))
 		before = 0;
 	PG_RETURN_INT64(before);
 }
@@ -485,7 +408,7 @@ tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
 	}
 	/*
 	 * the transaction's first id is published while it runs
-	 * (audit_settled.c); the sequence's lock first, so that the slot is never
+	 * (audit_ids.c); the sequence's lock first, so that the slot is never
 	 * pending while this waits for it
 	 */
 	first = !tc_audit_settled_published();

@@ -41,6 +41,5 @@ enum
 extern void tc_audit_log_init(void);
 extern void tc_audit_log_invalidate(Oid relid);
 extern void tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls);
-extern int64 tc_audit_node_id(int32 group);
 
 #endif							/* TC_AUDIT_LOG_H */

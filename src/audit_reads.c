@@ -47,7 +47,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-#include "audit_log.h"
+#include "audit_ids.h"
 #include "audit_reads.h"
 #include "citus_meta.h"
 #include "context.h"

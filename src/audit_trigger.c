@@ -51,9 +51,9 @@
 #include "utils/uuid.h"
 #include "utils/xid8.h"
 
+#include "audit_ids.h"
 #include "audit_json.h"
 #include "audit_log.h"
-#include "audit_settled.h"
 #include "audit_settings.h"
 #include "audit_trigger.h"
 #include "context.h"
@@ -120,7 +120,7 @@ tc_audit_init(void)
 
 	CacheRegisterRelcacheCallback(AuditRelcacheCallback, (Datum) 0);
 	tc_audit_log_init();
-	tc_audit_settled_init();
+	tc_audit_ids_init();
 }
 
 /*

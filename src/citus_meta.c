@@ -31,13 +31,13 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -48,6 +48,7 @@
 #include "utils/varlena.h"
 
 #include "citus_meta.h"
+#include "util.h"
 
 /*
  * CatalogTable returns Citus's catalog table (or index) called name, or
@@ -500,7 +501,7 @@ bool
 tc_citus_transaction_stamp(TimestampTz *stamp)
 {
 	/* once known, the stamp holds for the rest of the transaction */
-	static TimestampTz cached_for = 0;
+	static LocalTransactionId cached_for = InvalidLocalTransactionId;
 	static TimestampTz cached = 0;
 	Oid			fn;
 	HeapTupleHeader rec;
@@ -511,7 +512,7 @@ tc_citus_transaction_stamp(TimestampTz *stamp)
 	bool		isnull;
 	bool		found = false;
 
-	if (cached_for != 0 && cached_for == GetCurrentTransactionStartTimestamp())
+	if (cached_for != InvalidLocalTransactionId && cached_for == TcMyLocalTransactionId())
 	{
 		*stamp = cached;
 		return true;
@@ -548,7 +549,7 @@ tc_citus_transaction_stamp(TimestampTz *stamp)
 			if (!isnull)
 			{
 				*stamp = cached = DatumGetTimestampTz(d);
-				cached_for = GetCurrentTransactionStartTimestamp();
+				cached_for = TcMyLocalTransactionId();
 				found = true;
 			}
 		}

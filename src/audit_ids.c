@@ -1,11 +1,20 @@
 /*-------------------------------------------------------------------------
  *
- * audit_settled.c
- *		Which audit entries are settled: below which id no running or
- *		prepared transaction can still commit an entry.
+ * audit_ids.c
+ *		Audit entry ids in shared memory: the counter a Citus node takes the
+ *		ids of its entries from, and which ids are settled (no running or
+ *		prepared transaction can still commit an entry below them).
  *
- * An entry's id is taken when the trigger writes it, and the entry shows when
- * its transaction commits.  A reader that resumes after the last id it saw
+ * The node counter.  On a single server (and on a Citus coordinator) an
+ * entry's id is the next value of the log's sequence (audit_log.c).  A node
+ * of a Citus cluster that writes into its shards of a distributed log (or of
+ * audit_reads) takes ids from a counter in shared memory instead:
+ *     ((milliseconds since 2020-01-01 UTC << 12) + n) << 10 | (group % 1024)
+ * each value the greater of the clock's and the last one plus one (see
+ * audit_log.c's header for why).
+ *
+ * Settled ids.  An entry's id is taken when the trigger writes it, and the
+ * entry shows when its transaction commits.  A reader that resumes after the last id it saw
  * (audit_export) would skip an entry of a transaction that took a lower id
  * and committed later.  So every backend publishes in shared memory, with its
  * database, the first id its transaction took (ids only rise: its lowest),
@@ -50,7 +59,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "audit_settled.h"
+#include "audit_ids.h"
 
 #define SLOT_NONE		UINT64CONST(0)
 #define SLOT_PENDING	PG_UINT64_MAX
@@ -76,16 +85,17 @@ typedef struct PreparedCell
 	uint64		first_id;
 }			PreparedCell;
 
-typedef struct SettledShared
+typedef struct IdsShared
 {
+	pg_atomic_uint64 node_last_id;	/* the node counter's last value */
 	int			nslots;			/* one per PGPROC; also the number of cells */
 	TimestampTz started_at;		/* when shared memory was set up */
 	LWLock	   *lock;			/* guards the cells */
 	Slot	   *slots;			/* indexed by proc number */
 	PreparedCell *cells;
-}			SettledShared;
+}			IdsShared;
 
-static SettledShared *settled = NULL;
+static IdsShared *shared = NULL;
 
 /* this backend's slot: none, pending (no id yet) or holding its first id */
 typedef enum
@@ -116,27 +126,27 @@ SlotCount(void)
 }
 
 static Size
-SettledShmemSize(void)
+IdsShmemSize(void)
 {
-	Size		size = MAXALIGN(sizeof(SettledShared));
+	Size		size = MAXALIGN(sizeof(IdsShared));
 
 	size = add_size(size, MAXALIGN(mul_size(SlotCount(), sizeof(Slot))));
 	return add_size(size, mul_size(SlotCount(), sizeof(PreparedCell)));
 }
 
 static void
-RequestSettledShmem(void)
+RequestIdsShmem(void)
 {
 #if PG_VERSION_NUM >= 150000
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 #endif
-	RequestAddinShmemSpace(SettledShmemSize());
-	RequestNamedLWLockTranche("tenantcore audit settled", 1);
+	RequestAddinShmemSpace(IdsShmemSize());
+	RequestNamedLWLockTranche("tenantcore audit ids", 1);
 }
 
 static void
-StartupSettledShmem(void)
+StartupIdsShmem(void)
 {
 	bool		found;
 	char	   *base;
@@ -144,23 +154,24 @@ StartupSettledShmem(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	base = ShmemInitStruct("tenantcore audit settled", SettledShmemSize(), &found);
-	settled = (SettledShared *) base;
+	base = ShmemInitStruct("tenantcore audit ids", IdsShmemSize(), &found);
+	shared = (IdsShared *) base;
 	if (!found)
 	{
-		settled->nslots = SlotCount();
-		settled->started_at = GetCurrentTimestamp();
-		settled->lock = &(GetNamedLWLockTranche("tenantcore audit settled"))->lock;
-		settled->slots = (Slot *) (base + MAXALIGN(sizeof(SettledShared)));
-		settled->cells = (PreparedCell *) ((char *) settled->slots +
-										   MAXALIGN(mul_size(settled->nslots, sizeof(Slot))));
-		for (int i = 0; i < settled->nslots; i++)
+		pg_atomic_init_u64(&shared->node_last_id, 0);
+		shared->nslots = SlotCount();
+		shared->started_at = GetCurrentTimestamp();
+		shared->lock = &(GetNamedLWLockTranche("tenantcore audit ids"))->lock;
+		shared->slots = (Slot *) (base + MAXALIGN(sizeof(IdsShared)));
+		shared->cells = (PreparedCell *) ((char *) shared->slots +
+										   MAXALIGN(mul_size(shared->nslots, sizeof(Slot))));
+		for (int i = 0; i < shared->nslots; i++)
 		{
-			settled->slots[i].dbid = InvalidOid;
-			pg_atomic_init_u64(&settled->slots[i].first_id, SLOT_NONE);
-			settled->cells[i].xid = InvalidTransactionId;
-			settled->cells[i].dbid = InvalidOid;
-			settled->cells[i].first_id = 0;
+			shared->slots[i].dbid = InvalidOid;
+			pg_atomic_init_u64(&shared->slots[i].first_id, SLOT_NONE);
+			shared->cells[i].xid = InvalidTransactionId;
+			shared->cells[i].dbid = InvalidOid;
+			shared->cells[i].first_id = 0;
 		}
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -171,9 +182,9 @@ MySlot(void)
 {
 	int			procno = TcMyProcNumber();
 
-	if (settled == NULL || procno < 0 || procno >= settled->nslots)
-		elog(ERROR, "tenantcore's shared memory for settled audit entries is not set up");
-	return &settled->slots[procno];
+	if (shared == NULL || procno < 0 || procno >= shared->nslots)
+		elog(ERROR, "tenantcore's shared memory for audit entry ids is not set up");
+	return &shared->slots[procno];
 }
 
 static void
@@ -198,26 +209,26 @@ RememberPrepared(void)
 	uint64		first = pg_atomic_read_u64(&MySlot()->first_id);
 	int			free_cell = -1;
 
-	LWLockAcquire(settled->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < settled->nslots && free_cell < 0; i++)
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < shared->nslots && free_cell < 0; i++)
 	{
-		TransactionId cell_xid = settled->cells[i].xid;
+		TransactionId cell_xid = shared->cells[i].xid;
 
 		if (!TransactionIdIsValid(cell_xid) || !TransactionIdIsInProgress(cell_xid))
 			free_cell = i;
 	}
 	if (free_cell < 0)
 	{
-		LWLockRelease(settled->lock);
+		LWLockRelease(shared->lock);
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("no room left to note a prepared transaction's audit entries"),
 				 errdetail("Every cell of tenantcore's shared memory holds a transaction in progress.")));
 	}
-	settled->cells[free_cell].xid = xid;
-	settled->cells[free_cell].dbid = MyDatabaseId;
-	settled->cells[free_cell].first_id = first;
-	LWLockRelease(settled->lock);
+	shared->cells[free_cell].xid = xid;
+	shared->cells[free_cell].dbid = MyDatabaseId;
+	shared->cells[free_cell].first_id = first;
+	LWLockRelease(shared->lock);
 }
 
 static void
@@ -254,22 +265,69 @@ SettledSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
- * tc_audit_settled_init registers the shared memory and the transaction
+ * tc_audit_ids_init registers the shared memory and the transaction
  * callbacks (from shared_preload_libraries).
  */
 void
-tc_audit_settled_init(void)
+tc_audit_ids_init(void)
 {
 #if PG_VERSION_NUM >= 150000
 	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = RequestSettledShmem;
+	shmem_request_hook = RequestIdsShmem;
 #else
-	RequestSettledShmem();
+	RequestIdsShmem();
 #endif
 	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = StartupSettledShmem;
+	shmem_startup_hook = StartupIdsShmem;
 	RegisterXactCallback(SettledXactCallback, NULL);
 	RegisterSubXactCallback(SettledSubXactCallback, NULL);
+}
+
+/* 2020-01-01 00:00 UTC as a PostgreSQL timestamp (microseconds since 2000) */
+#define NODE_ID_EPOCH INT64CONST(631152000000000)
+
+/*
+ * NodeCounterNext advances the node's counter: the greater of the clock's
+ * value and the last one plus one.
+ */
+static uint64
+NodeCounterNext(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	uint64		clock = now > NODE_ID_EPOCH ? (uint64) ((now - NODE_ID_EPOCH) / 1000) << 12 : 0;
+	uint64		last;
+	uint64		next;
+
+	if (shared == NULL)
+		elog(ERROR, "tenantcore's shared memory for audit entry ids is not set up");
+	last = pg_atomic_read_u64(&shared->node_last_id);
+	do
+		next = Max(clock, last + 1);
+	while (!pg_atomic_compare_exchange_u64(&shared->node_last_id, &last, next));
+	return next;
+}
+
+/*
+ * tc_audit_node_id returns the next id of a row that this Citus node (group)
+ * writes into its shard of a distributed audit table: the log's entries
+ * (audit_log.c) and the rows of audit_reads (audit_reads.c).
+ */
+int64
+tc_audit_node_id(int32 group)
+{
+	return (int64) ((NodeCounterNext() << 10) | (uint64) (group % 1024));
+}
+
+/*
+ * tc_audit_node_bound returns an id below every id this node hands out from
+ * now on, and above every one it handed out before: it takes a value of the
+ * counter, so it holds right after a restart too (the counter starts again
+ * from the clock).
+ */
+int64
+tc_audit_node_bound(void)
+{
+	return (int64) (NodeCounterNext() << 10);
 }
 
 /*
@@ -338,30 +396,30 @@ tc_audit_settled_before(int64 bound, TimestampTz *started_at)
 	uint64		before = (uint64) bound;
 	int			me = TcMyProcNumber();
 
-	if (settled == NULL)
-		elog(ERROR, "tenantcore's shared memory for settled audit entries is not set up");
-	*started_at = settled->started_at;
+	if (shared == NULL)
+		elog(ERROR, "tenantcore's shared memory for audit entry ids is not set up");
+	*started_at = shared->started_at;
 	pg_memory_barrier();
-	for (int i = 0; i < settled->nslots; i++)
+	for (int i = 0; i < shared->nslots; i++)
 	{
 		uint64		first;
 
 		if (i == me)
 			continue;
-		first = WaitWhilePending(&settled->slots[i]);
+		first = WaitWhilePending(&shared->slots[i]);
 		pg_read_barrier();
-		if (first != SLOT_NONE && first < before && settled->slots[i].dbid == MyDatabaseId)
+		if (first != SLOT_NONE && first < before && shared->slots[i].dbid == MyDatabaseId)
 			before = first;
 	}
-	LWLockAcquire(settled->lock, LW_SHARED);
-	for (int i = 0; i < settled->nslots; i++)
+	LWLockAcquire(shared->lock, LW_SHARED);
+	for (int i = 0; i < shared->nslots; i++)
 	{
-		PreparedCell cell = settled->cells[i];
+		PreparedCell cell = shared->cells[i];
 
 		if (TransactionIdIsValid(cell.xid) && cell.dbid == MyDatabaseId && cell.first_id < before &&
 			TransactionIdIsInProgress(cell.xid))
 			before = cell.first_id;
 	}
-	LWLockRelease(settled->lock);
+	LWLockRelease(shared->lock);
 	return (int64) before;
 }
