@@ -634,28 +634,26 @@ COMMENT ON FUNCTION @extschema@.distribute(regclass, regclass) IS
 REVOKE EXECUTE ON FUNCTION @extschema@.distribute(regclass, regclass) FROM PUBLIC;
 
 -- _citus_policy_guard refuses CREATE POLICY ... AS RESTRICTIVE on a table of
--- the Citus cluster (event trigger tenantcore_citus_policies): Citus (13.2)
--- creates the policy on the shards as a permissive one, where it would widen
--- access; the error rolls the statement back on every node.
+-- the Citus cluster (event trigger tenantcore_citus_policies) with the error
+-- of _citus_check_policies: Citus (13.2) creates the policy on the shards as
+-- a permissive one, where it would widen access; the error rolls the
+-- statement back on every node.
 CREATE OR REPLACE FUNCTION @extschema@._citus_policy_guard() RETURNS event_trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    pol record;
+    rel regclass;
 BEGIN
     IF @extschema@._citus_worker() THEN
         RETURN;
     END IF;
-    FOR pol IN SELECT p.polname, p.polrelid::regclass AS rel
+    FOR rel IN SELECT DISTINCT p.polrelid::regclass
                  FROM pg_event_trigger_ddl_commands() d JOIN pg_policy p ON p.oid = d.objid
-                WHERE d.classid = 'pg_policy'::regclass AND NOT p.polpermissive
+                WHERE d.classid = 'pg_policy'::regclass
                   AND @extschema@._citus_table_method(p.polrelid) IS NOT NULL
     LOOP
-        RAISE EXCEPTION 'policy % on table % is restrictive, and the table is on the Citus cluster', pol.polname, pol.rel
-            USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'Citus creates the policies of a table on its shards as permissive policies: there it would widen access instead of restricting it.',
-                  HINT = 'Fold its condition into the permissive policies of the table.';
+        PERFORM @extschema@._citus_check_policies(rel);
     END LOOP;
 END
 $$;

@@ -180,9 +180,9 @@ expect "the owner holds docs.read and reads the tenant's documents; Carl does no
 expect "B's owner reads none of A's documents (the query runs on every shard: on A's worker B has no shard, so no permission there)" "0" \
     "$(in_b "$bob" "INSERT INTO app.docs VALUES ('$B', 2, 'b minutes'); SELECT count(*) FROM app.docs WHERE organization_id = '$A';")"
 expect "a restrictive policy on a distributed table is refused" \
-    "ERROR:  policy docs_read on table app.docs is restrictive, and the table is on the Citus cluster
+    "ERROR:  table app.docs has the restrictive policy docs_read
 DETAIL:  Citus creates the policies of a table on its shards as permissive policies: there it would widen access instead of restricting it.
-HINT:  Fold its condition into the permissive policies of the table." \
+HINT:  Fold its condition into the permissive policies, e.g. ALTER POLICY tenantcore_isolation ON app.docs USING (... AND <condition>), and drop it." \
     "CREATE POLICY docs_read ON app.docs AS RESTRICTIVE FOR SELECT USING (tenantcore.has_permission('docs.read'))" postgres
 check "and is on no node" "0" \
     "$(su -c "SELECT count(*) FROM run_command_on_all_nodes(\$\$SELECT count(*) FROM pg_policy WHERE polname = 'docs_read'\$\$) r WHERE r.result <> '0'")"
