@@ -136,100 +136,141 @@ tc_audit_sort_keys(int *keyorder, int n, AuditColumn *columns)
 }
 
 /*
- * PushValue appends the JSONB form of one column value (as to_jsonb()
- * would build it) to the object being built.
+ * JsonbItem is one value of the object being written: a JEntry type and,
+ * for strings, numbers and containers, the bytes to copy.
+ */
+typedef struct JsonbItem
+{
+	uint32		type;			/* JENTRY_IS* */
+	const char *data;
+	uint32		len;
+} JsonbItem;
+
+/*
+ * ItemOfScalar fills in the item of a scalar JsonbValue.
  */
 static void
-PushValue(JsonbParseState **state, AuditColumn *col, Datum value, bool isnull)
+ItemOfScalar(JsonbValue *v, JsonbItem *item)
 {
-	JsonbValue	v;
+	switch (v->type)
+	{
+		case jbvNull:
+			item->type = JENTRY_ISNULL;
+			break;
+		case jbvBool:
+			item->type = v->val.boolean ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE;
+			break;
+		case jbvString:
+			item->type = JENTRY_ISSTRING;
+			item->data = v->val.string.val;
+			item->len = v->val.string.len;
+			break;
+		case jbvNumeric:
+			item->type = JENTRY_ISNUMERIC;
+			item->data = (const char *) v->val.numeric;
+			item->len = VARSIZE(v->val.numeric);
+			break;
+		default:
+			elog(ERROR, "unexpected jsonb scalar type %d", (int) v->type);
+	}
+}
+
+/*
+ * SetString makes item the string str.
+ */
+static inline void
+SetString(JsonbItem *item, const char *str, size_t len)
+{
+	item->type = JENTRY_ISSTRING;
+	item->data = str;
+	item->len = len;
+}
+
+/*
+ * SetNumeric makes item the number num (in its 4-byte-header form, as a
+ * JSONB number is stored).
+ */
+static inline void
+SetNumeric(JsonbItem *item, Numeric num)
+{
+	item->type = JENTRY_ISNUMERIC;
+	item->data = (const char *) num;
+	item->len = VARSIZE(num);
+}
+
+/*
+ * ItemOf sets item to the JSONB form of one column value, as to_jsonb()
+ * would build it.
+ */
+static void
+ItemOf(AuditColumn *col, Datum value, bool isnull, JsonbItem *item)
+{
 	char	   *str;
 
+	item->data = NULL;
+	item->len = 0;
 	if (isnull)
 	{
-		v.type = jbvNull;
-		pushJsonbValue(state, WJB_VALUE, &v);
+		item->type = JENTRY_ISNULL;
 		return;
 	}
 	if (col->redact)
 	{
-		v.type = jbvString;
-		v.val.string.val = REDACTED_MARKER;
-		v.val.string.len = sizeof(REDACTED_MARKER) - 1;
-		pushJsonbValue(state, WJB_VALUE, &v);
+		SetString(item, REDACTED_MARKER, sizeof(REDACTED_MARKER) - 1);
 		return;
 	}
 
 	switch (col->kind)
 	{
 		case JK_BOOL:
-			v.type = jbvBool;
-			v.val.boolean = DatumGetBool(value);
+			item->type = DatumGetBool(value) ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE;
 			break;
 		case JK_INT2:
-			v.type = jbvNumeric;
-			v.val.numeric = int64_to_numeric(DatumGetInt16(value));
+			SetNumeric(item, int64_to_numeric(DatumGetInt16(value)));
 			break;
 		case JK_INT4:
-			v.type = jbvNumeric;
-			v.val.numeric = int64_to_numeric(DatumGetInt32(value));
+			SetNumeric(item, int64_to_numeric(DatumGetInt32(value)));
 			break;
 		case JK_INT8:
-			v.type = jbvNumeric;
-			v.val.numeric = int64_to_numeric(DatumGetInt64(value));
+			SetNumeric(item, int64_to_numeric(DatumGetInt64(value)));
 			break;
 		case JK_NUMERIC:
 			{
+				/* detoasted: a stored numeric may have a 1-byte header */
 				Numeric		num = DatumGetNumeric(value);
 
 				if (!numeric_is_nan(num) && !numeric_is_inf(num))
+					SetNumeric(item, num);
+				else
 				{
-					v.type = jbvNumeric;
-					v.val.numeric = num;
-					break;
+					str = OutputFunctionCall(&col->func, value);
+					SetString(item, str, strlen(str));
 				}
-				str = OutputFunctionCall(&col->func, value);
-				v.type = jbvString;
-				v.val.string.val = str;
-				v.val.string.len = strlen(str);
 				break;
 			}
 		case JK_FLOAT:
 			str = OutputFunctionCall(&col->func, value);
 			if (IsValidJsonNumber(str, strlen(str)))
-			{
-				v.type = jbvNumeric;
-				v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(str),
-																	ObjectIdGetDatum(InvalidOid),
-																	Int32GetDatum(-1)));
-			}
+				SetNumeric(item, DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(str),
+																	 ObjectIdGetDatum(InvalidOid),
+																	 Int32GetDatum(-1))));
 			else
-			{
-				v.type = jbvString;
-				v.val.string.val = str;
-				v.val.string.len = strlen(str);
-			}
+				SetString(item, str, strlen(str));
 			break;
 		case JK_TEXT:
 			{
 				text	   *t = DatumGetTextPP(value);
 
-				v.type = jbvString;
-				v.val.string.val = VARDATA_ANY(t);
-				v.val.string.len = VARSIZE_ANY_EXHDR(t);
+				SetString(item, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 				break;
 			}
 		case JK_DATETIME:
 			str = JsonEncodeDateTime(NULL, value, col->basetype, NULL);
-			v.type = jbvString;
-			v.val.string.val = str;
-			v.val.string.len = strlen(str);
+			SetString(item, str, strlen(str));
 			break;
 		case JK_OUTPUT:
 			str = OutputFunctionCall(&col->func, value);
-			v.type = jbvString;
-			v.val.string.val = str;
-			v.val.string.len = strlen(str);
+			SetString(item, str, strlen(str));
 			break;
 		case JK_JSONB:
 		case JK_GENERIC:
@@ -240,43 +281,134 @@ PushValue(JsonbParseState **state, AuditColumn *col, Datum value, bool isnull)
 					jb = DatumGetJsonbP(value);
 				else
 					jb = DatumGetJsonbP(FunctionCall1(&col->func, value));
-				v.type = jbvBinary;
-				v.val.binary.data = &jb->root;
-				v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+				if (JB_ROOT_IS_SCALAR(jb))
+				{
+					/* a scalar is kept as a one-element array: embed the scalar */
+					JsonbValue	v;
+
+					if (!JsonbExtractScalar(&jb->root, &v))
+						elog(ERROR, "could not read a scalar jsonb value");
+					ItemOfScalar(&v, item);
+				}
+				else
+				{
+					/* an array or object: its container, as it is */
+					item->type = JENTRY_ISCONTAINER;
+					item->data = (const char *) &jb->root;
+					item->len = VARSIZE(jb) - VARHDRSZ;
+				}
 				break;
 			}
 	}
-	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/*
+ * CheckObjectSize raises the error that PostgreSQL raises for an object whose
+ * keys and values exceed what a JSONB object can hold.
+ */
+static inline void
+CheckObjectSize(uint64 totallen)
+{
+	if (totallen > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("total size of jsonb object elements exceeds the maximum of %d bytes",
+						JENTRY_OFFLENMASK)));
 }
 
 /*
  * tc_audit_row_to_jsonb builds the JSONB object of a row: every logged column,
  * or, when only is given, the columns marked in it.
+ *
+ * The object is written directly in JSONB's binary form (format 1, the one
+ * utils/jsonb.h describes and pg_upgrade keeps), byte for byte what
+ * to_jsonb() of the row would store: a header with the number of pairs, a
+ * JEntry per key then per value (every JB_OFFSET_STRIDE'th holding the end
+ * offset instead of the length), the keys' bytes in JSONB's key order
+ * (computed once per trigger), then the values, numbers and containers
+ * aligned to 4 bytes with the padding counted in their length.  A JSONB or
+ * to_jsonb() value that is an array or object is copied as it is; its
+ * offsets are relative to its own start, which is aligned.  Building the
+ * same object with pushJsonbValue() and JsonbValueToJsonb() copied every
+ * key and value twice, sorted the keys again and unpacked embedded JSONB
+ * values item by item (doc/audit.md, "Cost").
  */
 Datum
 tc_audit_row_to_jsonb(AuditColumn *columns, const int *keyorder, int ncolumns,
 					  Datum *values, bool *nulls, bool *only)
 {
-	JsonbParseState *state = NULL;
-	JsonbValue *result;
+	JsonbItem  *items = palloc(sizeof(JsonbItem) * Max(ncolumns, 1));
+	AuditColumn **cols = palloc(sizeof(AuditColumn *) * Max(ncolumns, 1));
+	int			n = 0;
+	uint64		datalen = 0;
+	char	   *buf;
+	JEntry	   *entries;
+	uint32		header;
+	Size		pos;
+	uint32		totallen = 0;
 
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int k = 0; k < ncolumns; k++)
 	{
 		int			i = keyorder[k];
 		AuditColumn *col = &columns[i];
-		JsonbValue	key;
 
 		if (only != NULL && !only[i])
 			continue;
-		key.type = jbvString;
-		key.val.string.val = col->name;
-		key.val.string.len = col->namelen;
-		pushJsonbValue(&state, WJB_KEY, &key);
-		PushValue(&state, col, values[col->attnum - 1], nulls[col->attnum - 1]);
+		ItemOf(col, values[col->attnum - 1], nulls[col->attnum - 1], &items[n]);
+		cols[n] = col;
+		datalen += col->namelen + items[n].len;
+		n++;
 	}
-	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbPGetDatum(JsonbValueToJsonb(result));
+	CheckObjectSize(datalen);
+
+	/* room for the header, the JEntries, the data and its alignment padding */
+	buf = palloc(VARHDRSZ + sizeof(uint32) + 2 * n * sizeof(JEntry) + datalen + 3 * n);
+	pos = VARHDRSZ;
+	header = n | JB_FOBJECT;
+	memcpy(buf + pos, &header, sizeof(uint32));
+	pos += sizeof(uint32);
+	entries = (JEntry *) (buf + pos);
+	pos += 2 * n * sizeof(JEntry);
+
+	for (int i = 0; i < n; i++)
+	{
+		JEntry		meta = cols[i]->namelen;
+
+		memcpy(buf + pos, cols[i]->name, cols[i]->namelen);
+		pos += cols[i]->namelen;
+		totallen += cols[i]->namelen;
+		if (i % JB_OFFSET_STRIDE == 0)
+			meta = totallen | JENTRY_HAS_OFF;
+		entries[i] = meta;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		JsonbItem  *item = &items[i];
+		uint32		len = item->len;
+		JEntry		meta;
+
+		if (item->type == JENTRY_ISNUMERIC || item->type == JENTRY_ISCONTAINER)
+		{
+			Size		padlen = INTALIGN(pos) - pos;
+
+			memset(buf + pos, 0, padlen);
+			pos += padlen;
+			len += padlen;
+		}
+		if (item->len > 0)
+			memcpy(buf + pos, item->data, item->len);
+		pos += item->len;
+		totallen += len;
+		CheckObjectSize(totallen);
+		meta = item->type | len;
+		if ((i + n) % JB_OFFSET_STRIDE == 0)
+			meta = item->type | totallen | JENTRY_HAS_OFF;
+		entries[n + i] = meta;
+	}
+	SET_VARSIZE(buf, pos);
+	pfree(items);
+	pfree(cols);
+	return PointerGetDatum(buf);
 }
 
 /*
