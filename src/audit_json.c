@@ -168,7 +168,7 @@ ItemOfScalar(JsonbValue *v, JsonbItem *item)
 		case jbvNumeric:
 			item->type = JENTRY_ISNUMERIC;
 			item->data = (const char *) v->val.numeric;
-			item->len = VARSIZE(v->val.numeric);
+			item->len = VARSIZE_ANY(v->val.numeric);
 			break;
 		default:
 			elog(ERROR, "unexpected jsonb scalar type %d", (int) v->type);
@@ -187,15 +187,16 @@ SetString(JsonbItem *item, const char *str, size_t len)
 }
 
 /*
- * SetNumeric makes item the number num (in its 4-byte-header form, as a
- * JSONB number is stored).
+ * SetNumeric makes item the number num, its bytes copied as they are (as
+ * PostgreSQL's own JSONB code copies them; a detoasted numeric has a 4-byte
+ * header).
  */
 static inline void
 SetNumeric(JsonbItem *item, Numeric num)
 {
 	item->type = JENTRY_ISNUMERIC;
 	item->data = (const char *) num;
-	item->len = VARSIZE(num);
+	item->len = VARSIZE_ANY(num);
 }
 
 /*
