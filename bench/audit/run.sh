@@ -7,7 +7,8 @@
 # (the least a trigger writing them one at a time could cost).  Then the cost
 # of tamper evidence: audit_seal() and audit_verify() over ROWS entries, and
 # single-row tps with audit_seal() running every second alongside (SEAL_ROUNDS
-# rounds in turn with plain rounds).
+# pairs of rounds with and without, each round starting with the log sealed),
+# with BENCH_CLIENTS clients and with one.
 #
 # Started by bench/run.sh (PGHOST, PGPORT, PGUSER, PGDATABASE exported), or
 # standalone against any server with tenantcore installed:
@@ -292,26 +293,48 @@ entries=$(q -At -c "SELECT coalesce(sum(entries), 0) FROM tenantcore.audit_seals
 awk -v s="${seal%% *}" -v v="${verify%% *}" -v n="$entries" 'BEGIN {
     printf "audit_seal(): %d entries sealed in %.1f ms CPU (%.2f us per entry); audit_verify(): %.1f ms (%.2f us per entry)\n",
            n, s, s * 1000 / n, v, v * 1000 / n }'
-echo "single-row INSERT into the audited table, pgbench -c $BENCH_CLIENTS, $SEAL_ROUNDS rounds of ${BENCH_SECONDS}s each, with audit_seal() every second alongside and without, in turn"
-declare -A STPS
-for round in $(seq 1 "$SEAL_ROUNDS"); do
-    STPS[plain,$round]=$("$PGBENCH" -n -c "$BENCH_CLIENTS" -j "$BENCH_CLIENTS" -T "$BENCH_SECONDS" -f "$tmpdir/tc.sql" 2>/dev/null \
-                         | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-    ( end=$((SECONDS + BENCH_SECONDS)); while [ "$SECONDS" -lt "$end" ]; do
-          q -c 'SELECT tenantcore.audit_seal()' >/dev/null 2>&1 || true; sleep 1; done ) &
-    sealer=$!
-    STPS[sealing,$round]=$("$PGBENCH" -n -c "$BENCH_CLIENTS" -j "$BENCH_CLIENTS" -T "$BENCH_SECONDS" -f "$tmpdir/tc.sql" 2>/dev/null \
-                           | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-    wait "$sealer"
-done
-declare -A STPSM
-for v in plain sealing; do
-    vals=(); for round in $(seq 1 "$SEAL_ROUNDS"); do vals+=("${STPS[$v,$round]}"); done
-    echo "tps $v: ${vals[*]}"
-    STPSM[$v]=$(median "${vals[@]}")
-done
-awk -v p="${STPSM[plain]}" -v s="${STPSM[sealing]}" 'BEGIN {
-    printf "tps (median): tenantcore %.0f, with audit_seal() every second %.0f (%.2fx)\n", p, s, s / p }'
+# seal_all: seal everything written so far (two calls: the first closes the
+# range up to its seal point, the second the one up to the point the first
+# set), out of the timed rounds, so that a sealing round seals only the
+# entries written during it, not those of the round before
+seal_all() {
+    q -c 'SELECT count(*) FROM tenantcore.audit_seal()' -c 'SELECT count(*) FROM tenantcore.audit_seal()' >/dev/null
+}
+# seal_rounds CLIENTS: SEAL_ROUNDS pairs of rounds of pgbench with CLIENTS
+# clients, without and with audit_seal() every second alongside, the order
+# alternating between pairs (the log grows as the rounds go); prints the
+# rounds and the medians' ratio
+seal_rounds() {
+    local clients=$1 round v order vals p s
+    declare -A STPS
+    for round in $(seq 1 "$SEAL_ROUNDS"); do
+        order="plain sealing"; [ $((round % 2)) -eq 0 ] && order="sealing plain"
+        for v in $order; do
+            seal_all
+            if [ "$v" = sealing ]; then
+                ( end=$((SECONDS + BENCH_SECONDS)); while [ "$SECONDS" -lt "$end" ]; do
+                      q -c 'SELECT tenantcore.audit_seal()' >/dev/null 2>&1 || true; sleep 1; done ) &
+                sealer=$!
+            fi
+            STPS[$v,$round]=$("$PGBENCH" -n -c "$clients" -j "$clients" -T "$BENCH_SECONDS" -f "$tmpdir/tc.sql" 2>/dev/null \
+                              | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+            if [ "$v" = sealing ]; then wait "$sealer"; fi
+        done
+    done
+    vals=(); for round in $(seq 1 "$SEAL_ROUNDS"); do vals+=("${STPS[plain,$round]}"); done
+    echo "tps plain, $clients clients: ${vals[*]}"
+    p=$(median "${vals[@]}")
+    vals=(); for round in $(seq 1 "$SEAL_ROUNDS"); do vals+=("${STPS[sealing,$round]}"); done
+    echo "tps sealing, $clients clients: ${vals[*]}"
+    s=$(median "${vals[@]}")
+    awk -v p="$p" -v s="$s" -v c="$clients" 'BEGIN {
+        printf "tps (median), %d clients: tenantcore %.0f, with audit_seal() every second %.0f (%.2fx)\n", c, p, s, s / p }'
+}
+echo "single-row INSERT into the audited table, $SEAL_ROUNDS pairs of rounds of ${BENCH_SECONDS}s, without and with audit_seal() every second alongside, in alternating order; every round starts with the log sealed"
+echo "$BENCH_CLIENTS clients (the machine's cores busy: the sealer's CPU competes with the writers):"
+seal_rounds "$BENCH_CLIENTS"
+echo "1 client (CPU to spare for the sealer: what the writers themselves pay):"
+seal_rounds 1
 q -At -c "SELECT 'seals made while writing: ' || count(*) || ', verify findings: ' ||
                  (SELECT count(*) FROM tenantcore.audit_verify() WHERE tampered) FROM tenantcore.audit_seals"
 
