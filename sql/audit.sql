@@ -878,20 +878,24 @@ COMMENT ON FUNCTION @extschema@._audit_jsonb_hash(jsonb) IS
 
 -- _audit_entry_hash is the SHA-256 of one entry: a JSON array of its columns
 -- in a fixed order (so columns added to the log later do not change it),
--- timestamps in UTC (the callers pin TimeZone and DateStyle); a SQL-standard
--- body, bound when created (inlined, no SET clause needed).  The rows of the
--- entry (pk, old_row, new_row) go into the array as the hex of their
--- _audit_jsonb_hash(), not as JSON text: an application role's row of
--- 180 MB of control characters, stored compressed, rendered as JSON text
+-- timestamps in UTC (the callers pin TimeZone and DateStyle), the UTF-8 text
+-- that this expression gives (the function's SQL body until 0.8.0, now
+-- written in C without looking up each value's JSON category and output
+-- function, src/audit_seal.c; test/pgtap/audit_entry_hash.sql compares
+-- the two):
+--   sha256(convert_to(jsonb_build_array(
+--       l.id, l.organization_id, l.occurred_at, l.txid::text, l.relid::bigint, l.table_name, l.operation,
+--       encode(_audit_jsonb_hash(l.pk), 'hex'), encode(_audit_jsonb_hash(l.old_row), 'hex'),
+--       encode(_audit_jsonb_hash(l.new_row), 'hex'), l.changed_columns, l.actor_id, l.db_user,
+--       l.application_name, l.client_addr::text, l.table_id, l.record_id)::text, 'UTF8'))
+-- The rows of the entry (pk, old_row, new_row) go into the array as the hex
+-- of their _audit_jsonb_hash(), not as JSON text: an application role's row
+-- of 180 MB of control characters, stored compressed, rendered as JSON text
 -- beyond 1 GB ("\u0001" per character) and made every audit_seal() fail,
 -- for every tenant.  The other columns are small.
 CREATE OR REPLACE FUNCTION @extschema@._audit_entry_hash(l @extschema@.audit_log) RETURNS bytea
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN sha256(convert_to(jsonb_build_array(
-           l.id, l.organization_id, l.occurred_at, l.txid::text, l.relid::bigint, l.table_name, l.operation,
-           encode(@extschema@._audit_jsonb_hash(l.pk), 'hex'), encode(@extschema@._audit_jsonb_hash(l.old_row), 'hex'),
-           encode(@extschema@._audit_jsonb_hash(l.new_row), 'hex'), l.changed_columns, l.actor_id, l.db_user,
-           l.application_name, l.client_addr::text, l.table_id, l.record_id)::text, 'UTF8'));
+    AS 'MODULE_PATHNAME', 'tenantcore_audit_entry_hash'
+    LANGUAGE C STABLE PARALLEL SAFE;
 REVOKE EXECUTE ON FUNCTION @extschema@._audit_entry_hash(@extschema@.audit_log) FROM PUBLIC;
 
 -- _audit_seal_month is the UTC month of an entry, as its segment names it

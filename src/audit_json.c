@@ -433,7 +433,7 @@ DigestItem(char tag, bool withdata, const char *data, uint32 len)
 }
 
 /*
- * HashJsonb sets digest (TC_SHA256_LEN bytes) to the SHA-256 of a JSONB value
+ * tc_audit_jsonb_hash sets digest (TC_SHA256_LEN bytes) to the SHA-256 of a JSONB value
  * walked item by item in its own order (object keys sorted as JSONB keeps
  * them): each container's start and end, each key, each scalar with its type,
  * a string as its bytes, a number as its text.  The value is never rendered as
@@ -441,8 +441,8 @@ DigestItem(char tag, bool withdata, const char *data, uint32 len)
  * of control characters, which JSON text writes six bytes per character, could
  * not be rendered beyond 1 GB.
  */
-static void
-HashJsonb(Jsonb *jb, unsigned char *digest)
+void
+tc_audit_jsonb_hash(Jsonb *jb, unsigned char *digest)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -510,7 +510,7 @@ HashJsonb(Jsonb *jb, unsigned char *digest)
 
 /*
  * tenantcore_audit_jsonb_hash(value jsonb) returns the SHA-256 of a JSONB
- * value (see HashJsonb); _audit_entry_hash() hashes the rows of an entry
+ * value (see tc_audit_jsonb_hash); _audit_entry_hash() hashes the rows of an entry
  * with it.
  */
 Datum
@@ -520,6 +520,6 @@ tenantcore_audit_jsonb_hash(PG_FUNCTION_ARGS)
 	bytea	   *result = palloc(VARHDRSZ + TC_SHA256_LEN);
 
 	SET_VARSIZE(result, VARHDRSZ + TC_SHA256_LEN);
-	HashJsonb(jb, (unsigned char *) VARDATA(result));
+	tc_audit_jsonb_hash(jb, (unsigned char *) VARDATA(result));
 	PG_RETURN_BYTEA_P(result);
 }

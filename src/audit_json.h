@@ -13,6 +13,7 @@
 
 #include "access/tupdesc.h"
 #include "fmgr.h"
+#include "utils/jsonb.h"
 
 /* how a column's values become JSONB */
 typedef enum JsonKind
@@ -48,6 +49,7 @@ extern void tc_audit_column_init(AuditColumn *col, Form_pg_attribute att);
 extern void tc_audit_sort_keys(int *keyorder, int n, AuditColumn *columns);
 extern Datum tc_audit_row_to_jsonb(AuditColumn *columns, const int *keyorder, int ncolumns,
 								   Datum *values, bool *nulls, bool *only);
+extern void tc_audit_jsonb_hash(Jsonb *jb, unsigned char *digest);
 
 /* SQL-callable */
 extern Datum tenantcore_audit_jsonb_hash(PG_FUNCTION_ARGS);
