@@ -33,8 +33,10 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inet.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -152,12 +154,52 @@ Layout(FunctionCallInfo fcinfo, TupleDesc desc, Oid typid, int32 typmod)
 }
 
 /*
+ * AppendString appends a string as a JSON string, and adds its length to
+ * *total.  A string longer than a JSONB string can be fails as the SQL
+ * definition fails.
+ */
+static void
+AppendString(StringInfo out, const char *str, uint64 *total)
+{
+	size_t		len = strlen(str);
+
+	if (len > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("string too long to represent as jsonb string"),
+				 errdetail("Due to an implementation restriction, jsonb strings cannot exceed %d bytes.",
+						   JENTRY_OFFLENMASK)));
+	*total += len;
+	escape_json(out, str);
+}
+
+/*
+ * AppendArrayAsJsonb appends an array as to_jsonb() renders it, by the
+ * element type the value itself names: the way for a changed_columns value
+ * that is not a text[] inside (only a crafted value can be).
+ */
+static void
+AppendArrayAsJsonb(StringInfo out, Datum value)
+{
+	FmgrInfo	flinfo;
+	FuncExpr   *expr;
+	Jsonb	   *jb;
+
+	fmgr_info(F_TO_JSONB, &flinfo);
+	expr = makeFuncExpr(F_TO_JSONB, JSONBOID, list_make1(makeNullConst(TEXTARRAYOID, -1, InvalidOid)),
+						InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	fmgr_info_set_expr((Node *) expr, &flinfo);
+	jb = DatumGetJsonbP(FunctionCall1(&flinfo, value));
+	appendStringInfoString(out, JsonbToCString(NULL, &jb->root, VARSIZE(jb)));
+}
+
+/*
  * AppendTextArrayDim appends dimension dim of a text array as a JSON array,
  * as to_jsonb() renders it (nested arrays for more dimensions).
  */
 static void
 AppendTextArrayDim(StringInfo out, int dim, int ndim, const int *dims,
-				   const Datum *elems, const bool *nulls, int *next)
+				   const Datum *elems, const bool *nulls, int *next, uint64 *total)
 {
 	appendStringInfoChar(out, '[');
 	for (int i = 0; i < dims[dim]; i++)
@@ -165,13 +207,13 @@ AppendTextArrayDim(StringInfo out, int dim, int ndim, const int *dims,
 		if (i > 0)
 			appendBinaryStringInfo(out, ", ", 2);
 		if (dim + 1 < ndim)
-			AppendTextArrayDim(out, dim + 1, ndim, dims, elems, nulls, next);
+			AppendTextArrayDim(out, dim + 1, ndim, dims, elems, nulls, next, total);
 		else
 		{
 			if (nulls[*next])
 				appendStringInfoString(out, "null");
 			else
-				escape_json(out, TextDatumGetCString(elems[*next]));
+				AppendString(out, TextDatumGetCString(elems[*next]), total);
 			(*next)++;
 		}
 	}
@@ -179,10 +221,11 @@ AppendTextArrayDim(StringInfo out, int dim, int ndim, const int *dims,
 }
 
 /*
- * AppendValue appends one column of the entry as an item of the JSON array.
+ * AppendValue appends one column of the entry as an item of the JSON array,
+ * adding the length of its strings to *total.
  */
 static void
-AppendValue(StringInfo out, EntryColumn c, Datum value)
+AppendValue(StringInfo out, EntryColumn c, Datum value, uint64 *total)
 {
 	switch (c)
 	{
@@ -209,7 +252,7 @@ AppendValue(StringInfo out, EntryColumn c, Datum value)
 		case EC_OPERATION:
 		case EC_DB_USER:
 		case EC_APPLICATION_NAME:
-			escape_json(out, TextDatumGetCString(value));
+			AppendString(out, TextDatumGetCString(value), total);
 			break;
 		case EC_CLIENT_ADDR:
 			/* inet::text: the address with its mask length, always */
@@ -236,11 +279,16 @@ AppendValue(StringInfo out, EntryColumn c, Datum value)
 				int			n;
 				int			next = 0;
 
+				if (ARR_ELEMTYPE(arr) != TEXTOID)
+				{
+					AppendArrayAsJsonb(out, PointerGetDatum(arr));
+					break;
+				}
 				deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 				if (n == 0)
 					appendStringInfoString(out, "[]");
 				else
-					AppendTextArrayDim(out, 0, ARR_NDIM(arr), ARR_DIMS(arr), elems, nulls, &next);
+					AppendTextArrayDim(out, 0, ARR_NDIM(arr), ARR_DIMS(arr), elems, nulls, &next, total);
 				break;
 			}
 		case EC_NCOLUMNS:
@@ -258,6 +306,7 @@ EntryHash(const Datum *values, const bool *nulls, uint8 *digest)
 	StringInfoData out;
 	char	   *utf8;
 	TcBytes		part;
+	uint64		total = 0;
 
 	initStringInfo(&out);
 	appendStringInfoChar(&out, '[');
@@ -268,9 +317,15 @@ EntryHash(const Datum *values, const bool *nulls, uint8 *digest)
 		if (nulls[c])
 			appendStringInfoString(&out, "null");
 		else
-			AppendValue(&out, (EntryColumn) c, values[c]);
+			AppendValue(&out, (EntryColumn) c, values[c], &total);
 	}
 	appendStringInfoChar(&out, ']');
+	/* the strings alone: the SQL definition's array would hold a little more */
+	if (total > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("total size of jsonb array elements exceeds the maximum of %d bytes",
+						JENTRY_OFFLENMASK)));
 
 	utf8 = pg_server_to_any(out.data, out.len, PG_UTF8);
 	part.data = utf8;
