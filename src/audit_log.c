@@ -397,9 +397,6 @@ tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
 			break;
 		table_close(part, RowExclusiveLock);
 	}
-	if (!writer_valid || writer_partid != part_relid)
-		OpenLogWriter(part);
-
 	parentdesc = RelationGetDescr(parent);
 	for (int i = 0; i < parentdesc->natts; i++)
 	{
@@ -440,12 +437,30 @@ tc_audit_log_insert(Oid funcid, Oid target, Datum *values, bool *nulls)
 		if (map != NULL)
 			tuple = execute_attr_map_tuple(tuple, map);
 	}
-	ExecStoreHeapTuple(tuple, writer_slot, false);
 
-	rri = writer_rri;
+	/*
+	 * The writer is checked after the last lock this takes (the sequence's,
+	 * the indexes'): taking a lock can process invalidations that free the
+	 * relcache entries of the indexes, into which the writer's IndexInfos
+	 * point while the indexes are closed (BRIN keeps its descriptor there).
+	 */
+	for (;;)
+	{
+		if (!writer_valid || writer_partid != part_relid)
+			OpenLogWriter(part);
+		rri = writer_rri;
+		for (int i = 0; i < rri->ri_NumIndices; i++)
+			rri->ri_IndexRelationDescs[i] = index_open(writer_index_oids[i], RowExclusiveLock);
+		if (writer_valid)
+			break;
+		for (int i = 0; i < rri->ri_NumIndices; i++)
+		{
+			index_close(rri->ri_IndexRelationDescs[i], NoLock);
+			rri->ri_IndexRelationDescs[i] = NULL;
+		}
+	}
 	rri->ri_RelationDesc = part;
-	for (int i = 0; i < rri->ri_NumIndices; i++)
-		rri->ri_IndexRelationDescs[i] = index_open(writer_index_oids[i], RowExclusiveLock);
+	ExecStoreHeapTuple(tuple, writer_slot, false);
 
 	table_tuple_insert(part, writer_slot, GetCurrentCommandId(true), 0, NULL);
 	if (rri->ri_NumIndices > 0)
