@@ -582,6 +582,18 @@ DROP TRIGGER r2 ON crash.rid;
 CREATE TRIGGER r3 AFTER TRUNCATE ON crash.rid FOR EACH STATEMENT EXECUTE FUNCTION tenantcore.audit_trigger('table:bogus', 'table:00000000-0000-0000-0000-000000000001');
 TRUNCATE crash.rid;
 
+-- case: entry hashes of crafted entries: NULL, every column NULL, odd arrays (another element type
+-- through a mislabelled function, bounds, dimensions), extreme values, a large TOASTed value
+-- covers: _audit_entry_hash
+CREATE FUNCTION pg_temp.as_text_array(int8[], int8[]) RETURNS text[] LANGUAGE internal IMMUTABLE STRICT AS 'array_larger';
+SELECT tenantcore._audit_entry_hash(NULL);
+SELECT tenantcore._audit_entry_hash(ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::tenantcore.audit_log);
+SELECT tenantcore._audit_entry_hash(ROW(1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pg_temp.as_text_array('{1,2}', '{1,2}'),
+                                        NULL, NULL, NULL, NULL, NULL, NULL)::tenantcore.audit_log);
+SELECT tenantcore._audit_entry_hash(ROW(-9223372036854775808, NULL, 'infinity', '18446744073709551615', 4294967295, repeat(chr(1), 1048576),
+                                        '', 'null', '"s"', '[[[[]]]]', '[0:1][5:5]={{a},{NULL}}', NULL, '', NULL, '::/0', NULL, NULL)::tenantcore.audit_log);
+SELECT tenantcore._audit_entry_hash(l) FROM tenantcore.audit_log l LIMIT 100;
+
 -- case: row hashes of odd JSONB values, 'table:' arguments naming other or unregistered tables
 -- covers: _audit_jsonb_hash audit_trigger
 SELECT tenantcore._audit_jsonb_hash(NULL);
