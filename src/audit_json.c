@@ -75,6 +75,22 @@ ColumnKind(Oid basetype)
 }
 
 /*
+ * tc_to_jsonb_info sets finfo (in CurrentMemoryContext) to call to_jsonb()
+ * on values of the given type: to_jsonb(anyelement) learns the argument type
+ * from its call expression.
+ */
+void
+tc_to_jsonb_info(Oid type, int32 typmod, Oid collation, FmgrInfo *finfo)
+{
+	FuncExpr   *expr;
+
+	fmgr_info(F_TO_JSONB, finfo);
+	expr = makeFuncExpr(F_TO_JSONB, JSONBOID, list_make1(makeNullConst(type, typmod, collation)),
+						InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	fmgr_info_set_expr((Node *) expr, finfo);
+}
+
+/*
  * tc_audit_column_init fills in how to convert the values of one column.
  */
 void
@@ -90,14 +106,7 @@ tc_audit_column_init(AuditColumn *col, Form_pg_attribute att)
 
 	if (col->kind == JK_GENERIC)
 	{
-		FuncExpr   *expr;
-
-		/* to_jsonb(anyelement) learns the argument type from its call expression */
-		fmgr_info_cxt(F_TO_JSONB, &col->func, CurrentMemoryContext);
-		expr = makeFuncExpr(F_TO_JSONB, JSONBOID,
-							list_make1(makeNullConst(att->atttypid, att->atttypmod, att->attcollation)),
-							InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-		fmgr_info_set_expr((Node *) expr, &col->func);
+		tc_to_jsonb_info(att->atttypid, att->atttypmod, att->attcollation, &col->func);
 	}
 	else if (col->kind == JK_FLOAT || col->kind == JK_NUMERIC || col->kind == JK_OUTPUT)
 	{
@@ -141,6 +150,7 @@ tc_audit_sort_keys(int *keyorder, int n, AuditColumn *columns)
  */
 typedef struct JsonbItem
 {
+	const AuditColumn *col;		/* its key */
 	uint32		type;			/* JENTRY_IS* */
 	const char *data;
 	uint32		len;
@@ -339,7 +349,6 @@ tc_audit_row_to_jsonb(AuditColumn *columns, const int *keyorder, int ncolumns,
 					  Datum *values, bool *nulls, bool *only)
 {
 	JsonbItem  *items = palloc(sizeof(JsonbItem) * Max(ncolumns, 1));
-	AuditColumn **cols = palloc(sizeof(AuditColumn *) * Max(ncolumns, 1));
 	int			n = 0;
 	uint64		datalen = 0;
 	char	   *buf;
@@ -356,7 +365,7 @@ tc_audit_row_to_jsonb(AuditColumn *columns, const int *keyorder, int ncolumns,
 		if (only != NULL && !only[i])
 			continue;
 		ItemOf(col, values[col->attnum - 1], nulls[col->attnum - 1], &items[n]);
-		cols[n] = col;
+		items[n].col = col;
 		datalen += col->namelen + items[n].len;
 		n++;
 	}
@@ -373,11 +382,12 @@ tc_audit_row_to_jsonb(AuditColumn *columns, const int *keyorder, int ncolumns,
 
 	for (int i = 0; i < n; i++)
 	{
-		JEntry		meta = cols[i]->namelen;
+		const AuditColumn *col = items[i].col;
+		JEntry		meta = col->namelen;
 
-		memcpy(buf + pos, cols[i]->name, cols[i]->namelen);
-		pos += cols[i]->namelen;
-		totallen += cols[i]->namelen;
+		memcpy(buf + pos, col->name, col->namelen);
+		pos += col->namelen;
+		totallen += col->namelen;
 		if (i % JB_OFFSET_STRIDE == 0)
 			meta = totallen | JENTRY_HAS_OFF;
 		entries[i] = meta;
@@ -408,7 +418,6 @@ tc_audit_row_to_jsonb(AuditColumn *columns, const int *keyorder, int ncolumns,
 	}
 	SET_VARSIZE(buf, pos);
 	pfree(items);
-	pfree(cols);
 	return PointerGetDatum(buf);
 }
 

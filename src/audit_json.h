@@ -45,6 +45,7 @@ typedef struct AuditColumn
 	FmgrInfo	func;			/* output function, or to_jsonb() */
 }			AuditColumn;
 
+extern void tc_to_jsonb_info(Oid type, int32 typmod, Oid collation, FmgrInfo *finfo);
 extern void tc_audit_column_init(AuditColumn *col, Form_pg_attribute att);
 extern void tc_audit_sort_keys(int *keyorder, int n, AuditColumn *columns);
 extern Datum tc_audit_row_to_jsonb(AuditColumn *columns, const int *keyorder, int ncolumns,

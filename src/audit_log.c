@@ -74,7 +74,8 @@
 
 PG_FUNCTION_INFO_V1(tenantcore_audit_settled_before);
 
-static const char *const log_column_names[LOG_NCOLUMNS] = {
+/* the names of the columns, by LOG_* position (also the entry hash's, audit_seal.c) */
+const char *const tc_audit_log_column_names[LOG_NCOLUMNS] = {
 	"id", "organization_id", "occurred_at", "txid", "relid", "table_name",
 	"operation", "pk", "old_row", "new_row", "changed_columns", "actor_id",
 	"db_user", "application_name", "client_addr", "table_id", "record_id"
@@ -178,9 +179,9 @@ ResolveLog(Oid funcid)
 				 errhint("Reinstall the tenantcore extension.")));
 	for (int i = 0; i < LOG_NCOLUMNS; i++)
 	{
-		log_attnums[i] = get_attnum(log_relid, log_column_names[i]);
+		log_attnums[i] = get_attnum(log_relid, tc_audit_log_column_names[i]);
 		if (log_attnums[i] == InvalidAttrNumber && i < LOG_FIRST_OPTIONAL)
-			elog(ERROR, "column \"%s\" of audit_log does not exist", log_column_names[i]);
+			elog(ERROR, "column \"%s\" of audit_log does not exist", tc_audit_log_column_names[i]);
 	}
 	log_valid = (inval_count == audit_inval_count);
 }

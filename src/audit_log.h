@@ -35,6 +35,8 @@ enum
 	LOG_NCOLUMNS
 };
 
+extern const char *const tc_audit_log_column_names[LOG_NCOLUMNS];
+
 /* the first column that a log made by an older version may lack */
 #define LOG_FIRST_OPTIONAL LOG_TABLE_ID
 

@@ -33,10 +33,8 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
-#include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/inet.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -46,66 +44,50 @@
 #include "utils/xid8.h"
 
 #include "audit_json.h"
+#include "audit_log.h"
 #include "audit_seal.h"
 #include "util.h"
 
 PG_FUNCTION_INFO_V1(tenantcore_audit_entry_hash);
 
-/* the columns of an entry, in the order of the hashed array */
-typedef enum EntryColumn
-{
-	EC_ID,
-	EC_ORGANIZATION_ID,
-	EC_OCCURRED_AT,
-	EC_TXID,
-	EC_RELID,
-	EC_TABLE_NAME,
-	EC_OPERATION,
-	EC_PK,
-	EC_OLD_ROW,
-	EC_NEW_ROW,
-	EC_CHANGED_COLUMNS,
-	EC_ACTOR_ID,
-	EC_DB_USER,
-	EC_APPLICATION_NAME,
-	EC_CLIENT_ADDR,
-	EC_TABLE_ID,
-	EC_RECORD_ID,
-	EC_NCOLUMNS
-}			EntryColumn;
-
-/* their names and types in tenantcore.audit_log */
+/*
+ * The columns of an entry in the order of the hashed array (the hash's
+ * definition: it never changes, whatever columns the log gains) and their
+ * types; their names are the log writer's (audit_log.c).
+ */
 static const struct
 {
-	const char *name;
+	int			column;			/* LOG_* */
 	Oid			type;
-}			entry_columns[EC_NCOLUMNS] =
+}			hashed[] =
 {
-	{"id", INT8OID},
-	{"organization_id", UUIDOID},
-	{"occurred_at", TIMESTAMPTZOID},
-	{"txid", XID8OID},
-	{"relid", OIDOID},
-	{"table_name", TEXTOID},
-	{"operation", TEXTOID},
-	{"pk", JSONBOID},
-	{"old_row", JSONBOID},
-	{"new_row", JSONBOID},
-	{"changed_columns", TEXTARRAYOID},
-	{"actor_id", UUIDOID},
-	{"db_user", TEXTOID},
-	{"application_name", TEXTOID},
-	{"client_addr", INETOID},
-	{"table_id", UUIDOID},
-	{"record_id", UUIDOID},
+	{LOG_ID, INT8OID},
+	{LOG_ORGANIZATION_ID, UUIDOID},
+	{LOG_OCCURRED_AT, TIMESTAMPTZOID},
+	{LOG_TXID, XID8OID},
+	{LOG_RELID, OIDOID},
+	{LOG_TABLE_NAME, TEXTOID},
+	{LOG_OPERATION, TEXTOID},
+	{LOG_PK, JSONBOID},
+	{LOG_OLD_ROW, JSONBOID},
+	{LOG_NEW_ROW, JSONBOID},
+	{LOG_CHANGED_COLUMNS, TEXTARRAYOID},
+	{LOG_ACTOR_ID, UUIDOID},
+	{LOG_DB_USER, TEXTOID},
+	{LOG_APPLICATION_NAME, TEXTOID},
+	{LOG_CLIENT_ADDR, INETOID},
+	{LOG_TABLE_ID, UUIDOID},
+	{LOG_RECORD_ID, UUIDOID},
 };
+
+#define NHASHED lengthof(hashed)
 
 /* where each column is in the row type, kept in fn_extra per call site */
 typedef struct EntryLayout
 {
 	Oid			typid;
 	int32		typmod;
-	int			index[EC_NCOLUMNS];	/* 0-based attribute index */
+	int			index[NHASHED];	/* 0-based attribute index */
 }			EntryLayout;
 
 /*
@@ -123,21 +105,23 @@ Layout(FunctionCallInfo fcinfo, TupleDesc desc, Oid typid, int32 typmod)
 		layout = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(EntryLayout));
 	layout->typid = InvalidOid;
 
-	for (int c = 0; c < EC_NCOLUMNS; c++)
+	for (int c = 0; c < NHASHED; c++)
 	{
+		const char *name = tc_audit_log_column_names[hashed[c].column];
+
 		layout->index[c] = -1;
 		for (int i = 0; i < desc->natts; i++)
 		{
 			Form_pg_attribute att = TupleDescAttr(desc, i);
 
-			if (!att->attisdropped && strcmp(NameStr(att->attname), entry_columns[c].name) == 0)
+			if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
 			{
-				if (att->atttypid != entry_columns[c].type)
+				if (att->atttypid != hashed[c].type)
 					ereport(ERROR,
 							(errcode(ERRCODE_DATATYPE_MISMATCH),
 							 errmsg("column \"%s\" of an audit entry is of type %s, not %s",
-									entry_columns[c].name, format_type_be(att->atttypid),
-									format_type_be(entry_columns[c].type))));
+									name, format_type_be(att->atttypid),
+									format_type_be(hashed[c].type))));
 				layout->index[c] = i;
 				break;
 			}
@@ -145,7 +129,7 @@ Layout(FunctionCallInfo fcinfo, TupleDesc desc, Oid typid, int32 typmod)
 		if (layout->index[c] < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("an audit entry has no column \"%s\"", entry_columns[c].name)));
+					 errmsg("an audit entry has no column \"%s\"", name)));
 	}
 	layout->typid = typid;
 	layout->typmod = typmod;
@@ -182,13 +166,10 @@ static void
 AppendArrayAsJsonb(StringInfo out, Datum value)
 {
 	FmgrInfo	flinfo;
-	FuncExpr   *expr;
 	Jsonb	   *jb;
 
-	fmgr_info(F_TO_JSONB, &flinfo);
-	expr = makeFuncExpr(F_TO_JSONB, JSONBOID, list_make1(makeNullConst(TEXTARRAYOID, -1, InvalidOid)),
-						InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-	fmgr_info_set_expr((Node *) expr, &flinfo);
+	/* the array path of to_jsonb() reads the element type from the value */
+	tc_to_jsonb_info(TEXTARRAYOID, -1, InvalidOid, &flinfo);
 	jb = DatumGetJsonbP(FunctionCall1(&flinfo, value));
 	appendStringInfoString(out, JsonbToCString(NULL, &jb->root, VARSIZE(jb)));
 }
@@ -225,42 +206,42 @@ AppendTextArrayDim(StringInfo out, int dim, int ndim, const int *dims,
  * adding the length of its strings to *total.
  */
 static void
-AppendValue(StringInfo out, EntryColumn c, Datum value, uint64 *total)
+AppendValue(StringInfo out, int column, Datum value, uint64 *total)
 {
-	switch (c)
+	switch (column)
 	{
-		case EC_ID:
+		case LOG_ID:
 			appendStringInfo(out, INT64_FORMAT, DatumGetInt64(value));
 			break;
-		case EC_RELID:
+		case LOG_RELID:
 			appendStringInfo(out, INT64_FORMAT, (int64) DatumGetObjectId(value));
 			break;
-		case EC_TXID:
+		case LOG_TXID:
 			appendStringInfo(out, "\"" UINT64_FORMAT "\"",
 							 U64FromFullTransactionId(DatumGetFullTransactionId(value)));
 			break;
-		case EC_OCCURRED_AT:
+		case LOG_OCCURRED_AT:
 			escape_json(out, JsonEncodeDateTime(NULL, value, TIMESTAMPTZOID, NULL));
 			break;
-		case EC_ORGANIZATION_ID:
-		case EC_ACTOR_ID:
-		case EC_TABLE_ID:
-		case EC_RECORD_ID:
+		case LOG_ORGANIZATION_ID:
+		case LOG_ACTOR_ID:
+		case LOG_TABLE_ID:
+		case LOG_RECORD_ID:
 			escape_json(out, DatumGetCString(DirectFunctionCall1(uuid_out, value)));
 			break;
-		case EC_TABLE_NAME:
-		case EC_OPERATION:
-		case EC_DB_USER:
-		case EC_APPLICATION_NAME:
+		case LOG_TABLE_NAME:
+		case LOG_OPERATION:
+		case LOG_DB_USER:
+		case LOG_APPLICATION_NAME:
 			AppendString(out, TextDatumGetCString(value), total);
 			break;
-		case EC_CLIENT_ADDR:
+		case LOG_CLIENT_ADDR:
 			/* inet::text: the address with its mask length, always */
 			escape_json(out, TextDatumGetCString(DirectFunctionCall1(network_show, value)));
 			break;
-		case EC_PK:
-		case EC_OLD_ROW:
-		case EC_NEW_ROW:
+		case LOG_PK:
+		case LOG_OLD_ROW:
+		case LOG_NEW_ROW:
 			{
 				unsigned char digest[TC_SHA256_LEN];
 				char		hex[2 * TC_SHA256_LEN + 1];
@@ -271,7 +252,7 @@ AppendValue(StringInfo out, EntryColumn c, Datum value, uint64 *total)
 				appendStringInfo(out, "\"%s\"", hex);
 				break;
 			}
-		case EC_CHANGED_COLUMNS:
+		case LOG_CHANGED_COLUMNS:
 			{
 				ArrayType  *arr = DatumGetArrayTypeP(value);
 				Datum	   *elems;
@@ -291,14 +272,14 @@ AppendValue(StringInfo out, EntryColumn c, Datum value, uint64 *total)
 					AppendTextArrayDim(out, 0, ARR_NDIM(arr), ARR_DIMS(arr), elems, nulls, &next, total);
 				break;
 			}
-		case EC_NCOLUMNS:
-			break;
+		default:
+			elog(ERROR, "audit entry column %d is not hashed", column);
 	}
 }
 
 /*
  * EntryHash sets digest to the hash of the entry whose column values are
- * values/nulls (indexed by EntryColumn).
+ * values/nulls (in the order of hashed[]).
  */
 static void
 EntryHash(const Datum *values, const bool *nulls, uint8 *digest)
@@ -310,14 +291,14 @@ EntryHash(const Datum *values, const bool *nulls, uint8 *digest)
 
 	initStringInfo(&out);
 	appendStringInfoChar(&out, '[');
-	for (int c = 0; c < EC_NCOLUMNS; c++)
+	for (int c = 0; c < NHASHED; c++)
 	{
 		if (c > 0)
 			appendBinaryStringInfo(&out, ", ", 2);
 		if (nulls[c])
 			appendStringInfoString(&out, "null");
 		else
-			AppendValue(&out, (EntryColumn) c, values[c], &total);
+			AppendValue(&out, hashed[c].column, values[c], &total);
 	}
 	appendStringInfoChar(&out, ']');
 	/* the strings alone: the SQL definition's array would hold a little more */
@@ -347,11 +328,11 @@ EntryHash(const Datum *values, const bool *nulls, uint8 *digest)
 Datum
 tenantcore_audit_entry_hash(PG_FUNCTION_ARGS)
 {
-	Datum		values[EC_NCOLUMNS];
-	bool		nulls[EC_NCOLUMNS];
+	Datum		values[NHASHED];
+	bool		nulls[NHASHED];
 	bytea	   *result = palloc(VARHDRSZ + TC_SHA256_LEN);
 
-	for (int c = 0; c < EC_NCOLUMNS; c++)
+	for (int c = 0; c < NHASHED; c++)
 	{
 		values[c] = (Datum) 0;
 		nulls[c] = true;
@@ -375,7 +356,7 @@ tenantcore_audit_entry_hash(PG_FUNCTION_ARGS)
 		tuple.t_data = rec;
 		heap_deform_tuple(&tuple, desc, rowvalues, rownulls);
 		ReleaseTupleDesc(desc);
-		for (int c = 0; c < EC_NCOLUMNS; c++)
+		for (int c = 0; c < NHASHED; c++)
 		{
 			values[c] = rowvalues[layout->index[c]];
 			nulls[c] = rownulls[layout->index[c]];
